@@ -1,0 +1,146 @@
+"""The validated, in-memory form of an instance (spec §2).
+
+An ``Instance`` is what :func:`spatialopt.load` returns once every value has
+been checked. Defaults are already applied, ids are strings, and absent
+limits are ``math.inf``. Tables are pandas DataFrames indexed by id; treat
+them as read-only (scenario edits build a new ``Instance``).
+
+Column conventions of the tables:
+
+- ``cities`` (index ``id``): ``name, lon, lat, tier, region, cluster,
+  population, cost_index`` (``tier``/``region``/``cluster`` are ``""`` when
+  absent, ``population`` NaN when absent).
+- ``city_caps`` (index ``id``, one column per resource id): capacity, ``inf``
+  when unlimited.
+- ``facilities`` (index ``id``): ``origin, type, count, jobs, residents,
+  service_units, fixed_cost, must_move`` with defaults resolved.
+- ``facility_use`` (index ``id``, one column per resource id): use per unit.
+- ``arcs`` (or ``None``): ``facility, destination, cost`` (NaN = no override)
+  and ``use_<resource id>`` (NaN = no override).
+- ``sites`` (or ``None``): ``type, city, site_cost, capacity_jobs`` (NaN = the
+  type's value).
+- ``distances`` (or ``None``): ``from, to, km``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+TABLE_NAMES = ("cities", "facilities", "arcs", "sites", "distances")
+BUILTIN_FACILITY_COLUMNS = ("jobs", "residents", "service_units")
+WEIGHT_NAMES = ("relocation", "operating", "access", "sites", "shortfall")
+
+
+@dataclass(frozen=True)
+class FacilityType:
+    """A facility type and its relocation rules (``[[types]]``)."""
+
+    id: str
+    allowed_tiers: tuple[str, ...] | None = None  # None: every tier
+    min_km: float = 0.0
+    max_km: float = math.inf
+    same_cluster: bool = False
+    splittable: bool = False
+    household_factor: float = 1.0
+    cost_per_job_km: float = 0.0
+    annual_cost_per_job: float = 0.0
+    access_cost_per_unit_km: float = 0.0
+    requires_site: bool = False
+    site_cost: float = 0.0
+    site_capacity_jobs: float = math.inf
+    min_site_jobs: float = 0.0
+    min_sites: int = 0
+    max_sites: float = math.inf  # a whole number, or inf for no limit
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A capacity dimension: facilities use column ``use``, cities cap column ``cap``."""
+
+    id: str
+    use: str
+    cap: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """A megacity core that must shed functions (``[[sources]]``)."""
+
+    city: str
+    target_persons: float  # T_s, derived from whichever target form was given
+    target_form: str  # "target_reduction" | "target_reduction_pct" | "target_density"
+    target_value: float
+    core_population: float | None = None
+    core_area_km2: float | None = None
+    soft: bool = False
+    shortfall_penalty: float = 0.0
+    min_share: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def density_before(self) -> float | None:
+        if self.core_population is None or self.core_area_km2 is None:
+            return None
+        return self.core_population / self.core_area_km2
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Plan-wide rules (``[policy]``); ``None`` means the rule is off."""
+
+    budget: float | None = None
+    max_destination_share: float | None = None
+    min_region_share: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Objective weights (``[objective] weights``)."""
+
+    relocation: float = 1.0
+    operating: float = 1.0
+    access: float = 1.0
+    sites: float = 1.0
+    shortfall: float = 1.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in WEIGHT_NAMES}
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A validated instance. Build one with :func:`spatialopt.load`."""
+
+    name: str
+    types: Mapping[str, FacilityType]
+    resources: tuple[Resource, ...]
+    sources: Mapping[str, Source]
+    cities: pd.DataFrame
+    city_caps: pd.DataFrame
+    facilities: pd.DataFrame
+    facility_use: pd.DataFrame
+    arcs: pd.DataFrame | None = None
+    sites: pd.DataFrame | None = None
+    distances: pd.DataFrame | None = None
+    policy: Policy = field(default_factory=Policy)
+    weights: Weights = field(default_factory=Weights)
+    description: str = ""
+    cost_unit: str = ""
+    horizon_years: float = 10.0
+    sha256: str = ""  # of the files it was read from (spec §5); "" when built in memory
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def destination_ids(self) -> list[str]:
+        """Every city that is not a source, in table order."""
+        return [c for c in self.cities.index if c not in self.sources]
+
+    def __repr__(self) -> str:
+        return (
+            f"Instance({self.name!r}: {len(self.cities)} cities, "
+            f"{len(self.sources)} sources, {len(self.facilities)} facility rows, "
+            f"{len(self.types)} types, {len(self.resources)} resources)"
+        )

@@ -1,0 +1,705 @@
+"""Load an instance manifest and its tables, checking every value (spec §2).
+
+:func:`load_instance` reads the TOML manifest, reads each table (from a file
+or inline), checks every key and cell against the spec, and either returns a
+validated :class:`~spatialopt.instance.Instance` or raises one
+:class:`~spatialopt.errors.InstanceError` listing *all* problems found, each
+with its file, row, column, value and what was expected. Nothing in an
+instance is executed, and nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InstanceError, Problem
+from .instance import (
+    BUILTIN_FACILITY_COLUMNS,
+    TABLE_NAMES,
+    WEIGHT_NAMES,
+    FacilityType,
+    Instance,
+    Policy,
+    Resource,
+    Source,
+    Weights,
+)
+from .tables import RawTable, read_inline_table, read_table_file
+from .values import INVALID, as_bool, as_number, as_text, is_invalid
+
+TOP_LEVEL_KEYS = {"instance", "tables", "types", "resources", "sources", "policy", "objective", *TABLE_NAMES}
+INSTANCE_KEYS = {"name", "description", "cost_unit", "horizon_years"}
+SITE_KEYS = ("site_cost", "site_capacity_jobs", "min_site_jobs", "min_sites", "max_sites")
+TYPE_KEYS = {
+    "id",
+    "allowed_tiers",
+    "min_km",
+    "max_km",
+    "same_cluster",
+    "splittable",
+    "household_factor",
+    "cost_per_job_km",
+    "annual_cost_per_job",
+    "access_cost_per_unit_km",
+    "requires_site",
+    *SITE_KEYS,
+}
+RESOURCE_KEYS = {"id", "use", "cap"}
+TARGET_KEYS = ("target_reduction", "target_reduction_pct", "target_density")
+SOURCE_KEYS = {"city", "core_population", "core_area_km2", "soft", "shortfall_penalty", "min_share", *TARGET_KEYS}
+POLICY_KEYS = {"budget", "max_destination_share", "min_region_share"}
+OBJECTIVE_KEYS = {"weights"}
+
+
+def load_instance(path: str | Path) -> Instance:
+    """Read and validate the instance whose manifest is ``path``.
+
+    Raises :class:`InstanceError` with every problem found.
+    """
+    manifest_path = Path(path)
+    label = manifest_path.name
+    manifest, manifest_bytes = _read_manifest(manifest_path)
+    return _Loader(manifest_path, label, manifest, manifest_bytes).run()
+
+
+def _read_manifest(path: Path) -> tuple[dict[str, Any], bytes]:
+    label = path.name
+    if path.is_dir():
+        candidates = sorted(path.glob("*.toml"))
+        hint = f" (it holds {', '.join(c.name for c in candidates)})" if candidates else ""
+        raise InstanceError([Problem(str(path), None, None, f"is a folder; expected the instance's .toml manifest{hint}")], label)
+    if not path.is_file():
+        raise InstanceError([Problem(str(path), None, None, "file not found")], label)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InstanceError([Problem(label, None, None, f"not UTF-8 text (byte {exc.start})")], label) from None
+    try:
+        return tomllib.loads(text), data
+    except tomllib.TOMLDecodeError as exc:
+        raise InstanceError([Problem(label, None, None, f"not valid TOML: {exc}")], label) from None
+
+
+class _Loader:
+    """One validation pass over a manifest and its tables; collects problems."""
+
+    def __init__(self, path: Path, label: str, manifest: dict[str, Any], manifest_bytes: bytes) -> None:
+        self.path = path
+        self.label = label
+        self.manifest = manifest
+        self.manifest_bytes = manifest_bytes
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+
+    # -- helpers -----------------------------------------------------------
+    def problem(self, where: str, column: str | None, value: object, expected: str) -> None:
+        self.problems.append(Problem(where, column, value, expected))
+
+    def section(self, key: str) -> dict[str, Any]:
+        value = self.manifest.get(key, {})
+        if not isinstance(value, dict):
+            self.problem(self.label, key, _kind(value), f"a table [{key}]")
+            return {}
+        return value
+
+    def array(self, key: str) -> list[dict[str, Any]]:
+        value = self.manifest.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.problem(self.label, key, _kind(value), f"an array of tables [[{key}]]")
+            return []
+        return value
+
+    def unknown_keys(self, where: str, entry: Mapping[str, Any], allowed: set[str]) -> None:
+        for key in entry:
+            if key not in allowed:
+                self.problem(where, key, entry[key], f"a known key (one of {', '.join(sorted(allowed))})")
+
+    def number(self, where: str, entry: Mapping[str, Any], key: str, default: float | None, **bounds: Any) -> Any:
+        value = as_number(entry.get(key), where, key, self.problems, **bounds)
+        return default if value is None else value
+
+    def flag(self, where: str, entry: Mapping[str, Any], key: str, default: bool) -> Any:
+        value = entry.get(key)
+        if value is not None and not isinstance(value, bool):
+            self.problem(where, key, value, "true or false")
+            return INVALID
+        return default if value is None else value
+
+    def text(self, where: str, entry: Mapping[str, Any], key: str, *, required: bool = False) -> Any:
+        value = entry.get(key)
+        if value is None or (isinstance(value, str) and value.strip() == ""):
+            if required:
+                self.problem(where, key, value, "a non-empty text value (required)")
+                return INVALID
+            return None
+        if not isinstance(value, str):
+            self.problem(where, key, value, "text")
+            return INVALID
+        return value
+
+    # -- the pass ----------------------------------------------------------
+    def run(self) -> Instance:
+        self.unknown_keys(self.label, self.manifest, TOP_LEVEL_KEYS)
+        header = self.read_instance_header()
+        raw = self.read_tables()
+        types = self.read_types()
+        resources = self.read_resources()
+        cities, city_caps = self.read_cities(raw.get("cities"), resources)
+        sources = self.read_sources(cities, types)
+        facilities, facility_use = self.read_facilities(raw.get("facilities"), types, sources, resources)
+        arcs = self.read_arcs(raw.get("arcs"), facilities, cities, resources)
+        sites = self.read_sites(raw.get("sites"), types, cities, sources)
+        distances = self.read_distances(raw.get("distances"), cities)
+        policy = self.read_policy(cities, sources)
+        weights = self.read_weights()
+        if self.problems:
+            raise InstanceError(self.problems, self.label)
+        return Instance(
+            name=header["name"],
+            description=header["description"],
+            cost_unit=header["cost_unit"],
+            horizon_years=header["horizon_years"],
+            types=types,
+            resources=tuple(resources),
+            sources=sources,
+            cities=cities,
+            city_caps=city_caps,
+            facilities=facilities,
+            facility_use=facility_use,
+            arcs=arcs,
+            sites=sites,
+            distances=distances,
+            policy=policy,
+            weights=weights,
+            sha256=self.digest(),
+            warnings=tuple(self.warnings),
+        )
+
+    def digest(self) -> str:
+        """sha256 of the manifest's bytes, then each table file's bytes in [tables] order."""
+        h = hashlib.sha256(self.manifest_bytes)
+        tables = self.manifest.get("tables", {})
+        for name in tables if isinstance(tables, dict) else []:
+            value = tables[name]
+            if isinstance(value, str):
+                h.update((self.path.parent / value).read_bytes())
+        return h.hexdigest()
+
+    def read_instance_header(self) -> dict[str, Any]:
+        section = self.section("instance")
+        where = f"{self.label} [instance]"
+        if "instance" not in self.manifest:
+            self.problem(self.label, "instance", None, "an [instance] table with a name")
+        self.unknown_keys(where, section, INSTANCE_KEYS)
+        name = self.text(where, section, "name", required=True)
+        description = self.text(where, section, "description") or ""
+        cost_unit = self.text(where, section, "cost_unit") or ""
+        horizon = self.number(where, section, "horizon_years", 10.0, minimum=0)
+        return {"name": name, "description": description, "cost_unit": cost_unit, "horizon_years": horizon}
+
+    def read_tables(self) -> dict[str, RawTable]:
+        paths = self.section("tables")
+        where = f"{self.label} [tables]"
+        self.unknown_keys(where, paths, set(TABLE_NAMES))
+        tables: dict[str, RawTable] = {}
+        for name in TABLE_NAMES:
+            in_file = name in paths
+            inline = name in self.manifest
+            if in_file and inline:
+                self.problem(where, name, paths[name], f"either a file or inline [[{name}]] rows, not both")
+                continue
+            table: RawTable | None = None
+            if in_file:
+                value = paths[name]
+                if not isinstance(value, str) or value.strip() == "":
+                    self.problem(where, name, value, "a path to a table file, relative to the manifest")
+                    continue
+                table = read_table_file(name, self.path.parent / value, self.problems)
+            elif inline:
+                table = read_inline_table(name, self.label, self.manifest[name], self.problems)
+            elif name in ("cities", "facilities"):
+                self.problem(where, name, None, f"a {name} table (a file under [tables] or inline [[{name}]] rows)")
+            if table is not None:
+                tables[name] = table
+        return tables
+
+    def read_types(self) -> dict[str, FacilityType]:
+        types: dict[str, FacilityType] = {}
+        for number, entry in enumerate(self.array("types"), start=1):
+            raw_id = entry.get("id")
+            where = f"{self.label} [[types]] #{number}" + (f" (id {raw_id!r})" if isinstance(raw_id, str) else "")
+            self.unknown_keys(where, entry, TYPE_KEYS)
+            type_id = self.text(where, entry, "id", required=True)
+            if isinstance(type_id, str) and type_id in types:
+                self.problem(where, "id", type_id, "a unique type id (this one repeats)")
+            tiers = entry.get("allowed_tiers")
+            allowed: Any = None
+            if tiers is not None:
+                if not isinstance(tiers, list) or not all(isinstance(t, str) for t in tiers):
+                    self.problem(where, "allowed_tiers", tiers, "a list of tier names (text)")
+                    allowed = INVALID
+                else:
+                    allowed = tuple(tiers)
+            min_km = self.number(where, entry, "min_km", 0.0, minimum=0)
+            max_km = self.number(where, entry, "max_km", math.inf, minimum=0)
+            if not is_invalid(min_km, max_km) and min_km > max_km:
+                self.problem(where, "max_km", max_km, f"a number >= min_km ({min_km})")
+            requires_site = self.flag(where, entry, "requires_site", False)
+            fields: dict[str, Any] = {
+                "same_cluster": self.flag(where, entry, "same_cluster", False),
+                "splittable": self.flag(where, entry, "splittable", False),
+                "household_factor": self.number(where, entry, "household_factor", 1.0, minimum=0),
+                "cost_per_job_km": self.number(where, entry, "cost_per_job_km", 0.0, minimum=0),
+                "annual_cost_per_job": self.number(where, entry, "annual_cost_per_job", 0.0, minimum=0),
+                "access_cost_per_unit_km": self.number(where, entry, "access_cost_per_unit_km", 0.0, minimum=0),
+            }
+            site_fields: dict[str, Any] = {
+                "site_cost": self.number(where, entry, "site_cost", 0.0, minimum=0),
+                "site_capacity_jobs": self.number(where, entry, "site_capacity_jobs", math.inf, minimum=0),
+                "min_site_jobs": self.number(where, entry, "min_site_jobs", 0.0, minimum=0),
+                "min_sites": self.number(where, entry, "min_sites", 0.0, minimum=0, whole=True),
+                "max_sites": self.number(where, entry, "max_sites", math.inf, minimum=0, whole=True),
+            }
+            if not is_invalid(site_fields["min_sites"], site_fields["max_sites"]):
+                if site_fields["max_sites"] < site_fields["min_sites"]:
+                    self.problem(where, "max_sites", site_fields["max_sites"], f"a whole number >= min_sites ({int(site_fields['min_sites'])})")
+            if requires_site is False:
+                given = [k for k in SITE_KEYS if entry.get(k) is not None]
+                if given:
+                    self.warnings.append(
+                        f"{where}: {', '.join(given)} ignored because requires_site is false"
+                    )
+                site_fields = {}
+            values = [type_id, allowed, min_km, max_km, requires_site, *fields.values(), *site_fields.values()]
+            if is_invalid(*values) or not isinstance(type_id, str):
+                continue
+            if "min_sites" in site_fields:
+                site_fields["min_sites"] = int(site_fields["min_sites"])
+            types[type_id] = FacilityType(
+                id=type_id, allowed_tiers=allowed, min_km=min_km, max_km=max_km, requires_site=requires_site,
+                **fields, **site_fields,
+            )
+        return types
+
+    def read_resources(self) -> list[Resource]:
+        resources: list[Resource] = []
+        seen: set[str] = set()
+        for number, entry in enumerate(self.array("resources"), start=1):
+            raw_id = entry.get("id")
+            where = f"{self.label} [[resources]] #{number}" + (f" (id {raw_id!r})" if isinstance(raw_id, str) else "")
+            self.unknown_keys(where, entry, RESOURCE_KEYS)
+            rid = self.text(where, entry, "id", required=True)
+            use = self.text(where, entry, "use", required=True)
+            cap = self.text(where, entry, "cap", required=True)
+            if isinstance(rid, str):
+                if rid in seen:
+                    self.problem(where, "id", rid, "a unique resource id (this one repeats)")
+                    continue
+                seen.add(rid)
+            if not is_invalid(rid, use, cap):
+                resources.append(Resource(rid, use, cap))
+        return resources
+
+    # -- tables --------------------------------------------------------------
+    def read_cities(self, table: RawTable | None, resources: list[Resource]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        columns = ["name", "lon", "lat", "tier", "region", "cluster", "population", "cost_index"]
+        empty = pd.DataFrame(columns=columns, index=pd.Index([], name="id", dtype=object))
+        if table is None:
+            return empty, pd.DataFrame(index=empty.index)
+        for resource in resources:
+            if resource.cap not in table.columns:
+                self.problem(
+                    f"{self.label} [[resources]] (id {resource.id!r})", "cap", resource.cap,
+                    f"a column of {table.label} (it has: {', '.join(table.columns)})",
+                )
+        self.require_columns(table, ["id"])
+        records: list[dict[str, Any]] = []
+        ids: list[str] = []
+        caps: list[list[float]] = []
+        seen: set[str] = set()
+        has_geometry = any("__geometry__" in row for row in table.rows)
+        if not has_geometry:
+            self.require_columns(table, ["lon", "lat"])
+        for index, row in enumerate(table.rows):
+            city_id = as_text(row.get("id"), table.where(index), "id", self.problems)
+            where = table.where(index, city_id if isinstance(city_id, str) else None)
+            if city_id is None:
+                self.problem(where, "id", None, "a city id (required)")
+            elif isinstance(city_id, str):
+                if city_id in seen:
+                    self.problem(where, "id", city_id, "a unique city id (this one repeats)")
+                seen.add(city_id)
+            lon = as_number(row.get("lon"), where, "lon", self.problems, minimum=-180, maximum=180)
+            lat = as_number(row.get("lat"), where, "lat", self.problems, minimum=-90, maximum=90)
+            point = row.get("__geometry__")
+            if lon is None and point is not None:
+                lon = _checked_coordinate(point[0], -180, 180, where, "geometry lon", self.problems)
+            if lat is None and point is not None:
+                lat = _checked_coordinate(point[1], -90, 90, where, "geometry lat", self.problems)
+            if lon is None:
+                self.problem(where, "lon", None, "a longitude in [-180, 180] (required; or a Point geometry)")
+            if lat is None:
+                self.problem(where, "lat", None, "a latitude in [-90, 90] (required; or a Point geometry)")
+            record = {
+                "name": as_text(row.get("name"), where, "name", self.problems),
+                "lon": lon,
+                "lat": lat,
+                "tier": as_text(row.get("tier"), where, "tier", self.problems),
+                "region": as_text(row.get("region"), where, "region", self.problems),
+                "cluster": as_text(row.get("cluster"), where, "cluster", self.problems),
+                "population": as_number(row.get("population"), where, "population", self.problems, minimum=0),
+                "cost_index": as_number(row.get("cost_index"), where, "cost_index", self.problems, minimum=0),
+            }
+            cap_values = [
+                as_number(row.get(r.cap), where, r.cap, self.problems, minimum=0) for r in resources
+            ]
+            if isinstance(city_id, str):
+                ids.append(city_id)
+                records.append(record)
+                caps.append([math.inf if v is None or v is INVALID else v for v in cap_values])
+        frame = pd.DataFrame(records, columns=columns, index=pd.Index(ids, name="id", dtype=object))
+        for column in ("tier", "region", "cluster"):
+            frame[column] = frame[column].map(lambda v: v if isinstance(v, str) else "").astype(object)
+        frame["name"] = [n if isinstance(n, str) else i for n, i in zip(frame["name"], frame.index)]
+        for column, default in (("population", np.nan), ("cost_index", 1.0), ("lon", np.nan), ("lat", np.nan)):
+            frame[column] = [v if _is_number(v) else default for v in frame[column]]
+        frame = frame.astype({"lon": float, "lat": float, "population": float, "cost_index": float})
+        city_caps = pd.DataFrame(
+            np.array(caps, dtype=float).reshape(len(ids), len(resources)),
+            index=frame.index,
+            columns=[r.id for r in resources],
+        )
+        return frame, city_caps
+
+    def read_sources(self, cities: pd.DataFrame, types: Mapping[str, FacilityType]) -> dict[str, Source]:
+        sources: dict[str, Source] = {}
+        for number, entry in enumerate(self.array("sources"), start=1):
+            raw_city = entry.get("city")
+            where = f"{self.label} [[sources]] #{number}" + (f" (city {raw_city!r})" if isinstance(raw_city, str) else "")
+            self.unknown_keys(where, entry, SOURCE_KEYS)
+            city = self.text(where, entry, "city", required=True)
+            if isinstance(city, str):
+                if len(cities) and city not in cities.index:
+                    self.problem(where, "city", city, "the id of a city in the cities table")
+                if city in sources:
+                    self.problem(where, "city", city, "a city listed once among the sources (this one repeats)")
+            population = self.number(where, entry, "core_population", None, minimum=0, exclusive_minimum=True)
+            area = self.number(where, entry, "core_area_km2", None, minimum=0, exclusive_minimum=True)
+            given = [k for k in TARGET_KEYS if entry.get(k) is not None]
+            target: Any = INVALID
+            form = ""
+            value: Any = INVALID
+            if len(given) != 1:
+                self.problem(
+                    where, "target", ", ".join(given) if given else None,
+                    "exactly one of target_reduction, target_reduction_pct, target_density",
+                )
+            else:
+                form = given[0]
+                if form == "target_reduction":
+                    value = self.number(where, entry, form, None, minimum=0)
+                    target = value
+                elif form == "target_reduction_pct":
+                    value = self.number(where, entry, form, None, minimum=0, maximum=100)
+                    if population is None:
+                        self.problem(where, "core_population", None, "a core population > 0 (target_reduction_pct needs it)")
+                    elif not is_invalid(value, population):
+                        target = population * value / 100.0
+                else:
+                    value = self.number(where, entry, form, None, minimum=0)
+                    if population is None or area is None:
+                        self.problem(
+                            where, "core_population" if population is None else "core_area_km2", None,
+                            "core_population and core_area_km2 > 0 (target_density needs both)",
+                        )
+                    elif not is_invalid(value, population, area):
+                        target = max(0.0, population - value * area)
+            soft = self.flag(where, entry, "soft", False)
+            penalty = self.number(where, entry, "shortfall_penalty", 0.0, minimum=0)
+            shares = entry.get("min_share", {})
+            min_share: dict[str, float] = {}
+            if not isinstance(shares, dict):
+                self.problem(where, "min_share", shares, "a table of type id = share in [0, 1]")
+            else:
+                for type_id, share in shares.items():
+                    if type_id not in types:
+                        self.problem(where, f"min_share.{type_id}", share, f"a type id (one of {', '.join(types) or 'none'})")
+                    parsed = as_number(share, where, f"min_share.{type_id}", self.problems, minimum=0, maximum=1)
+                    if parsed is None:
+                        self.problem(where, f"min_share.{type_id}", share, "a share in [0, 1]")
+                    elif not is_invalid(parsed):
+                        min_share[type_id] = parsed
+            if is_invalid(city, population, area, target, value, soft, penalty) or not isinstance(city, str):
+                continue
+            sources[city] = Source(
+                city=city, target_persons=float(target), target_form=form, target_value=float(value),
+                core_population=population, core_area_km2=area, soft=soft,
+                shortfall_penalty=penalty, min_share=min_share,
+            )
+        if not self.manifest.get("sources"):
+            self.problem(self.label, "sources", None, "at least one [[sources]] entry (a megacity core)")
+        return sources
+
+    def read_facilities(
+        self, table: RawTable | None, types: Mapping[str, FacilityType], sources: Mapping[str, Source],
+        resources: list[Resource],
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        columns = ["origin", "type", "count", "jobs", "residents", "service_units", "fixed_cost", "must_move"]
+        if table is None:
+            empty = pd.DataFrame(columns=columns, index=pd.Index([], name="id", dtype=object))
+            return empty, pd.DataFrame(index=empty.index)
+        self.require_columns(table, ["id", "origin", "type"])
+        for resource in resources:
+            if resource.use not in table.columns and resource.use not in BUILTIN_FACILITY_COLUMNS:
+                self.problem(
+                    f"{self.label} [[resources]] (id {resource.id!r})", "use", resource.use,
+                    f"a column of {table.label} or a built-in column (jobs, residents, service_units)",
+                )
+        records: list[dict[str, Any]] = []
+        uses: list[list[float]] = []
+        ids: list[str] = []
+        seen: set[str] = set()
+        for index, row in enumerate(table.rows):
+            fid = as_text(row.get("id"), table.where(index), "id", self.problems)
+            where = table.where(index, fid if isinstance(fid, str) else None)
+            if fid is None:
+                self.problem(where, "id", None, "a facility id (required)")
+            elif isinstance(fid, str):
+                if fid in seen:
+                    self.problem(where, "id", fid, "a unique facility id (this one repeats)")
+                seen.add(fid)
+            origin = as_text(row.get("origin"), where, "origin", self.problems)
+            if isinstance(origin, str) and origin not in sources:
+                self.problem(where, "origin", origin, f"the city id of a source ({', '.join(sources) or 'none declared'})")
+            elif origin is None:
+                self.problem(where, "origin", None, "the city id of a source (required)")
+            type_id = as_text(row.get("type"), where, "type", self.problems)
+            if isinstance(type_id, str) and type_id not in types:
+                self.problem(where, "type", type_id, f"a type id ({', '.join(types) or 'none declared'})")
+            elif type_id is None:
+                self.problem(where, "type", None, "a type id (required)")
+            count = as_number(row.get("count"), where, "count", self.problems, minimum=0, whole=True)
+            jobs = as_number(row.get("jobs"), where, "jobs", self.problems, minimum=0)
+            residents = as_number(row.get("residents"), where, "residents", self.problems, minimum=0)
+            service = as_number(row.get("service_units"), where, "service_units", self.problems, minimum=0)
+            fixed = as_number(row.get("fixed_cost"), where, "fixed_cost", self.problems)
+            must_move = as_bool(row.get("must_move"), where, "must_move", self.problems)
+            kind = types.get(type_id) if isinstance(type_id, str) else None
+            jobs_value = 0.0 if jobs is None or jobs is INVALID else jobs
+            if residents is None:
+                residents = jobs_value * (kind.household_factor if kind else 1.0)
+            record = {
+                "origin": origin, "type": type_id,
+                "count": 1 if count is None else count,
+                "jobs": jobs_value, "residents": residents,
+                "service_units": 0.0 if service is None else service,
+                "fixed_cost": 0.0 if fixed is None else fixed,
+                "must_move": False if must_move is None else must_move,
+            }
+            builtin = {"jobs": record["jobs"], "residents": record["residents"], "service_units": record["service_units"]}
+            use_row: list[float] = []
+            for resource in resources:
+                if resource.use in BUILTIN_FACILITY_COLUMNS:
+                    use_row.append(builtin[resource.use])
+                    continue
+                use = as_number(row.get(resource.use), where, resource.use, self.problems, minimum=0)
+                use_row.append(0.0 if use is None or use is INVALID else use)
+            if isinstance(fid, str):
+                ids.append(fid)
+                records.append(record)
+                uses.append([u if isinstance(u, float) else 0.0 for u in use_row])
+        frame = pd.DataFrame(records, columns=columns, index=pd.Index(ids, name="id", dtype=object))
+        if self.problems:
+            return frame, pd.DataFrame(index=frame.index)
+        frame = frame.astype(
+            {"count": np.int64, "jobs": float, "residents": float, "service_units": float,
+             "fixed_cost": float, "must_move": bool, "origin": object, "type": object}
+        )
+        use_frame = pd.DataFrame(
+            np.array(uses, dtype=float).reshape(len(ids), len(resources)),
+            index=frame.index, columns=[r.id for r in resources],
+        )
+        return frame, use_frame
+
+    def read_arcs(
+        self, table: RawTable | None, facilities: pd.DataFrame, cities: pd.DataFrame, resources: list[Resource]
+    ) -> pd.DataFrame | None:
+        if table is None:
+            return None
+        self.require_columns(table, ["facility", "destination"])
+        use_columns = {f"use_{r.id}": r.id for r in resources}
+        rows: list[dict[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
+        for index, row in enumerate(table.rows):
+            base = table.where(index)
+            facility = as_text(row.get("facility"), base, "facility", self.problems)
+            destination = as_text(row.get("destination"), base, "destination", self.problems)
+            where = f"{base} ({facility!r} -> {destination!r})" if isinstance(facility, str) and isinstance(destination, str) else base
+            if facility is None:
+                self.problem(where, "facility", None, "a facility id (required)")
+            elif isinstance(facility, str) and facility not in facilities.index:
+                self.problem(where, "facility", facility, "the id of a facility in the facilities table")
+            if destination is None:
+                self.problem(where, "destination", None, "a city id (required)")
+            elif isinstance(destination, str) and destination not in cities.index:
+                self.problem(where, "destination", destination, "the id of a city in the cities table")
+            if isinstance(facility, str) and isinstance(destination, str):
+                if (facility, destination) in seen:
+                    self.problem(where, None, None, "each (facility, destination) pair once (this pair repeats)")
+                seen.add((facility, destination))
+            cost = as_number(row.get("cost"), where, "cost", self.problems)
+            record: dict[str, Any] = {
+                "facility": facility, "destination": destination,
+                "cost": np.nan if cost is None or cost is INVALID else cost,
+            }
+            for column in use_columns:
+                value = as_number(row.get(column), where, column, self.problems, minimum=0)
+                record[column] = np.nan if value is None or value is INVALID else value
+            rows.append(record)
+        frame = pd.DataFrame(rows, columns=["facility", "destination", "cost", *use_columns])
+        return frame.astype({"cost": float, **{c: float for c in use_columns}})
+
+    def read_sites(
+        self, table: RawTable | None, types: Mapping[str, FacilityType], cities: pd.DataFrame,
+        sources: Mapping[str, Source],
+    ) -> pd.DataFrame | None:
+        if table is None:
+            return None
+        self.require_columns(table, ["type", "city"])
+        rows: list[dict[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
+        for index, row in enumerate(table.rows):
+            base = table.where(index)
+            type_id = as_text(row.get("type"), base, "type", self.problems)
+            city = as_text(row.get("city"), base, "city", self.problems)
+            where = f"{base} ({type_id!r} at {city!r})" if isinstance(type_id, str) and isinstance(city, str) else base
+            if type_id is None:
+                self.problem(where, "type", None, "a type id (required)")
+            elif isinstance(type_id, str):
+                if type_id not in types:
+                    self.problem(where, "type", type_id, f"a type id ({', '.join(types) or 'none declared'})")
+                elif not types[type_id].requires_site:
+                    self.problem(where, "type", type_id, "a type with requires_site = true (only those have sites)")
+            if city is None:
+                self.problem(where, "city", None, "a city id (required)")
+            elif isinstance(city, str):
+                if city not in cities.index:
+                    self.problem(where, "city", city, "the id of a city in the cities table")
+                elif city in sources:
+                    self.problem(where, "city", city, "a destination (this city is a source)")
+            if isinstance(type_id, str) and isinstance(city, str):
+                if (type_id, city) in seen:
+                    self.problem(where, None, None, "each (type, city) pair once (this pair repeats)")
+                seen.add((type_id, city))
+            cost = as_number(row.get("site_cost"), where, "site_cost", self.problems, minimum=0)
+            capacity = as_number(row.get("capacity_jobs"), where, "capacity_jobs", self.problems, minimum=0)
+            rows.append({
+                "type": type_id, "city": city,
+                "site_cost": np.nan if cost is None or cost is INVALID else cost,
+                "capacity_jobs": np.nan if capacity is None or capacity is INVALID else capacity,
+            })
+        frame = pd.DataFrame(rows, columns=["type", "city", "site_cost", "capacity_jobs"])
+        return frame.astype({"site_cost": float, "capacity_jobs": float})
+
+    def read_distances(self, table: RawTable | None, cities: pd.DataFrame) -> pd.DataFrame | None:
+        if table is None:
+            return None
+        self.require_columns(table, ["from", "to", "km"])
+        rows: list[dict[str, Any]] = []
+        known: dict[frozenset[str], tuple[float, str]] = {}
+        for index, row in enumerate(table.rows):
+            base = table.where(index)
+            a = as_text(row.get("from"), base, "from", self.problems)
+            b = as_text(row.get("to"), base, "to", self.problems)
+            where = f"{base} ({a!r} - {b!r})" if isinstance(a, str) and isinstance(b, str) else base
+            for column, city in (("from", a), ("to", b)):
+                if city is None:
+                    self.problem(where, column, None, "a city id (required)")
+                elif isinstance(city, str) and city not in cities.index:
+                    self.problem(where, column, city, "the id of a city in the cities table")
+            km = as_number(row.get("km"), where, "km", self.problems, minimum=0)
+            if km is None:
+                self.problem(where, "km", None, "a distance in km >= 0 (required)")
+            if isinstance(a, str) and isinstance(b, str):
+                if a == b:
+                    self.problem(where, "to", b, "a city other than 'from' (a city's distance to itself is 0)")
+                    continue
+                if isinstance(km, float):
+                    pair = frozenset((a, b))
+                    if pair in known and known[pair][0] != km:
+                        self.problem(where, "km", km, f"the same km as {known[pair][1]} ({known[pair][0]}) for this pair")
+                    known.setdefault(pair, (km, table.row_labels[index]))
+                    rows.append({"from": a, "to": b, "km": km})
+        return pd.DataFrame(rows, columns=["from", "to", "km"]).astype({"km": float})
+
+    def read_policy(self, cities: pd.DataFrame, sources: Mapping[str, Source]) -> Policy:
+        section = self.section("policy")
+        where = f"{self.label} [policy]"
+        self.unknown_keys(where, section, POLICY_KEYS)
+        budget = self.number(where, section, "budget", None, minimum=0)
+        share = self.number(where, section, "max_destination_share", None, minimum=0, maximum=1)
+        regions_given = section.get("min_region_share", {})
+        min_region_share: dict[str, float] = {}
+        if not isinstance(regions_given, dict):
+            self.problem(where, "min_region_share", regions_given, "a table of region = share in [0, 1]")
+        else:
+            destination_regions = {
+                r for c, r in zip(cities.index, cities["region"]) if c not in sources and r != ""
+            } if len(cities) else set()
+            for region, value in regions_given.items():
+                key = f"min_region_share.{region}"
+                if len(cities) and region not in destination_regions:
+                    self.problem(where, key, value, f"a region that some destination has ({', '.join(sorted(destination_regions)) or 'none'})")
+                parsed = as_number(value, where, key, self.problems, minimum=0, maximum=1)
+                if parsed is None:
+                    self.problem(where, key, value, "a share in [0, 1]")
+                elif not is_invalid(parsed):
+                    min_region_share[region] = parsed
+            total = sum(min_region_share.values())
+            if total > 1 + 1e-12:
+                self.problem(where, "min_region_share", round(total, 12), "shares summing to <= 1")
+        if is_invalid(budget, share):
+            return Policy()
+        return Policy(budget=budget, max_destination_share=share, min_region_share=min_region_share)
+
+    def read_weights(self) -> Weights:
+        section = self.section("objective")
+        where = f"{self.label} [objective]"
+        self.unknown_keys(where, section, OBJECTIVE_KEYS)
+        given = section.get("weights", {})
+        if not isinstance(given, dict):
+            self.problem(where, "weights", given, "a table of component = weight")
+            return Weights()
+        self.unknown_keys(f"{where} weights", given, set(WEIGHT_NAMES))
+        values = {name: self.number(f"{where} weights", given, name, 1.0, minimum=0) for name in WEIGHT_NAMES}
+        if is_invalid(*values.values()):
+            return Weights()
+        return Weights(**values)
+
+    def require_columns(self, table: RawTable, columns: list[str]) -> None:
+        present = set(table.columns)
+        for column in columns:
+            if column not in present:
+                self.problem(table.label, column, None, f"a column named {column!r} (columns found: {', '.join(table.columns) or 'none'})")
+
+
+def _checked_coordinate(value: float, low: float, high: float, where: str, column: str, problems: list[Problem]) -> Any:
+    return as_number(value, where, column, problems, minimum=low, maximum=high)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, float) and not math.isnan(value)
+
+
+def _kind(value: object) -> str:
+    return {dict: "a table", list: "an array"}.get(type(value), repr(value))
+
