@@ -1,0 +1,278 @@
+"""Derived data of spec §3: distances, eligible arcs, site candidates, costs.
+
+Everything is computed with numpy over whole (facility x city) blocks, one
+facility type at a time, never with a Python loop over pairs. The result,
+:class:`Derived`, is all the model needs: flat arrays over eligible arcs and
+over site candidates, positions into the instance's city and facility tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .instance import Instance
+
+EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG), as the spec prescribes
+
+
+def haversine_km(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
+    """Great-circle distance in km between points given in degrees (broadcasts)."""
+    phi1, phi2 = np.radians(lat1), np.radians(lat2)
+    dphi = phi2 - phi1
+    dlambda = np.radians(lon2) - np.radians(lon1)
+    h = np.sin(dphi / 2.0) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlambda / 2.0) ** 2
+    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def distance_matrix(instance: Instance, from_ids: list[str], to_ids: list[str] | None = None) -> np.ndarray:
+    """km from each of ``from_ids`` to each of ``to_ids`` (default: every city).
+
+    The distances table wins where it lists a pair (in either direction);
+    everything else is the haversine distance.
+    """
+    cities = instance.cities
+    to_ids = list(cities.index) if to_ids is None else to_ids
+    src = cities.loc[from_ids]
+    dst = cities.loc[to_ids]
+    km = haversine_km(
+        src["lon"].to_numpy()[:, None], src["lat"].to_numpy()[:, None],
+        dst["lon"].to_numpy()[None, :], dst["lat"].to_numpy()[None, :],
+    )
+    same = np.asarray(from_ids, dtype=object)[:, None] == np.asarray(to_ids, dtype=object)[None, :]
+    km[same] = 0.0
+    table = instance.distances
+    if table is not None and len(table):
+        row_of = {c: i for i, c in enumerate(from_ids)}
+        col_of = {c: j for j, c in enumerate(to_ids)}
+        for a, b, value in zip(table["from"], table["to"], table["km"]):
+            for x, y in ((a, b), (b, a)):
+                i, j = row_of.get(x), col_of.get(y)
+                if i is not None and j is not None:
+                    km[i, j] = value
+    return km
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Eligible arcs and site candidates with their per-unit data (spec §3).
+
+    Arc arrays are aligned: arc ``i`` moves facility ``facility_ids[arc_f[i]]``
+    to city ``city_ids[arc_d[i]]``. Site arrays are aligned likewise.
+    """
+
+    city_ids: list[str]
+    facility_ids: list[str]
+    arc_f: np.ndarray  # int, position in facility_ids
+    arc_d: np.ndarray  # int, position in city_ids
+    arc_km: np.ndarray
+    relocation: np.ndarray  # r_fd
+    operating: np.ndarray  # p_fd
+    access: np.ndarray  # a_fd
+    cost: np.ndarray  # c_fd, weighted
+    use: np.ndarray  # (arcs x resources), use in the capacity rows
+    site_type: list[str]
+    site_d: np.ndarray  # int, position in city_ids
+    site_cost: np.ndarray
+    site_capacity: np.ndarray  # inf when unlimited
+
+    @property
+    def n_arcs(self) -> int:
+        return int(self.arc_f.size)
+
+    def arc_keys(self) -> list[tuple[str, str]]:
+        """(facility id, destination id) of every arc, in arc order."""
+        f = np.asarray(self.facility_ids, dtype=object)[self.arc_f]
+        d = np.asarray(self.city_ids, dtype=object)[self.arc_d]
+        return list(zip(f.tolist(), d.tolist()))
+
+    def site_keys(self) -> list[tuple[str, str]]:
+        d = np.asarray(self.city_ids, dtype=object)[self.site_d]
+        return list(zip(self.site_type, d.tolist()))
+
+    def arcs_frame(self) -> pd.DataFrame:
+        """The eligible arcs as a table (for inspection in notebooks)."""
+        keys = self.arc_keys()
+        return pd.DataFrame(
+            {
+                "facility": [k[0] for k in keys],
+                "destination": [k[1] for k in keys],
+                "km": self.arc_km,
+                "relocation": self.relocation,
+                "operating": self.operating,
+                "access": self.access,
+                "cost": self.cost,
+            }
+        )
+
+
+def derive(instance: Instance) -> Derived:
+    """Eligible arcs, their costs and uses, and the site candidates of ``instance``."""
+    cities = instance.cities
+    facilities = instance.facilities
+    city_ids = list(cities.index)
+    facility_ids = list(facilities.index)
+    city_pos = {c: i for i, c in enumerate(city_ids)}
+    n_cities = len(city_ids)
+
+    is_destination = np.array([c not in instance.sources for c in city_ids], dtype=bool)
+    tiers = cities["tier"].to_numpy(dtype=object)
+    clusters = cities["cluster"].to_numpy(dtype=object)
+    cost_index = cities["cost_index"].to_numpy(dtype=float)
+
+    source_ids = list(instance.sources)
+    source_row = {s: i for i, s in enumerate(source_ids)}
+    km_from_source = distance_matrix(instance, source_ids) if source_ids else np.zeros((0, n_cities))
+
+    site_cities_by_type = _site_cities_by_type(instance, city_pos)
+    listed = _listed_arcs(instance, city_pos)
+
+    parts: list[dict[str, np.ndarray]] = []
+    fac_pos_all = np.arange(len(facility_ids))
+    types_col = facilities["type"].to_numpy(dtype=object)
+    for type_id, kind in instance.types.items():
+        members = fac_pos_all[types_col == type_id]
+        if members.size == 0:
+            continue
+        fac = facilities.iloc[members]
+        origin_rows = np.array([source_row[o] for o in fac["origin"]], dtype=np.int64)
+        origin_city = np.array([city_pos[o] for o in fac["origin"]], dtype=np.int64)
+        km = km_from_source[origin_rows]  # (members x cities)
+
+        ok = np.broadcast_to(is_destination, km.shape).copy()
+        if kind.allowed_tiers is not None:
+            allowed = set(kind.allowed_tiers)
+            ok &= np.array([t != "" and t in allowed for t in tiers], dtype=bool)[None, :]
+        ok &= (km >= kind.min_km) & (km <= kind.max_km)
+        if kind.same_cluster:
+            origin_cluster = clusters[origin_city]
+            ok &= (origin_cluster[:, None] == clusters[None, :]) & (origin_cluster[:, None] != "")
+        if type_id in site_cities_by_type:
+            has_site = np.zeros(n_cities, dtype=bool)
+            has_site[site_cities_by_type[type_id]] = True
+            ok &= has_site[None, :]
+        if listed is not None:
+            ok &= listed[members]
+
+        rows, cols = np.nonzero(ok)
+        jobs = fac["jobs"].to_numpy(dtype=float)[rows]
+        dist = km[rows, cols]
+        relocation = fac["fixed_cost"].to_numpy(dtype=float)[rows] + kind.cost_per_job_km * jobs * dist
+        operating = (
+            instance.horizon_years * kind.annual_cost_per_job * jobs
+            * (cost_index[cols] - cost_index[origin_city[rows]])
+        )
+        access = kind.access_cost_per_unit_km * fac["service_units"].to_numpy(dtype=float)[rows] * dist
+        parts.append(
+            {"f": members[rows], "d": cols, "km": dist, "r": relocation, "p": operating, "a": access}
+        )
+
+    def gather(key: str, dtype: type) -> np.ndarray:
+        if not parts:
+            return np.zeros(0, dtype=dtype)
+        return np.concatenate([p[key] for p in parts]).astype(dtype)
+
+    arc_f, arc_d = gather("f", np.int64), gather("d", np.int64)
+    # Arcs in (facility, destination) table order: stable output and model layout.
+    order = np.lexsort((arc_d, arc_f))
+    arc_f, arc_d = arc_f[order], arc_d[order]
+    km, relocation = gather("km", float)[order], gather("r", float)[order]
+    operating, access = gather("p", float)[order], gather("a", float)[order]
+    use = instance.facility_use.to_numpy(dtype=float)[arc_f] if len(instance.resources) else np.zeros((arc_f.size, 0))
+    relocation, use = _apply_arc_overrides(instance, facility_ids, city_pos, arc_f, arc_d, relocation, use)
+
+    w = instance.weights
+    cost = w.relocation * relocation + w.operating * operating + w.access * access
+    site_type, site_d, site_cost, site_capacity = _site_candidates(instance, city_ids, city_pos, is_destination)
+    return Derived(
+        city_ids=city_ids, facility_ids=facility_ids, arc_f=arc_f, arc_d=arc_d, arc_km=km,
+        relocation=relocation, operating=operating, access=access, cost=cost, use=use,
+        site_type=site_type, site_d=site_d, site_cost=site_cost, site_capacity=site_capacity,
+    )
+
+
+def _site_cities_by_type(instance: Instance, city_pos: dict[str, int]) -> dict[str, np.ndarray]:
+    """City positions of the sites-table rows, per type that has rows."""
+    if instance.sites is None or not len(instance.sites):
+        return {}
+    out: dict[str, np.ndarray] = {}
+    for type_id, group in instance.sites.groupby("type", sort=False):
+        out[str(type_id)] = np.array([city_pos[c] for c in group["city"]], dtype=np.int64)
+    return out
+
+
+def _listed_arcs(instance: Instance, city_pos: dict[str, int]) -> np.ndarray | None:
+    """(facilities x cities) mask of the arcs table, None when there is no table."""
+    if instance.arcs is None:
+        return None
+    fac_pos = {f: i for i, f in enumerate(instance.facilities.index)}
+    mask = np.zeros((len(fac_pos), len(city_pos)), dtype=bool)
+    if len(instance.arcs):
+        rows = np.array([fac_pos[f] for f in instance.arcs["facility"]], dtype=np.int64)
+        cols = np.array([city_pos[d] for d in instance.arcs["destination"]], dtype=np.int64)
+        mask[rows, cols] = True
+    return mask
+
+
+def _apply_arc_overrides(
+    instance: Instance, facility_ids: list[str], city_pos: dict[str, int],
+    arc_f: np.ndarray, arc_d: np.ndarray, relocation: np.ndarray, use: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The arcs table's ``cost`` replaces r_fd; ``use_<r>`` replaces the use in capacity rows."""
+    table = instance.arcs
+    if table is None or not len(table) or arc_f.size == 0:
+        return relocation, use
+    fac_pos = {f: i for i, f in enumerate(facility_ids)}
+    n_cities = len(city_pos)
+    arc_code = arc_f * n_cities + arc_d
+    table_code = np.array([fac_pos[f] for f in table["facility"]], dtype=np.int64) * n_cities + np.array(
+        [city_pos[d] for d in table["destination"]], dtype=np.int64
+    )
+    # Position of each table row among the (sorted) arcs, -1 when the row is not eligible.
+    at = np.searchsorted(arc_code, table_code)
+    at = np.where((at < arc_code.size) & (arc_code[np.minimum(at, arc_code.size - 1)] == table_code), at, -1)
+    hit = at >= 0
+    relocation = relocation.copy()
+    cost = table["cost"].to_numpy(dtype=float)
+    given = hit & ~np.isnan(cost)
+    relocation[at[given]] = cost[given]
+    use = use.copy()
+    for j, resource in enumerate(instance.resources):
+        column = f"use_{resource.id}"
+        if column in table.columns:
+            values = table[column].to_numpy(dtype=float)
+            given = hit & ~np.isnan(values)
+            use[at[given], j] = values[given]
+    return relocation, use
+
+
+def _site_candidates(
+    instance: Instance, city_ids: list[str], city_pos: dict[str, int], is_destination: np.ndarray
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Site candidates per type that requires a site: the sites-table rows, else every destination."""
+    types: list[str] = []
+    positions: list[np.ndarray] = []
+    costs: list[np.ndarray] = []
+    capacities: list[np.ndarray] = []
+    sites = instance.sites
+    for type_id, kind in instance.types.items():
+        if not kind.requires_site:
+            continue
+        rows = sites[sites["type"] == type_id] if sites is not None and len(sites) else None
+        if rows is not None and len(rows):
+            pos = np.array([city_pos[c] for c in rows["city"]], dtype=np.int64)
+            cost = rows["site_cost"].fillna(kind.site_cost).to_numpy(dtype=float)
+            capacity = rows["capacity_jobs"].fillna(kind.site_capacity_jobs).to_numpy(dtype=float)
+        else:
+            pos = np.nonzero(is_destination)[0].astype(np.int64)
+            cost = np.full(pos.size, kind.site_cost, dtype=float)
+            capacity = np.full(pos.size, kind.site_capacity_jobs, dtype=float)
+        types.extend([type_id] * pos.size)
+        positions.append(pos)
+        costs.append(cost)
+        capacities.append(capacity)
+    if not positions:
+        return [], np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
+    return types, np.concatenate(positions), np.concatenate(costs), np.concatenate(capacities)
