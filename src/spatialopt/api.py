@@ -1,0 +1,112 @@
+"""The public workflow: load an instance, solve it, get a Result.
+
+    >>> import spatialopt
+    >>> inst = spatialopt.load("instances/tutorial/instance.toml")
+    >>> result = spatialopt.solve(inst, time_limit=60)
+    >>> result.status, result.objective
+    >>> result.assignments          # pandas DataFrame: who moves where
+    >>> result.write("results/tutorial")
+
+Each stage is a plain function (``load`` -> ``derive`` -> ``build_model`` ->
+``run_highs`` -> ``extract_plan``), so a notebook can stop at any of them.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from .derive import Derived, derive
+from .instance import Instance
+from .model import build_model
+from .profiles import load_profile, profile_dirs
+from .results import Result, extract_plan
+from .solve import SolverRun, SolveStatus, highs_version, run_highs
+from .validate import load_instance
+
+# Command-line / keyword names -> HiGHS option names.
+OPTION_NAMES = {
+    "time_limit": "time_limit",
+    "gap": "mip_rel_gap",
+    "threads": "threads",
+    "seed": "random_seed",
+    "node_limit": "mip_max_nodes",
+}
+
+
+def load(path: str | Path) -> Instance:
+    """Read and validate an instance manifest; raises ``InstanceError`` listing every problem."""
+    return load_instance(path)
+
+
+def solver_options(profile: str | None = None, highs_options: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
+    """HiGHS options from a profile, then ``highs_options``, then keyword overrides.
+
+    Without ``profile`` the ``default`` profile applies when one is found.
+    """
+    options: dict[str, Any] = {}
+    if profile is not None:
+        options.update(load_profile(profile))
+    elif any((d / "default.toml").is_file() for d in profile_dirs()):
+        options.update(load_profile("default"))
+    options.update(highs_options or {})
+    for name, value in overrides.items():
+        if name not in OPTION_NAMES:
+            raise TypeError(f"unknown solve option {name!r}; expected one of {', '.join(OPTION_NAMES)}")
+        if value is not None:
+            options[OPTION_NAMES[name]] = value
+    return options
+
+
+def solve(
+    instance: Instance,
+    *,
+    profile: str | None = None,
+    highs_options: dict[str, Any] | None = None,
+    verbose: bool = False,
+    **options: Any,
+) -> Result:
+    """Solve ``instance`` and return its :class:`Result` (never raises on infeasibility).
+
+    Keyword options: ``time_limit`` (s), ``gap`` (relative MIP gap), ``threads``,
+    ``seed``, ``node_limit``; ``profile`` names a solver profile and
+    ``highs_options`` passes raw HiGHS options. Explicit keywords win.
+    """
+    chosen = solver_options(profile, highs_options, **options)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    derived = derive(instance)
+    timings["derive"] = time.perf_counter() - started
+    started = time.perf_counter()
+    model = build_model(instance, derived)
+    timings["build"] = time.perf_counter() - started
+    if model.trivially_infeasible:
+        run = SolverRun(status=SolveStatus.INFEASIBLE, objective=None, bound=None,
+                        version=highs_version(), options=chosen, termination="structural")
+        return _finish(instance, derived, run, list(model.trivially_infeasible), timings)
+    if model.nvariables() == 0:
+        # Nothing can move: the empty plan is the only plan, and it is optimal.
+        run = SolverRun(status=SolveStatus.OPTIMAL, objective=0.0, bound=0.0,
+                        values={"x": _zeros(0), "y": _zeros(0), "u": _zeros(0)},
+                        version=highs_version(), options=chosen, termination="empty model")
+        return _finish(instance, derived, run, [], timings)
+    started = time.perf_counter()
+    run = run_highs(model, chosen, verbose=verbose)
+    timings["solve"] = time.perf_counter() - started
+    reasons = [] if run.status.has_solution else [f"HiGHS ended with {run.termination}"]
+    return _finish(instance, derived, run, reasons, timings)
+
+
+def _finish(instance: Instance, derived: Derived, run: SolverRun, reasons: list[str], timings: dict[str, float]) -> Result:
+    started = time.perf_counter()
+    result = extract_plan(instance, derived, run, reasons)
+    timings["extract"] = time.perf_counter() - started
+    result.timings = timings
+    return result
+
+
+def _zeros(n: int) -> Any:
+    import numpy as np
+
+    return np.zeros(n)

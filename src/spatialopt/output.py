@@ -1,0 +1,140 @@
+"""Writing a result folder atomically, and the terminal summary.
+
+A result folder holds ``solution.json`` (spec §5) and its views:
+``assignments.csv``, ``sources.csv``, ``destinations.csv``, ``sites.csv`` and
+``flows.geojson`` (origin -> destination lines, EPSG:4326), plus
+``run.json`` (timings, reasons, warnings: what the spec's record has no
+place for). Every file is first written into a hidden sibling folder which is
+renamed into place at the end, so a crash never leaves a half-written result.
+An existing result folder is never overwritten silently: without ``force``
+the new run goes to ``<folder>-2``, ``<folder>-3``, ...
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .results import Result
+
+
+def free_folder(out_dir: Path, force: bool) -> Path:
+    """``out_dir`` itself when free (or ``force``), else the first free ``out_dir-N``."""
+    if force or not out_dir.exists() or not any(out_dir.iterdir()):
+        return out_dir
+    n = 2
+    while True:
+        candidate = out_dir.with_name(f"{out_dir.name}-{n}")
+        if not candidate.exists() or not any(candidate.iterdir()):
+            return candidate
+        n += 1
+
+
+def write_result(result: Result, out_dir: Path, *, force: bool = False) -> Path:
+    """Write ``result`` into ``out_dir`` (or a fresh sibling); return the folder written."""
+    target = free_folder(out_dir, force)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        _write_files(result, staging)
+        _replace_folder(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def _replace_folder(staging: Path, target: Path) -> None:
+    """Move ``staging`` to ``target``; an old ``target`` is removed only after the swap."""
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+        os.replace(staging, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, target)
+
+
+def _write_files(result: Result, folder: Path) -> None:
+    solution = result.to_solution_dict()
+    (folder / "solution.json").write_text(json.dumps(solution, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    result.sources.to_csv(folder / "sources.csv", index=False)
+    if result.status.has_solution:
+        result.assignments.to_csv(folder / "assignments.csv", index=False)
+        result.destinations.to_csv(folder / "destinations.csv", index=False)
+        result.sites.to_csv(folder / "sites.csv", index=False)
+        (folder / "flows.geojson").write_text(json.dumps(flows_geojson(result)) + "\n", encoding="utf-8")
+    run = {
+        "status": result.status.value,
+        "reasons": result.reasons,
+        "warnings": list(result.instance.warnings),
+        "timings_seconds": {k: round(v, 4) for k, v in result.timings.items()},
+    }
+    (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+
+
+def flows_geojson(result: Result) -> dict[str, Any]:
+    """One LineString per assignment, origin -> destination, in WGS84 lon/lat (RFC 7946)."""
+    cities = result.instance.cities
+    features = []
+    for row in result.assignments.itertuples(index=False):
+        o, d = cities.loc[row.origin], cities.loc[row.destination]
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": [[o["lon"], o["lat"]], [d["lon"], d["lat"]]]},
+                "properties": {
+                    "facility": row.facility, "type": row.type, "origin": row.origin,
+                    "destination": row.destination, "units": float(row.units),
+                    "residents": float(row.residents), "jobs": float(row.jobs), "km": round(float(row.km), 3),
+                },
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
+        "features": features,
+    }
+
+
+def summary_text(result: Result, top: int = 8) -> str:
+    """A concise plain-text summary for the terminal."""
+    inst = result.instance
+    unit = f" {inst.cost_unit}" if inst.cost_unit else ""
+    lines = [f"{inst.name}: {result.status.value}"]
+    if result.reasons:
+        lines += [f"  why: {r}" for r in result.reasons]
+    if result.objective is not None:
+        bound = "n/a" if result.bound is None else f"{result.bound:,.3f}"
+        gap = "n/a" if result.gap is None else f"{result.gap:.2e}"
+        lines.append(f"  objective {result.objective:,.3f}{unit}   bound {bound}   gap {gap}")
+        comp = result.components or {}
+        lines.append("  components: " + ", ".join(f"{k} {v:,.2f}" for k, v in comp.items()))
+    lines.append(f"  solver: HiGHS {result.solver['version']}, {result.solver['seconds']:.2f} s")
+    src = result.sources
+    if len(src):
+        lines.append("  sources (residents moved / target; density per km2 before -> after):")
+        for r in src.itertuples():
+            density = ""
+            if r.density_before is not None and not (isinstance(r.density_before, float) and math.isnan(r.density_before)):
+                density = f"; {r.density_before:,.0f} -> {r.density_after:,.0f}"
+            short = f", shortfall {r.shortfall:,.0f}" if r.shortfall > 0 else ""
+            lines.append(f"    {r.city}: {r.moved_residents:,.0f} / {r.target:,.0f}{short}{density}")
+    if result.status.has_solution:
+        dest = result.destinations
+        dest = dest[dest["residents_received"] > 0].sort_values("residents_received", ascending=False)
+        if len(dest):
+            lines.append(f"  main destinations (of {len(dest)} receiving):")
+            for r in dest.head(top).itertuples():
+                sites = f" [sites: {r.sites}]" if r.sites else ""
+                lines.append(f"    {r.city}: {r.residents_received:,.0f} residents, {r.jobs_received:,.0f} jobs{sites}")
+        lines.append(f"  sites opened: {int(np.count_nonzero(result.opened))}")
+    return "\n".join(lines)

@@ -1,0 +1,190 @@
+"""Solving a built model with HiGHS through Pyomo. The only module that touches the solver.
+
+:func:`run_highs` never raises on a model outcome: infeasible, a time limit
+or an interrupt are statuses in the returned :class:`SolverRun`. It raises
+:class:`~spatialopt.errors.SolverError` only when HiGHS is missing or fails.
+
+Status mapping (Pyomo termination condition -> spec status) lives in one
+table, :data:`STATUS_BY_TERMINATION`; "a limit" becomes ``feasible`` when an
+incumbent exists and ``limit_no_solution`` otherwise.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+
+from .errors import SolverError
+
+# HiGHS defaults that the spec's statuses depend on; always recorded.
+DEFAULT_OPTIONS: dict[str, Any] = {"mip_rel_gap": 1e-4}
+
+
+class SolveStatus(str, Enum):
+    """Outcome of a solve, as written in ``solution.json`` (spec §5)."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    LIMIT_NO_SOLUTION = "limit_no_solution"
+    ERROR = "error"
+
+    @property
+    def has_solution(self) -> bool:
+        return self in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+
+    @property
+    def exit_code(self) -> int:
+        """CLI exit code: 0 a plan, 3 infeasible/unbounded, 4 a limit before any plan, 1 error."""
+        return {
+            SolveStatus.OPTIMAL: 0,
+            SolveStatus.FEASIBLE: 0,
+            SolveStatus.INFEASIBLE: 3,
+            SolveStatus.UNBOUNDED: 3,
+            SolveStatus.LIMIT_NO_SOLUTION: 4,
+            SolveStatus.ERROR: 1,
+        }[self]
+
+
+_LIMIT = "limit"  # resolved to feasible / limit_no_solution by whether an incumbent exists
+TC = TerminationCondition
+STATUS_BY_TERMINATION: dict[TerminationCondition, SolveStatus | str] = {
+    TC.convergenceCriteriaSatisfied: SolveStatus.OPTIMAL,
+    TC.provenInfeasible: SolveStatus.INFEASIBLE,
+    TC.locallyInfeasible: SolveStatus.INFEASIBLE,
+    # The objective is bounded below (x and y are bounded, u has a cost >= 0),
+    # so "infeasible or unbounded" can only be infeasible.
+    TC.infeasibleOrUnbounded: SolveStatus.INFEASIBLE,
+    TC.unbounded: SolveStatus.UNBOUNDED,
+    TC.maxTimeLimit: _LIMIT,
+    TC.iterationLimit: _LIMIT,  # also HiGHS's node and solution limits
+    TC.objectiveLimit: _LIMIT,
+    TC.minStepLength: _LIMIT,
+    TC.interrupted: _LIMIT,
+    TC.error: SolveStatus.ERROR,
+    TC.licensingProblems: SolveStatus.ERROR,
+    TC.unknown: SolveStatus.ERROR,
+    TC.emptyModel: SolveStatus.OPTIMAL,
+}
+
+
+def map_status(termination: TerminationCondition, has_incumbent: bool) -> SolveStatus:
+    """The spec status for a Pyomo termination condition."""
+    status = STATUS_BY_TERMINATION.get(termination, SolveStatus.ERROR)
+    if status == _LIMIT:
+        return SolveStatus.FEASIBLE if has_incumbent else SolveStatus.LIMIT_NO_SOLUTION
+    if status == SolveStatus.ERROR and has_incumbent:
+        # HiGHS stopped for a reason it could not name but holds a solution;
+        # report it as feasible (without a proof) and let the checker judge it.
+        return SolveStatus.FEASIBLE
+    return status  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class SolverRun:
+    """What HiGHS returned, with variable values in the model's own order."""
+
+    status: SolveStatus
+    objective: float | None
+    bound: float | None
+    values: dict[str, np.ndarray] = field(default_factory=dict)  # "x", "y", "u" -> values
+    seconds: float = 0.0
+    version: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    termination: str = ""
+    log: str = ""
+
+
+def quiet_highs() -> Any:
+    """A fresh ``highspy.Highs`` without its start-up banner on stdout."""
+    import highspy
+    from pyomo.common.tee import capture_output
+
+    # HiGHS prints a banner from C++ the first time a Highs object is made;
+    # the planner's stdout is for the planner's output.
+    with capture_output(capture_fd=True):
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+def highs_version() -> str:
+    h = quiet_highs()
+    return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+
+
+_last_threads: list[int | None] = [None]
+
+
+def run_highs(model: pyo.ConcreteModel, options: dict[str, Any], verbose: bool = False) -> SolverRun:
+    """Solve ``model`` with HiGHS using HiGHS option names in ``options``."""
+    try:
+        import highspy
+        from pyomo.contrib.solver.solvers.highs import Highs
+    except ImportError as exc:  # pragma: no cover - highspy is a dependency
+        raise SolverError(f"HiGHS is not available: {exc}. Install spatialopt's dependencies (pip install -e .).") from exc
+
+    used = {**DEFAULT_OPTIONS, **{k: v for k, v in options.items() if v is not None}}
+    threads = used.get("threads")
+    if threads != _last_threads[0] and _last_threads[0] is not None:
+        # HiGHS's thread pool is global to the process: a solve that asks for a
+        # different thread count than the pool has fails silently unless reset.
+        highspy.Highs.resetGlobalScheduler(True)
+    _last_threads[0] = threads
+
+    quiet_highs()  # the banner, once per process, out of the way
+    solver = Highs()
+    if not solver.available():
+        raise SolverError("HiGHS (highspy) is not available in this Python environment.")
+    stream = io.StringIO()
+    tee: list[Any] = [stream]
+    if verbose:
+        tee.append(sys.stderr)
+    started = time.perf_counter()
+    try:
+        results = solver.solve(
+            model,
+            load_solutions=False,
+            raise_exception_on_nonoptimal_result=False,
+            tee=tee,
+            solver_options=dict(used),
+        )
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        raise SolverError(f"HiGHS failed: {exc}") from exc
+    seconds = time.perf_counter() - started
+
+    has_incumbent = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
+    status = map_status(results.termination_condition, has_incumbent)
+    values: dict[str, np.ndarray] = {}
+    objective = bound = None
+    if has_incumbent and status.has_solution:
+        primals = results.solution_loader.get_vars()
+        for name in ("x", "y", "u"):
+            component = getattr(model, name)
+            values[name] = np.array([primals.get(v, 0.0) for v in component.values()], dtype=float)
+        objective = results.incumbent_objective
+    if results.objective_bound is not None and math.isfinite(results.objective_bound):
+        bound = float(results.objective_bound)
+    return SolverRun(
+        status=status,
+        objective=objective,
+        bound=bound,
+        values=values,
+        seconds=float(getattr(results.timing_info, "highs_time", None) or seconds),
+        version=".".join(str(p) for p in solver.version()),
+        options=used,
+        termination=str(results.termination_condition.name),
+        log=stream.getvalue(),
+    )
