@@ -1,0 +1,215 @@
+"""The ``spatialopt`` command line: ``main(argv) -> exit code``.
+
+Exit codes (the same for every command):
+    0  a plan was found (optimal or feasible), or the input / solution is valid
+    1  internal error, or ``check`` found violations
+    2  invalid input or usage
+    3  infeasible or unbounded
+    4  a limit or an interrupt came before any plan
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import InstanceError, SolutionFileError, SpatialoptError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_LIMIT = 0, 1, 2, 3, 4
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors with exit code 2 and one line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"spatialopt: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="spatialopt", description="Plan which facilities move out of megacity cores, and where.")
+    parser.add_argument("--version", action="version", version=f"spatialopt {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("validate", help="check an instance and list every problem")
+    p.add_argument("instance", help="the instance's .toml manifest")
+
+    p = sub.add_parser("info", help="counts, eligible arcs per type, destinations per facility")
+    p.add_argument("instance")
+
+    p = sub.add_parser("solve", help="solve an instance and write the result folder")
+    p.add_argument("instance")
+    p.add_argument("--out", type=Path, help="result folder (default: results/<instance name>/)")
+    p.add_argument("--force", action="store_true", help="replace an existing result folder")
+    p.add_argument("--profile", help="solver profile: a name in solvers/ (default, exact, quick) or a .toml path")
+    p.add_argument("--time-limit", type=_positive_float, help="seconds")
+    p.add_argument("--gap", type=_fraction, help="relative MIP gap, e.g. 1e-4")
+    p.add_argument("--threads", type=_non_negative_int, help="HiGHS threads (0 = automatic)")
+    p.add_argument("--seed", type=_non_negative_int, help="HiGHS random seed")
+    p.add_argument("--verbose", action="store_true", help="show the HiGHS log while solving")
+
+    p = sub.add_parser("check", help="verify a solution file against an instance, independently of the model")
+    p.add_argument("instance")
+    p.add_argument("solution", help="solution.json, or a result folder holding one")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        return COMMANDS[args.command](args)
+    except InstanceError as exc:
+        _print_problems(exc)
+        return EXIT_INPUT
+    except SolutionFileError as exc:
+        print(f"spatialopt: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except SpatialoptError as exc:
+        print(f"spatialopt: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        print("spatialopt: interrupted", file=sys.stderr)
+        return EXIT_LIMIT
+    except Exception as exc:  # never a bare traceback for the user
+        if os.environ.get("SPATIALOPT_DEBUG"):
+            traceback.print_exc()
+        print(f"spatialopt: internal error: {type(exc).__name__}: {exc} (set SPATIALOPT_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _print_problems(exc: InstanceError) -> None:
+    count = len(exc.problems)
+    print(f"{exc.source}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  {problem}", file=sys.stderr)
+
+
+def _load(path: str):  # noqa: ANN202 - returns Instance
+    from .api import load
+
+    instance = load(path)
+    for warning in instance.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return instance
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    instance = _load(args.instance)
+    print(f"{args.instance}: valid ({instance!r})")
+    return EXIT_OK
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .derive import derive
+
+    instance = _load(args.instance)
+    derived = derive(instance)
+    fac = instance.facilities
+    print(repr(instance))
+    print(f"  destinations: {len(instance.destination_ids)}; eligible arcs: {derived.n_arcs}; site candidates: {len(derived.site_type)}")
+    per_facility = np.bincount(derived.arc_f, minlength=len(fac))
+    types = fac["type"].to_numpy(dtype=object)
+    print("  by type: facility rows, units, eligible arcs, destinations per facility (min / median / max)")
+    for type_id in instance.types:
+        members = types == type_id
+        if not members.any():
+            print(f"    {type_id}: no facilities")
+            continue
+        counts = per_facility[members]
+        print(
+            f"    {type_id}: {int(members.sum())} rows, {int(fac['count'][members].sum())} units, "
+            f"{int(counts.sum())} arcs, {int(counts.min())} / {float(np.median(counts)):g} / {int(counts.max())}"
+        )
+    stranded = [f for f, n in zip(fac.index, per_facility) if n == 0]
+    if stranded:
+        shown = ", ".join(stranded[:10]) + (" ..." if len(stranded) > 10 else "")
+        print(f"  facilities with no eligible destination ({len(stranded)}): {shown}")
+    for s, src in instance.sources.items():
+        kind = "soft" if src.soft else "hard"
+        print(f"  source {s}: {kind} target {src.target_persons:,.0f} residents ({src.target_form} = {src.target_value:g})")
+    return EXIT_OK
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    from .api import solve, solver_options
+
+    instance = _load(args.instance)
+    options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
+    result = solve(instance, highs_options=options, verbose=args.verbose)
+    out = args.out if args.out is not None else Path("results") / instance.name
+    written = result.write(out, force=args.force)
+    print(result.summary())
+    if written != out:
+        print(f"note: {out} holds an earlier run; wrote {written} instead (use --force to replace it)", file=sys.stderr)
+    print(f"wrote {written}/")
+    return result.status.exit_code
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .check import check_solution, load_solution
+
+    instance = _load(args.instance)
+    path = Path(args.solution)
+    if path.is_dir():
+        path = path / "solution.json"
+    solution = load_solution(path)
+    report = check_solution(instance, solution)
+    if report.ok:
+        objective = solution.get("objective")
+        shown = "no plan" if objective is None else f"objective {objective:,.6f}"
+        print(f"{path}: valid ({solution.get('status')}, {shown})")
+        return EXIT_OK
+    for line in report.violations:
+        print(line)
+    print(f"{path}: {len(report.violations)} violation(s)", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+COMMANDS = {"validate": cmd_validate, "info": cmd_info, "solve": cmd_solve, "check": cmd_check}
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text}")
+    return value
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
