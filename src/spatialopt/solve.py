@@ -123,9 +123,6 @@ def highs_version() -> str:
     return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
 
 
-_last_threads: list[int | None] = [None]
-
-
 def run_highs(model: pyo.ConcreteModel, options: dict[str, Any], verbose: bool = False) -> SolverRun:
     """Solve ``model`` with HiGHS using HiGHS option names in ``options``."""
     try:
@@ -135,12 +132,11 @@ def run_highs(model: pyo.ConcreteModel, options: dict[str, Any], verbose: bool =
         raise SolverError(f"HiGHS is not available: {exc}. Install spatialopt's dependencies (pip install -e .).") from exc
 
     used = {**DEFAULT_OPTIONS, **{k: v for k, v in options.items() if v is not None}}
-    threads = used.get("threads")
-    if threads != _last_threads[0] and _last_threads[0] is not None:
-        # HiGHS's thread pool is global to the process: a solve that asks for a
-        # different thread count than the pool has fails silently unless reset.
-        highspy.Highs.resetGlobalScheduler(True)
-    _last_threads[0] = threads
+    # HiGHS's thread pool is global to the process: a solve that asks for a
+    # different thread count than the pool was made with (by any earlier
+    # solve, ours or not) ends silently with status "not set". Resetting it
+    # first costs a few milliseconds and makes every solve independent.
+    highspy.Highs.resetGlobalScheduler(True)
 
     quiet_highs()  # the banner, once per process, out of the way
     solver = Highs()

@@ -99,6 +99,10 @@ class _Loader:
         self.manifest_bytes = manifest_bytes
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
+        # Ids declared in the manifest, valid or not: a row that refers to a
+        # declared but broken entry is not reported again as "unknown".
+        self.declared_types: list[str] = []
+        self.declared_sources: list[str] = []
 
     # -- helpers -----------------------------------------------------------
     def problem(self, where: str, column: str | None, value: object, expected: str) -> None:
@@ -239,7 +243,9 @@ class _Loader:
             where = f"{self.label} [[types]] #{number}" + (f" (id {raw_id!r})" if isinstance(raw_id, str) else "")
             self.unknown_keys(where, entry, TYPE_KEYS)
             type_id = self.text(where, entry, "id", required=True)
-            if isinstance(type_id, str) and type_id in types:
+            if isinstance(type_id, str):
+                self.declared_types.append(type_id)
+            if isinstance(type_id, str) and self.declared_types.count(type_id) > 1:
                 self.problem(where, "id", type_id, "a unique type id (this one repeats)")
             tiers = entry.get("allowed_tiers")
             allowed: Any = None
@@ -388,6 +394,7 @@ class _Loader:
             self.unknown_keys(where, entry, SOURCE_KEYS)
             city = self.text(where, entry, "city", required=True)
             if isinstance(city, str):
+                self.declared_sources.append(city)
                 if len(cities) and city not in cities.index:
                     self.problem(where, "city", city, "the id of a city in the cities table")
                 if city in sources:
@@ -431,8 +438,8 @@ class _Loader:
                 self.problem(where, "min_share", shares, "a table of type id = share in [0, 1]")
             else:
                 for type_id, share in shares.items():
-                    if type_id not in types:
-                        self.problem(where, f"min_share.{type_id}", share, f"a type id (one of {', '.join(types) or 'none'})")
+                    if type_id not in self.declared_types:
+                        self.problem(where, f"min_share.{type_id}", share, f"a type id (one of {', '.join(self.declared_types) or 'none'})")
                     parsed = as_number(share, where, f"min_share.{type_id}", self.problems, minimum=0, maximum=1)
                     if parsed is None:
                         self.problem(where, f"min_share.{type_id}", share, "a share in [0, 1]")
@@ -478,13 +485,13 @@ class _Loader:
                     self.problem(where, "id", fid, "a unique facility id (this one repeats)")
                 seen.add(fid)
             origin = as_text(row.get("origin"), where, "origin", self.problems)
-            if isinstance(origin, str) and origin not in sources:
-                self.problem(where, "origin", origin, f"the city id of a source ({', '.join(sources) or 'none declared'})")
+            if isinstance(origin, str) and origin not in self.declared_sources:
+                self.problem(where, "origin", origin, f"the city id of a source ({', '.join(self.declared_sources) or 'none declared'})")
             elif origin is None:
                 self.problem(where, "origin", None, "the city id of a source (required)")
             type_id = as_text(row.get("type"), where, "type", self.problems)
-            if isinstance(type_id, str) and type_id not in types:
-                self.problem(where, "type", type_id, f"a type id ({', '.join(types) or 'none declared'})")
+            if isinstance(type_id, str) and type_id not in self.declared_types:
+                self.problem(where, "type", type_id, f"a type id ({', '.join(self.declared_types) or 'none declared'})")
             elif type_id is None:
                 self.problem(where, "type", None, "a type id (required)")
             count = as_number(row.get("count"), where, "count", self.problems, minimum=0, whole=True)
@@ -585,9 +592,9 @@ class _Loader:
             if type_id is None:
                 self.problem(where, "type", None, "a type id (required)")
             elif isinstance(type_id, str):
-                if type_id not in types:
-                    self.problem(where, "type", type_id, f"a type id ({', '.join(types) or 'none declared'})")
-                elif not types[type_id].requires_site:
+                if type_id not in self.declared_types:
+                    self.problem(where, "type", type_id, f"a type id ({', '.join(self.declared_types) or 'none declared'})")
+                elif type_id in types and not types[type_id].requires_site:
                     self.problem(where, "type", type_id, "a type with requires_site = true (only those have sites)")
             if city is None:
                 self.problem(where, "city", None, "a city id (required)")

@@ -1,0 +1,132 @@
+"""The command line, run in-process: exit codes, files written, messages."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from support import write_manifest
+
+from spatialopt.cli import main
+
+ROOT = Path(__file__).parents[2]
+TUTORIAL = ROOT / "instances" / "tutorial" / "instance.toml"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "validate", str(TUTORIAL))
+    assert code == 0 and "valid" in out
+
+
+def test_validate_lists_every_problem_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = {
+        "instance": {"name": "bad"},
+        "types": [{"id": "m", "max_km": -1.0}],
+        "sources": [{"city": "s", "target_reduction": 1}],
+        "cities": [{"id": "s", "lon": 1.0, "lat": 1.0}, {"id": "a", "lon": 999.0, "lat": 1.0}],
+        "facilities": [{"id": "f", "origin": "s", "type": "m", "jobs": 1}],
+    }
+    code, out, err = run(capsys, "validate", str(write_manifest(tmp_path, data)))
+    assert code == 2
+    assert "instance.toml: 2 problems" in err
+    assert "max_km=-1.0, expected a number >= 0" in err
+    assert "[[cities]] #2 (id 'a'): lon=999.0, expected a number in [-180, 180]" in err
+    assert "Traceback" not in err + out
+
+
+def test_solve_writes_result_folder_and_check_accepts_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "tut"
+    code, out, _ = run(capsys, "solve", str(TUTORIAL), "--out", str(out_dir), "--gap", "1e-9")
+    assert code == 0
+    assert "tutorial: optimal" in out and "beijing-core" in out
+    expected = {"solution.json", "assignments.csv", "sources.csv", "destinations.csv", "sites.csv", "flows.geojson", "run.json"}
+    assert expected <= {p.name for p in out_dir.iterdir()}
+    solution = json.loads((out_dir / "solution.json").read_text())
+    assert solution["status"] == "optimal" and solution["solver"]["options"]["mip_rel_gap"] == 1e-9
+    flows = json.loads((out_dir / "flows.geojson").read_text())
+    assert len(flows["features"]) == len(solution["assignments"])
+    code, out, _ = run(capsys, "check", str(TUTORIAL), str(out_dir))
+    assert code == 0 and "valid" in out
+
+
+def test_check_rejects_a_corrupted_solution(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "tut"
+    assert run(capsys, "solve", str(TUTORIAL), "--out", str(out_dir))[0] == 0
+    path = out_dir / "solution.json"
+    solution = json.loads(path.read_text())
+    solution["assignments"][0]["units"] += 1  # more units than exist, and the objective no longer matches
+    path.write_text(json.dumps(solution))
+    code, out, _ = run(capsys, "check", str(TUTORIAL), str(path))
+    assert code == 1
+    assert "assign" in out and "objective" in out
+
+
+def test_second_run_never_overwrites_the_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "tut"
+    assert run(capsys, "solve", str(TUTORIAL), "--out", str(out_dir))[0] == 0
+    first = (out_dir / "solution.json").read_bytes()
+    code, _, err = run(capsys, "solve", str(TUTORIAL), "--out", str(out_dir))
+    assert code == 0 and "holds an earlier run" in err
+    assert (out_dir / "solution.json").read_bytes() == first
+    assert (tmp_path / "tut-2" / "solution.json").is_file()
+    code, _, _ = run(capsys, "solve", str(TUTORIAL), "--out", str(out_dir), "--force")
+    assert code == 0 and not (tmp_path / "tut-3").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging leftovers
+
+
+def test_infeasible_exits_3_and_still_writes_the_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "inst"
+    shutil.copytree(TUTORIAL.parent, folder)
+    manifest = folder / "instance.toml"
+    manifest.write_text(manifest.read_text().replace("target_reduction = 60_000", "target_reduction = 6_000_000"))
+    code, out, _ = run(capsys, "solve", str(manifest), "--out", str(tmp_path / "res"))
+    assert code == 3 and "infeasible" in out
+    record = json.loads((tmp_path / "res" / "solution.json").read_text())
+    assert record["status"] == "infeasible" and record["objective"] is None
+
+
+def test_limit_before_any_solution_exits_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = tmp_path / "nodes.toml"
+    profile.write_text("[highs]\nmip_max_nodes = 0\n")
+    code, out, _ = run(capsys, "solve", str(TUTORIAL), "--out", str(tmp_path / "r"), "--profile", str(profile))
+    assert code == 4 and "limit_no_solution" in out
+
+
+def test_info(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "info", str(TUTORIAL))
+    assert code == 0
+    assert "eligible arcs: 79" in out and "manufacturing: 3 rows" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["solve"],
+        ["solve", str(TUTORIAL), "--gap", "2"],
+        ["solve", str(TUTORIAL), "--threads", "-1"],
+        ["frobnicate"],
+    ],
+)
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "error" in err
+
+
+def test_missing_files_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "solve", str(tmp_path / "nope.toml"))
+    assert code == 2 and "file not found" in err
+    code, _, err = run(capsys, "check", str(TUTORIAL), str(tmp_path / "nope.json"))
+    assert code == 2 and "nope.json" in err
+
+
+def test_unknown_profile_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "solve", str(TUTORIAL), "--profile", "nope", "--out", str(tmp_path / "r"))
+    assert code == 2 and "available: default, exact, quick" in err

@@ -1,0 +1,88 @@
+"""Solver options, profiles, statuses and what the solution record says about them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support import solve_checked
+
+import spatialopt
+from spatialopt import InstanceError, SolveStatus
+from spatialopt.solve import STATUS_BY_TERMINATION, TerminationCondition, map_status
+
+TUTORIAL = Path(__file__).parents[2] / "instances" / "tutorial" / "instance.toml"
+
+
+@pytest.fixture(scope="module")
+def tutorial() -> spatialopt.Instance:
+    return spatialopt.load(TUTORIAL)
+
+
+def test_changing_thread_counts_between_solves(tutorial: spatialopt.Instance) -> None:
+    """HiGHS's global thread pool must not make a later solve with other threads fail."""
+    objectives = [solve_checked(tutorial, threads=t).objective for t in (1, 2, 1, None)]
+    assert objectives == pytest.approx([objectives[0]] * 4)
+
+
+def test_options_recorded_in_solution(tutorial: spatialopt.Instance) -> None:
+    result = spatialopt.solve(tutorial, gap=1e-6, seed=7, time_limit=30)
+    options = result.to_solution_dict()["solver"]["options"]
+    assert options["mip_rel_gap"] == 1e-6
+    assert options["random_seed"] == 7
+    assert options["time_limit"] == 30
+    assert result.to_solution_dict()["solver"]["name"] == "highs"
+
+
+def test_profile_then_explicit_keywords(tutorial: spatialopt.Instance) -> None:
+    options = spatialopt.solver_options("quick", gap=1e-3)
+    assert options["mip_rel_gap"] == 1e-3  # the keyword wins
+    assert options["time_limit"] == 60.0  # the profile's value stays
+
+
+def test_exact_profile_proves_optimality(tutorial: spatialopt.Instance) -> None:
+    result = solve_checked(tutorial, profile="exact")
+    assert result.status == SolveStatus.OPTIMAL
+    assert result.gap is not None and result.gap <= 1e-9
+
+
+def test_unknown_profile_and_bad_options_are_input_errors(tmp_path: Path) -> None:
+    with pytest.raises(InstanceError, match="not found"):
+        spatialopt.solver_options("nope")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[highs]\nmip_rel_gapp = 0.1\ntime_limit = 'soon'\n")
+    with pytest.raises(InstanceError) as info:
+        spatialopt.solver_options(str(bad))
+    assert len(info.value.problems) == 2
+
+
+def test_node_limit_before_any_solution(tutorial: spatialopt.Instance) -> None:
+    """A node limit of 0 stops HiGHS before its first incumbent on the tutorial
+    (checked with HiGHS 1.16): limit_no_solution, no plan, never an error."""
+    result = spatialopt.solve(tutorial, node_limit=0)
+    assert result.status == SolveStatus.LIMIT_NO_SOLUTION
+    record = result.to_solution_dict()
+    assert record["objective"] is None and record["gap"] is None and record["assignments"] == []
+    assert result.status.exit_code == 4
+
+
+@pytest.mark.parametrize(
+    ("termination", "incumbent", "expected"),
+    [
+        (TerminationCondition.convergenceCriteriaSatisfied, True, SolveStatus.OPTIMAL),
+        (TerminationCondition.provenInfeasible, False, SolveStatus.INFEASIBLE),
+        (TerminationCondition.infeasibleOrUnbounded, False, SolveStatus.INFEASIBLE),
+        (TerminationCondition.unbounded, False, SolveStatus.UNBOUNDED),
+        (TerminationCondition.maxTimeLimit, True, SolveStatus.FEASIBLE),
+        (TerminationCondition.maxTimeLimit, False, SolveStatus.LIMIT_NO_SOLUTION),
+        (TerminationCondition.iterationLimit, False, SolveStatus.LIMIT_NO_SOLUTION),
+        (TerminationCondition.interrupted, True, SolveStatus.FEASIBLE),
+        (TerminationCondition.error, False, SolveStatus.ERROR),
+    ],
+)
+def test_status_table(termination: TerminationCondition, incumbent: bool, expected: SolveStatus) -> None:
+    assert map_status(termination, incumbent) == expected
+
+
+def test_every_termination_condition_is_mapped() -> None:
+    assert set(TerminationCondition) <= set(STATUS_BY_TERMINATION)
