@@ -122,8 +122,9 @@ class Result:
         out["residents_received"] = a.groupby("destination")["residents"].sum().reindex(dest_ids, fill_value=0.0).to_numpy()
         out["jobs_received"] = a.groupby("destination")["jobs"].sum().reindex(dest_ids, fill_value=0.0).to_numpy()
         for type_id in inst.types:
-            part = a[a["type"] == type_id]
-            out[f"jobs_{type_id}"] = part.groupby("destination")["jobs"].sum().reindex(dest_ids, fill_value=0.0).to_numpy()
+            part = a[a["type"] == type_id].groupby("destination")
+            out[f"residents_{type_id}"] = part["residents"].sum().reindex(dest_ids, fill_value=0.0).to_numpy()
+            out[f"jobs_{type_id}"] = part["jobs"].sum().reindex(dest_ids, fill_value=0.0).to_numpy()
         d = self.derived
         for j, resource in enumerate(inst.resources):
             use = np.zeros(len(d.city_ids))
@@ -135,6 +136,19 @@ class Result:
         listing = sites.groupby("city")["type"].apply(lambda t: ";".join(t)) if len(sites) else pd.Series(dtype=object)
         out["sites"] = listing.reindex(dest_ids, fill_value="").to_numpy() if len(dest_ids) else []
         return out.reset_index()
+
+    @property
+    def flows(self) -> Any:
+        """The assignments as a GeoDataFrame of origin -> destination lines (EPSG:4326)."""
+        import geopandas
+        from shapely.geometry import LineString
+
+        a = self.assignments
+        xy = self.instance.cities[["lon", "lat"]]
+        lines = [
+            LineString([tuple(xy.loc[o]), tuple(xy.loc[d])]) for o, d in zip(a["origin"], a["destination"])
+        ]
+        return geopandas.GeoDataFrame(a, geometry=lines, crs="EPSG:4326")
 
     def _moved_residents(self) -> dict[str, float]:
         d = self.derived

@@ -130,3 +130,47 @@ def test_missing_files_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_unknown_profile_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "solve", str(TUTORIAL), "--profile", "nope", "--out", str(tmp_path / "r"))
     assert code == 2 and "available: default, exact, quick" in err
+
+
+def test_convert_then_solve_reproduces_a_published_optimum(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """gap1-1 maximisation: OR-Library gapinfo publishes 336; the model minimises -profit."""
+    code, out, _ = run(capsys, "convert", "orlib-gap", str(ROOT / "instances/orlib/gap/gap1.txt"),
+                       "--out", str(tmp_path / "g"), "--problem", "1", "--sense", "max")
+    assert code == 0 and "instance.toml" in out
+    code, _, _ = run(capsys, "solve", str(tmp_path / "g" / "instance.toml"), "--out", str(tmp_path / "r"), "--profile", "exact")
+    assert code == 0
+    assert json.loads((tmp_path / "r" / "solution.json").read_text())["objective"] == pytest.approx(-336)
+
+
+def test_convert_bad_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1 2 x")
+    code, _, err = run(capsys, "convert", "orlib-pmed", str(bad), "--out", str(tmp_path / "o"))
+    assert code == 2 and "bad.txt" in err
+
+
+def test_bench_known_optima_reports_and_fails_on_mismatch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "bench", "known-optima", "--family", "hand")
+    assert code == 0 and "4 instances, 0 mismatch(es)" in out
+    registry = (ROOT / "results" / "known_optima.csv").read_text().splitlines()
+    wrong = [line.replace(",min,14,", ",min,15,") if line.startswith("hand-site-choice") else line for line in registry]
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "known_optima.csv").write_text("\n".join(wrong) + "\n")
+    for sub in ("instances",):
+        (tmp_path / sub).symlink_to(ROOT / sub)
+    code, out, _ = run(capsys, "bench", "known-optima", "--only", "hand-site-choice",
+                       "--registry", str(tmp_path / "results" / "known_optima.csv"))
+    assert code == 1 and "MISMATCH" in out and "1 mismatch(es)" in out
+
+
+def test_python_api_gives_tables_and_geometries(tmp_path: Path) -> None:
+    import spatialopt
+
+    result = spatialopt.solve(spatialopt.load(TUTORIAL))
+    flows = result.flows
+    assert flows.crs.to_epsg() == 4326 and len(flows) == len(result.assignments)
+    dest = result.destinations
+    assert dest["residents_received"].sum() == pytest.approx(result.sources["moved_residents"].sum())
+    assert {"residents_hospital", "jobs_hospital", "use_beds", "cap_beds", "sites"} <= set(dest.columns)
+    written = result.write(tmp_path / "api")
+    assert (written / "solution.json").is_file()
