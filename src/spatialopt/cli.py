@@ -56,6 +56,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="verify a solution file against an instance, independently of the model")
     p.add_argument("instance")
     p.add_argument("solution", help="solution.json, or a result folder holding one")
+
+    p = sub.add_parser("bench", help="benchmarks: 'known-optima' re-solves instances with published optima")
+    p.add_argument("suite", choices=["known-optima"])
+    p.add_argument("--family", action="append", choices=["gap", "cap", "pmed", "hand"],
+                   help="only this family (repeatable); default all")
+    p.add_argument("--only", help="only ids matching this shell pattern, e.g. 'gap1-*' or 'pmed?'")
+    p.add_argument("--time-limit", type=_positive_float, help="seconds per instance")
+    p.add_argument("--registry", type=Path, help="known-optima CSV (default results/known_optima.csv)")
+
+    p = sub.add_parser("convert", help="write a spatialopt instance from an OR-Library file")
+    convert = p.add_subparsers(dest="format", required=True, parser_class=_Parser)
+    q = convert.add_parser("orlib-gap", help="generalised assignment (gapN.txt)")
+    q.add_argument("file", type=Path)
+    q.add_argument("--out", type=Path, required=True)
+    q.add_argument("--problem", type=_positive_int, default=1, help="which problem of the file (1-based)")
+    q.add_argument("--sense", choices=["max", "min"], default="max",
+                   help="OR-Library publishes maximum profit (max); min treats c as cost")
+    q = convert.add_parser("orlib-cap", help="capacitated warehouse location (capNN.txt, capa/capb/capc)")
+    q.add_argument("file", type=Path)
+    q.add_argument("--out", type=Path, required=True)
+    q.add_argument("--variant", choices=["split", "single", "uncap"], default="split",
+                   help="split demand (OR-Library's published optima), single sourcing, or no capacities")
+    q.add_argument("--capacity", type=_positive_float, help="the capacity of capa/capb/capc files")
+    q = convert.add_parser("orlib-pmed", help="p-median on a graph (pmedN.txt)")
+    q.add_argument("file", type=Path)
+    q.add_argument("--out", type=Path, required=True)
     return parser
 
 
@@ -80,6 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("spatialopt: interrupted", file=sys.stderr)
         return EXIT_LIMIT
+    except BrokenPipeError:
+        # The reader of our output went away (``spatialopt solve ... | head``):
+        # results are already written; say nothing more.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # never a bare traceback for the user
         if os.environ.get("SPATIALOPT_DEBUG"):
             traceback.print_exc()
@@ -177,13 +209,77 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_INTERNAL
 
 
-COMMANDS = {"validate": cmd_validate, "info": cmd_info, "solve": cmd_solve, "check": cmd_check}
+def cmd_bench(args: argparse.Namespace) -> int:
+    import fnmatch
+
+    from .known_optima import Outcome, default_registry, read_registry, run_registry
+
+    registry = args.registry or default_registry()
+    if not registry.is_file():
+        print(f"spatialopt: known-optima registry not found: {registry}", file=sys.stderr)
+        return EXIT_INPUT
+    entries = [
+        e for e in read_registry(registry)
+        if (not args.family or e.family in args.family) and (not args.only or fnmatch.fnmatch(e.id, args.only))
+    ]
+    if not entries:
+        print("spatialopt: no registry rows match the filters", file=sys.stderr)
+        return EXIT_INPUT
+    header = f"{'instance':<22} {'published':>16} {'found':>16} {'rel diff':>9} {'seconds':>8}  status"
+    print(header)
+    print("-" * len(header))
+
+    def show(i: int, o: Outcome) -> None:
+        found = "-" if o.found is None else f"{o.found:,.3f}"
+        diff = "-" if o.rel_diff is None else f"{o.rel_diff:.1e}"
+        verdict = "ok" if o.ok else "MISMATCH" if o.check_ok else "CHECK FAILED"
+        print(f"{o.entry.id:<22} {o.entry.objective:>16,.3f} {found:>16} {diff:>9} {o.seconds:>8.2f}  {o.status} {verdict}",
+              flush=True)
+        for line in o.violations:
+            print(f"    {line}")
+
+    root = registry.resolve().parents[1]
+    outcomes = run_registry(entries, root, args.time_limit, on_result=show)
+    bad = [o for o in outcomes if not o.ok]
+    total = sum(o.seconds for o in outcomes)
+    print(f"{len(outcomes)} instances, {len(bad)} mismatch(es), {total:.1f} s")
+    return EXIT_OK if not bad else EXIT_INTERNAL
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .convert.orlib import write_cap_instance, write_gap_instance, write_pmed_instance
+
+    try:
+        if args.format == "orlib-gap":
+            manifest = write_gap_instance(args.file, args.out, problem=args.problem, sense=args.sense)
+        elif args.format == "orlib-cap":
+            manifest = write_cap_instance(args.file, args.out, variant=args.variant, capacity=args.capacity)
+        else:
+            manifest = write_pmed_instance(args.file, args.out)
+    except (ValueError, OSError) as exc:
+        print(f"spatialopt: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    print(f"wrote {manifest}")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "validate": cmd_validate, "info": cmd_info, "solve": cmd_solve, "check": cmd_check,
+    "bench": cmd_bench, "convert": cmd_convert,
+}
 
 
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a whole number >= 1, got 0")
     return value
 
 

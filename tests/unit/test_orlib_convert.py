@@ -200,8 +200,8 @@ def test_pmed_zero_length_edge_and_unreachable_pairs(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["pmed1", "pmed6"])
 def test_pmed_distances_match_scipy_on_the_final_edges(name: str) -> None:
-    sparse = pytest.importorskip("scipy.sparse")
-    csgraph = pytest.importorskip("scipy.sparse.csgraph")
+    from scipy import sparse
+    from scipy.sparse import csgraph
     problem = read_pmed(ORLIB / "pmed" / f"{name}.txt")
     lengths = problem.edge_lengths()
     rows = [i - 1 for i, _ in lengths]
