@@ -222,3 +222,33 @@ def brute_force(instance: Instance) -> float | None:
         value = float(objective[feasible].min())
         best = value if best is None else min(best, value)
     return best
+
+
+def write_hard_gap(folder: Path, agents: int = 10, jobs: int = 150, seed: int = 3) -> Path:
+    """A seeded generalised-assignment instance that HiGHS needs several seconds to prove.
+
+    HiGHS 1.16 finds a first plan at once and the optimum within ~2 s, but
+    proving it takes ~9 s on one core: room for a time limit or a Ctrl-C that
+    stops with a plan and a gap.
+    """
+    rng = np.random.default_rng(seed)
+    cost = rng.integers(10, 50, size=(agents, jobs))
+    use = rng.integers(5, 25, size=(agents, jobs))
+    capacity = np.floor(0.8 * use.sum(axis=1) / agents).astype(int)
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["id,lon,lat,cap_gap", "s,0,0,"] + [f"a{i},0,0,{capacity[i]}" for i in range(agents)]
+    (folder / "cities.csv").write_text("\n".join(lines) + "\n")
+    lines = ["id,origin,type,must_move,gap_use"] + [f"j{j},s,job,true,0" for j in range(jobs)]
+    (folder / "facilities.csv").write_text("\n".join(lines) + "\n")
+    lines = ["facility,destination,cost,use_cap"] + [
+        f"j{j},a{i},{cost[i, j]},{use[i, j]}" for j in range(jobs) for i in range(agents)
+    ]
+    (folder / "arcs.csv").write_text("\n".join(lines) + "\n")
+    manifest = {
+        "instance": {"name": "hard-gap"},
+        "tables": {"cities": "cities.csv", "facilities": "facilities.csv", "arcs": "arcs.csv"},
+        "types": [{"id": "job"}],
+        "resources": [{"id": "cap", "use": "gap_use", "cap": "cap_gap"}],
+        "sources": [{"city": "s", "target_reduction": 0}],
+    }
+    return write_manifest(folder, manifest)

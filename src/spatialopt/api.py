@@ -22,7 +22,7 @@ from .instance import Instance
 from .model import build_model
 from .profiles import load_profile, profile_dirs
 from .results import Result, extract_plan
-from .solve import SolverRun, SolveStatus, highs_version, run_highs
+from .solve import Progress, SolverRun, SolveStatus, highs_version, run_highs
 from .validate import load_instance
 
 # Command-line / keyword names -> HiGHS option names.
@@ -65,6 +65,7 @@ def solve(
     profile: str | None = None,
     highs_options: dict[str, Any] | None = None,
     verbose: bool = False,
+    progress: Progress | None = None,
     **options: Any,
 ) -> Result:
     """Solve ``instance`` and return its :class:`Result` (never raises on infeasibility).
@@ -72,6 +73,8 @@ def solve(
     Keyword options: ``time_limit`` (s), ``gap`` (relative MIP gap), ``threads``,
     ``seed``, ``node_limit``; ``profile`` names a solver profile and
     ``highs_options`` passes raw HiGHS options. Explicit keywords win.
+    ``progress`` is called with each better plan HiGHS finds (objective, bound,
+    gap, seconds). Ctrl-C stops the search and keeps the best plan found.
     """
     chosen = solver_options(profile, highs_options, **options)
     timings: dict[str, float] = {}
@@ -92,7 +95,7 @@ def solve(
                         version=highs_version(), options=chosen, termination="empty model")
         return _finish(instance, derived, run, [], timings)
     started = time.perf_counter()
-    run = run_highs(model, chosen, verbose=verbose)
+    run = run_highs(model, chosen, verbose=verbose, progress=progress)
     timings["solve"] = time.perf_counter() - started
     reasons = [] if run.status.has_solution else [f"HiGHS ended with {run.termination}"]
     return _finish(instance, derived, run, reasons, timings)

@@ -179,7 +179,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
     instance = _load(args.instance)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
-    result = solve(instance, highs_options=options, verbose=args.verbose)
+    print(f"solving {instance.name} (Ctrl-C stops and keeps the best plan so far)", file=sys.stderr, flush=True)
+    progress = None if args.verbose else _incumbent_printer()
+    result = solve(instance, highs_options=options, verbose=args.verbose, progress=progress)
     out = args.out if args.out is not None else Path("results") / instance.name
     written = result.write(out, force=args.force)
     print(result.summary())
@@ -187,6 +189,26 @@ def cmd_solve(args: argparse.Namespace) -> int:
         print(f"note: {out} holds an earlier run; wrote {written} instead (use --force to replace it)", file=sys.stderr)
     print(f"wrote {written}/")
     return result.status.exit_code
+
+
+def _incumbent_printer():  # noqa: ANN202 - returns a progress callback
+    """Print each better plan HiGHS finds to the terminal's stderr.
+
+    Pyomo captures the process's standard streams while HiGHS runs, so the
+    lines go to a duplicate of the stderr descriptor taken before the solve.
+    """
+    try:
+        stream = open(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")  # noqa: SIM115
+    except (OSError, ValueError, AttributeError):  # no real descriptor (e.g. under a test harness)
+        stream = sys.stderr
+
+    def show(info: dict[str, float]) -> None:
+        gap = info["gap"]
+        shown = f"{100 * gap:.2f}%" if gap == gap and gap < 1e6 else "n/a"
+        print(f"  {info['seconds']:7.1f} s  plan {info['objective']:,.3f}  bound {info['bound']:,.3f}  gap {shown}",
+              file=stream, flush=True)
+
+    return show
 
 
 def cmd_check(args: argparse.Namespace) -> int:

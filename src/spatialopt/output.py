@@ -74,6 +74,7 @@ def _write_files(result: Result, folder: Path) -> None:
         (folder / "flows.geojson").write_text(json.dumps(flows_geojson(result)) + "\n", encoding="utf-8")
     run = {
         "status": result.status.value,
+        "termination": result.termination,
         "reasons": result.reasons,
         "warnings": list(result.instance.warnings),
         "timings_seconds": {k: round(v, 4) for k, v in result.timings.items()},
@@ -109,7 +110,9 @@ def summary_text(result: Result, top: int = 8) -> str:
     """A concise plain-text summary for the terminal."""
     inst = result.instance
     unit = f" {inst.cost_unit}" if inst.cost_unit else ""
-    lines = [f"{inst.name}: {result.status.value}"]
+    stopped = {"maxTimeLimit": "time limit", "interrupted": "interrupted", "iterationLimit": "node or solution limit"}
+    how = stopped.get(result.termination)
+    lines = [f"{inst.name}: {result.status.value}" + (f" (stopped: {how})" if how else "")]
     if result.reasons:
         lines += [f"  why: {r}" for r in result.reasons]
     if result.objective is not None:

@@ -44,6 +44,7 @@ class Result:
     opened: np.ndarray  # per site candidate, bool
     solver: dict[str, Any]
     reasons: list[str] = field(default_factory=list)  # why there is no plan, in the instance's words
+    termination: str = ""  # how HiGHS stopped: convergenceCriteriaSatisfied, maxTimeLimit, interrupted, ...
     timings: dict[str, float] = field(default_factory=dict)
 
     # -- tables ---------------------------------------------------------------
@@ -243,6 +244,7 @@ def extract_plan(instance: Instance, derived: Derived, run: SolverRun, reasons: 
     return Result(
         instance=instance, derived=derived, status=run.status, objective=objective, bound=bound, gap=gap,
         components=components, units=units, opened=opened, solver=solver, reasons=list(reasons or []),
+        termination=run.termination,
     )
 
 

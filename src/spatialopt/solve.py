@@ -12,9 +12,13 @@ incumbent exists and ``limit_no_solution`` otherwise.
 from __future__ import annotations
 
 import io
+import logging
 import math
+import signal
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -123,11 +127,84 @@ def highs_version() -> str:
     return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
 
 
-def run_highs(model: pyo.ConcreteModel, options: dict[str, Any], verbose: bool = False) -> SolverRun:
-    """Solve ``model`` with HiGHS using HiGHS option names in ``options``."""
+Progress = Callable[[dict[str, float]], None]
+
+
+class _Interrupt:
+    """Ctrl-C during a solve: stop HiGHS cleanly and keep its incumbent.
+
+    Through Pyomo, a KeyboardInterrupt raised inside HiGHS's Python callbacks
+    ends the solve as an error and loses the incumbent. Instead, while a solve
+    runs, SIGINT only sets a flag; HiGHS's interrupt callbacks see it and stop
+    the search, which then ends like a limit. A second Ctrl-C raises
+    KeyboardInterrupt as usual, for a solver stuck where it polls no callback.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _Interrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        # No printing here: Pyomo captures the standard streams during a solve.
+        self.requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def poll(self, event: Any) -> None:
+        if self.requested:
+            event.interrupt()
+
+
+def _solver_class() -> type:
+    """Pyomo's HiGHS interface, with our interrupt and progress callbacks attached."""
+    from pyomo.contrib.solver.solvers.highs import Highs
+
+    class _Highs(Highs):  # type: ignore[misc, valid-type]
+        interrupt: _Interrupt | None = None
+        progress: Progress | None = None
+
+        def set_instance(self, model: Any) -> None:
+            super().set_instance(model)
+            h = self._solver_model
+            if self.interrupt is not None:
+                h.cbSimplexInterrupt += self.interrupt.poll
+                h.cbIpmInterrupt += self.interrupt.poll
+                h.cbMipInterrupt += self.interrupt.poll
+            if self.progress is not None:
+                report = self.progress
+
+                def improving(event: Any) -> None:
+                    out = event.data_out
+                    report({
+                        "objective": float(out.objective_function_value),
+                        "bound": float(out.mip_dual_bound),
+                        "gap": float(out.mip_gap),
+                        "seconds": float(out.running_time),
+                    })
+
+                h.cbMipImprovingSolution += improving
+
+    return _Highs
+
+
+def run_highs(
+    model: pyo.ConcreteModel, options: dict[str, Any], verbose: bool = False, progress: Progress | None = None
+) -> SolverRun:
+    """Solve ``model`` with HiGHS using HiGHS option names in ``options``.
+
+    ``progress`` is called with objective, bound, gap and seconds each time
+    HiGHS finds a better plan. Ctrl-C stops the search and keeps the incumbent.
+    """
     try:
         import highspy
-        from pyomo.contrib.solver.solvers.highs import Highs
     except ImportError as exc:  # pragma: no cover - highspy is a dependency
         raise SolverError(f"HiGHS is not available: {exc}. Install spatialopt's dependencies (pip install -e .).") from exc
 
@@ -139,30 +216,43 @@ def run_highs(model: pyo.ConcreteModel, options: dict[str, Any], verbose: bool =
     highspy.Highs.resetGlobalScheduler(True)
 
     quiet_highs()  # the banner, once per process, out of the way
-    solver = Highs()
+    solver = _solver_class()()
     if not solver.available():
         raise SolverError("HiGHS (highspy) is not available in this Python environment.")
+    solver.progress = progress
     stream = io.StringIO()
     tee: list[Any] = [stream]
     if verbose:
         tee.append(sys.stderr)
     started = time.perf_counter()
+    # Pyomo logs a warning for HiGHS's "interrupted" status, which it does not
+    # map; the interrupt is ours and is reported as such below.
+    pyomo_highs_log = logging.getLogger("pyomo.contrib.solver.solvers.highs")
+    level = pyomo_highs_log.level
+    pyomo_highs_log.setLevel(logging.ERROR)
     try:
-        results = solver.solve(
-            model,
-            load_solutions=False,
-            raise_exception_on_nonoptimal_result=False,
-            tee=tee,
-            solver_options=dict(used),
-        )
+        with _Interrupt() as interrupt:
+            solver.interrupt = interrupt
+            results = solver.solve(
+                model,
+                load_solutions=False,
+                raise_exception_on_nonoptimal_result=False,
+                tee=tee,
+                solver_options=dict(used),
+            )
     except KeyboardInterrupt:
         raise
     except Exception as exc:
         raise SolverError(f"HiGHS failed: {exc}") from exc
+    finally:
+        pyomo_highs_log.setLevel(level)
     seconds = time.perf_counter() - started
 
     has_incumbent = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
-    status = map_status(results.termination_condition, has_incumbent)
+    termination = results.termination_condition
+    if interrupt.requested and termination != TerminationCondition.convergenceCriteriaSatisfied:
+        termination = TerminationCondition.interrupted
+    status = map_status(termination, has_incumbent)
     values: dict[str, np.ndarray] = {}
     objective = bound = None
     if has_incumbent and status.has_solution:
@@ -181,6 +271,6 @@ def run_highs(model: pyo.ConcreteModel, options: dict[str, Any], verbose: bool =
         seconds=float(getattr(results.timing_info, "highs_time", None) or seconds),
         version=".".join(str(p) for p in solver.version()),
         options=used,
-        termination=str(results.termination_condition.name),
+        termination=str(termination.name),
         log=stream.getvalue(),
     )
