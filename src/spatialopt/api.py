@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .derive import Derived, derive
+from .diagnose import presolve_findings
 from .instance import Instance
 from .model import build_model
 from .profiles import load_profile, profile_dirs
@@ -84,10 +85,13 @@ def solve(
     started = time.perf_counter()
     model = build_model(instance, derived)
     timings["build"] = time.perf_counter() - started
-    if model.trivially_infeasible:
+    proofs = [f.message for f in presolve_findings(instance, derived) if f.proves_infeasible]
+    if proofs or model.trivially_infeasible:
+        # Infeasible by counting alone: say why in numbers, without a solver run.
+        reasons = proofs or list(model.trivially_infeasible)
         run = SolverRun(status=SolveStatus.INFEASIBLE, objective=None, bound=None,
-                        version=highs_version(), options=chosen, termination="structural")
-        return _finish(instance, derived, run, list(model.trivially_infeasible), timings)
+                        version=highs_version(), options=chosen, termination="presolve checks")
+        return _finish(instance, derived, run, reasons, timings)
     if model.nvariables() == 0:
         # Nothing can move: the empty plan is the only plan, and it is optimal.
         run = SolverRun(status=SolveStatus.OPTIMAL, objective=0.0, bound=0.0,

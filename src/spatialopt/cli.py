@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="counts, eligible arcs per type, destinations per facility")
     p.add_argument("instance")
 
+    p = sub.add_parser("diagnose", help="why an instance has no plan, and what change would give it one")
+    p.add_argument("instance")
+    p.add_argument("--time-limit", type=_positive_float, default=60.0, help="seconds per relaxation (default 60)")
+
     p = sub.add_parser("solve", help="solve an instance and write the result folder")
     p.add_argument("instance")
     p.add_argument("--out", type=Path, help="result folder (default: results/<instance name>/)")
@@ -136,9 +140,27 @@ def _load(path: str):  # noqa: ANN202 - returns Instance
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from .diagnose import presolve_findings
+
     instance = _load(args.instance)
     print(f"{args.instance}: valid ({instance!r})")
+    findings = presolve_findings(instance)
+    if findings:
+        print("but it cannot have a plan:")
+        for finding in findings:
+            print(f"  - {finding}")
+        return EXIT_INFEASIBLE
     return EXIT_OK
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from .diagnose import diagnose
+
+    instance = _load(args.instance)
+    print(f"diagnosing {instance.name} ...", file=sys.stderr, flush=True)
+    diagnosis = diagnose(instance, time_limit=args.time_limit)
+    print("\n".join(diagnosis.lines()))
+    return EXIT_OK if diagnosis.feasible else EXIT_INFEASIBLE
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -182,6 +204,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
     print(f"solving {instance.name} (Ctrl-C stops and keeps the best plan so far)", file=sys.stderr, flush=True)
     progress = None if args.verbose else _incumbent_printer()
     result = solve(instance, highs_options=options, verbose=args.verbose, progress=progress)
+    if result.status.value == "infeasible" and result.termination != "presolve checks":
+        from .diagnose import diagnose
+
+        print("infeasible: looking for the rules that stand in the way ...", file=sys.stderr, flush=True)
+        result.reasons = diagnose(instance, time_limit=args.time_limit or 60.0, threads=args.threads).lines()
     out = args.out if args.out is not None else Path("results") / instance.name
     written = result.write(out, force=args.force)
     print(result.summary())
@@ -286,7 +313,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "validate": cmd_validate, "info": cmd_info, "solve": cmd_solve, "check": cmd_check,
+    "validate": cmd_validate, "info": cmd_info, "diagnose": cmd_diagnose, "solve": cmd_solve, "check": cmd_check,
     "bench": cmd_bench, "convert": cmd_convert,
 }
 

@@ -108,6 +108,64 @@ class Derived:
         )
 
 
+class EligibilityRules:
+    """The §3 eligibility rules of one instance, as boolean (facility x city) masks.
+
+    ``masks`` gives each rule separately, in the spec's order, so that
+    :func:`derive` can combine them and the diagnosis can say which rule
+    leaves a facility without destinations.
+    """
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        cities = instance.cities
+        self.city_ids = list(cities.index)
+        self.city_pos = {c: i for i, c in enumerate(self.city_ids)}
+        self.is_destination = np.array([c not in instance.sources for c in self.city_ids], dtype=bool)
+        self.tiers = cities["tier"].to_numpy(dtype=object)
+        self.clusters = cities["cluster"].to_numpy(dtype=object)
+        source_ids = list(instance.sources)
+        self.source_row = {s: i for i, s in enumerate(source_ids)}
+        self.km_from_source = (
+            distance_matrix(instance, source_ids) if source_ids else np.zeros((0, len(self.city_ids)))
+        )
+        self.site_cities_by_type = _site_cities_by_type(instance, self.city_pos)
+        self.listed = _listed_arcs(instance, self.city_pos)
+
+    def km(self, members: np.ndarray) -> np.ndarray:
+        """(members x cities) km from each facility's origin."""
+        origins = self.instance.facilities["origin"].to_numpy(dtype=object)[members]
+        return self.km_from_source[np.array([self.source_row[o] for o in origins], dtype=np.int64)]
+
+    def masks(self, type_id: str, members: np.ndarray, km: np.ndarray | None = None) -> list[tuple[str, np.ndarray]]:
+        """(rule, mask) pairs for facilities ``members`` (positions) of type ``type_id``."""
+        kind = self.instance.types[type_id]
+        km = self.km(members) if km is None else km
+        shape = km.shape
+        rules: list[tuple[str, np.ndarray]] = [("destination", np.broadcast_to(self.is_destination, shape))]
+        if kind.allowed_tiers is not None:
+            allowed = set(kind.allowed_tiers)
+            tier_ok = np.array([t != "" and t in allowed for t in self.tiers], dtype=bool)
+            rules.append(("allowed_tiers", np.broadcast_to(tier_ok, shape)))
+        if kind.min_km > 0:
+            rules.append(("min_km", km >= kind.min_km))
+        if np.isfinite(kind.max_km):
+            rules.append(("max_km", km <= kind.max_km))
+        if kind.same_cluster:
+            origins = self.instance.facilities["origin"].to_numpy(dtype=object)[members]
+            origin_cluster = self.clusters[np.array([self.city_pos[o] for o in origins], dtype=np.int64)]
+            rules.append(
+                ("same_cluster", (origin_cluster[:, None] == self.clusters[None, :]) & (origin_cluster[:, None] != ""))
+            )
+        if type_id in self.site_cities_by_type:
+            has_site = np.zeros(len(self.city_ids), dtype=bool)
+            has_site[self.site_cities_by_type[type_id]] = True
+            rules.append(("sites table", np.broadcast_to(has_site, shape)))
+        if self.listed is not None:
+            rules.append(("arcs table", self.listed[members]))
+        return rules
+
+
 def derive(instance: Instance) -> Derived:
     """Eligible arcs, their costs and uses, and the site candidates of ``instance``."""
     cities = instance.cities
@@ -115,19 +173,8 @@ def derive(instance: Instance) -> Derived:
     city_ids = list(cities.index)
     facility_ids = list(facilities.index)
     city_pos = {c: i for i, c in enumerate(city_ids)}
-    n_cities = len(city_ids)
-
-    is_destination = np.array([c not in instance.sources for c in city_ids], dtype=bool)
-    tiers = cities["tier"].to_numpy(dtype=object)
-    clusters = cities["cluster"].to_numpy(dtype=object)
     cost_index = cities["cost_index"].to_numpy(dtype=float)
-
-    source_ids = list(instance.sources)
-    source_row = {s: i for i, s in enumerate(source_ids)}
-    km_from_source = distance_matrix(instance, source_ids) if source_ids else np.zeros((0, n_cities))
-
-    site_cities_by_type = _site_cities_by_type(instance, city_pos)
-    listed = _listed_arcs(instance, city_pos)
+    rules = EligibilityRules(instance)
 
     parts: list[dict[str, np.ndarray]] = []
     fac_pos_all = np.arange(len(facility_ids))
@@ -137,24 +184,11 @@ def derive(instance: Instance) -> Derived:
         if members.size == 0:
             continue
         fac = facilities.iloc[members]
-        origin_rows = np.array([source_row[o] for o in fac["origin"]], dtype=np.int64)
         origin_city = np.array([city_pos[o] for o in fac["origin"]], dtype=np.int64)
-        km = km_from_source[origin_rows]  # (members x cities)
-
-        ok = np.broadcast_to(is_destination, km.shape).copy()
-        if kind.allowed_tiers is not None:
-            allowed = set(kind.allowed_tiers)
-            ok &= np.array([t != "" and t in allowed for t in tiers], dtype=bool)[None, :]
-        ok &= (km >= kind.min_km) & (km <= kind.max_km)
-        if kind.same_cluster:
-            origin_cluster = clusters[origin_city]
-            ok &= (origin_cluster[:, None] == clusters[None, :]) & (origin_cluster[:, None] != "")
-        if type_id in site_cities_by_type:
-            has_site = np.zeros(n_cities, dtype=bool)
-            has_site[site_cities_by_type[type_id]] = True
-            ok &= has_site[None, :]
-        if listed is not None:
-            ok &= listed[members]
+        km = rules.km(members)
+        ok = np.ones(km.shape, dtype=bool)
+        for _, mask in rules.masks(type_id, members, km):
+            ok &= mask
 
         rows, cols = np.nonzero(ok)
         jobs = fac["jobs"].to_numpy(dtype=float)[rows]
@@ -185,7 +219,7 @@ def derive(instance: Instance) -> Derived:
 
     w = instance.weights
     cost = w.relocation * relocation + w.operating * operating + w.access * access
-    site_type, site_d, site_cost, site_capacity = _site_candidates(instance, city_ids, city_pos, is_destination)
+    site_type, site_d, site_cost, site_capacity = _site_candidates(instance, city_ids, city_pos, rules.is_destination)
     return Derived(
         city_ids=city_ids, facility_ids=facility_ids, arc_f=arc_f, arc_d=arc_d, arc_km=km,
         relocation=relocation, operating=operating, access=access, cost=cost, use=use,

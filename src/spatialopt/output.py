@@ -79,6 +79,10 @@ def _write_files(result: Result, folder: Path) -> None:
         "warnings": list(result.instance.warnings),
         "timings_seconds": {k: round(v, 4) for k, v in result.timings.items()},
     }
+    if result.instance.source_path:
+        # Where the instance was read from, so that `spatialopt report` can find
+        # coordinates and names without a flag (solution.json is a spec'd format).
+        run["instance_path"] = result.instance.source_path
     (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
 
 
@@ -114,7 +118,7 @@ def summary_text(result: Result, top: int = 8) -> str:
     how = stopped.get(result.termination)
     lines = [f"{inst.name}: {result.status.value}" + (f" (stopped: {how})" if how else "")]
     if result.reasons:
-        lines += [f"  why: {r}" for r in result.reasons]
+        lines += [f"  why: {r}" if not r.startswith(("-", " ", "Any", "No", "The")) else f"  {r}" for r in result.reasons]
     if result.objective is not None:
         bound = "n/a" if result.bound is None else f"{result.bound:,.3f}"
         gap = "n/a" if result.gap is None else f"{result.gap:.2e}"
@@ -123,7 +127,9 @@ def summary_text(result: Result, top: int = 8) -> str:
         lines.append("  components: " + ", ".join(f"{k} {v:,.2f}" for k, v in comp.items()))
     lines.append(f"  solver: HiGHS {result.solver['version']}, {result.solver['seconds']:.2f} s")
     src = result.sources
-    if len(src):
+    if len(src) and not result.status.has_solution:
+        lines.append("  targets: " + ", ".join(f"{r.city} {r.target:,.0f} residents" for r in src.itertuples()))
+    elif len(src):
         lines.append("  sources (residents moved / target; density per km2 before -> after):")
         for r in src.itertuples():
             density = ""

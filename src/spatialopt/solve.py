@@ -196,12 +196,14 @@ def _solver_class() -> type:
 
 
 def run_highs(
-    model: pyo.ConcreteModel, options: dict[str, Any], verbose: bool = False, progress: Progress | None = None
+    model: pyo.ConcreteModel, options: dict[str, Any], verbose: bool = False, progress: Progress | None = None,
+    keep_values: bool = False,
 ) -> SolverRun:
     """Solve ``model`` with HiGHS using HiGHS option names in ``options``.
 
     ``progress`` is called with objective, bound, gap and seconds each time
     HiGHS finds a better plan. Ctrl-C stops the search and keeps the incumbent.
+    ``keep_values`` also loads the solution into the model's variables.
     """
     try:
         import highspy
@@ -261,6 +263,8 @@ def run_highs(
             component = getattr(model, name)
             values[name] = np.array([primals.get(v, 0.0) for v in component.values()], dtype=float)
         objective = results.incumbent_objective
+        if keep_values:
+            results.solution_loader.load_vars()
     if results.objective_bound is not None and math.isfinite(results.objective_bound):
         bound = float(results.objective_bound)
     return SolverRun(

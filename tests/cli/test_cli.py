@@ -174,3 +174,33 @@ def test_python_api_gives_tables_and_geometries(tmp_path: Path) -> None:
     assert {"residents_hospital", "jobs_hospital", "use_beds", "cap_beds", "sites"} <= set(dest.columns)
     written = result.write(tmp_path / "api")
     assert (written / "solution.json").is_file()
+
+
+def planted(tmp_path: Path, old: str, new: str) -> Path:
+    folder = tmp_path / "inst"
+    shutil.copytree(TUTORIAL.parent, folder)
+    manifest = folder / "instance.toml"
+    text = manifest.read_text()
+    assert old in text
+    manifest.write_text(text.replace(old, new))
+    return manifest
+
+
+def test_validate_reports_counting_proofs_with_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = planted(tmp_path, "budget = 3000.0", "budget = 300.0")
+    code, out, _ = run(capsys, "validate", str(manifest))
+    assert code == 3
+    assert "budget 300.00 CNY million, but meeting the must-move facilities" in out
+
+
+def test_infeasible_solve_explains_itself(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = planted(tmp_path, "max_destination_share = 0.45", "max_destination_share = 0.05")
+    code, out, _ = run(capsys, "solve", str(manifest), "--out", str(tmp_path / "r"))
+    assert code == 3
+    assert "raise max_destination_share from 0.05 to at least" in out
+    reasons = json.loads((tmp_path / "r" / "run.json").read_text())["reasons"]
+    assert any("max_destination_share" in r for r in reasons)
+    code, out, _ = run(capsys, "diagnose", str(manifest), "--time-limit", "30")
+    assert code == 3 and "raise max_destination_share" in out
+    code, out, _ = run(capsys, "diagnose", str(TUTORIAL))
+    assert code == 0 and "feasible plan as it stands" in out

@@ -1,0 +1,383 @@
+"""Why an instance has no plan, said in the instance's own words.
+
+Two tools:
+
+- :func:`presolve_findings`: cheap checks run by ``validate`` and before every
+  solve, each quoting numbers ("source beijing-core: hard target 1,200,000
+  residents, but its facilities can move at most 900,000 to eligible
+  destinations (hospital: max_km 150 leaves 0 cities)"). A finding marked
+  ``proves_infeasible`` settles the question without a solver.
+- :func:`diagnose`: an elastic relaxation. Each rule family (targets,
+  must_move, min_share, capacities, site capacity / minimum / count, budget,
+  destination and region shares) gets penalised slack on its rows; the
+  relaxed model minimises the sum of slacks, each relative to its row's
+  right-hand side (so 1% of a target weighs like 1% of a cap). It is solved
+  once per family alone — every family that can repair the plan on its own is
+  one alternative ("lower beijing-core's target by 42,000, or raise
+  cap_residents of langfang by 42,000") — and once with all families together
+  when no single family suffices. Minimising relative slack is a proxy for
+  "the smallest set of changes"; the report gives the amounts of each.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+
+from .derive import Derived, EligibilityRules, derive
+from .instance import Instance
+from .model import build_model
+from .solve import run_highs
+
+RELAXABLE = (
+    "target", "assign", "min_share", "capacity", "site_capacity", "site_min", "site_count",
+    "budget", "destination_share", "region_share",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One pre-solve observation, with the numbers that make it true."""
+
+    rule: str
+    message: str
+    proves_infeasible: bool = True
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to the instance that a relaxation needed."""
+
+    family: str
+    subject: str
+    amount: float
+    text: str
+
+
+@dataclass
+class Diagnosis:
+    """Findings, and the alternative repairs found by relaxing rule families."""
+
+    findings: list[Finding] = field(default_factory=list)
+    alternatives: dict[str, list[Change]] = field(default_factory=dict)  # family -> changes that suffice alone
+    combined: list[Change] = field(default_factory=list)  # when no single family suffices
+    feasible: bool = False  # the instance has a plan as it is
+
+    def lines(self) -> list[str]:
+        out = [f"- {f.message}" for f in self.findings]
+        if self.feasible:
+            out.append("The instance has a feasible plan as it stands.")
+            return out
+        if self.alternatives:
+            out.append("Any one of these changes makes a plan possible:")
+            for family, changes in self.alternatives.items():
+                out.append(f"  [{family}] " + "; ".join(c.text for c in changes))
+        elif self.combined:
+            out.append("No single kind of rule can be relaxed alone; together these changes make a plan possible:")
+            out += [f"  [{c.family}] {c.text}" for c in self.combined]
+        elif not self.findings:
+            out.append("No relaxation of the rule families restores a plan (see the findings above).")
+        return out
+
+
+# -- pre-solve checks ------------------------------------------------------------
+def presolve_findings(instance: Instance, derived: Derived | None = None) -> list[Finding]:
+    """Cheap checks that quote numbers; see the module docstring."""
+    d = derived if derived is not None else derive(instance)
+    fac = instance.facilities
+    n_fac = len(fac)
+    arcs_per_facility = np.bincount(d.arc_f, minlength=n_fac)
+    stranded = arcs_per_facility == 0
+    count = fac["count"].to_numpy(dtype=float)
+    jobs = fac["jobs"].to_numpy(dtype=float)
+    residents = fac["residents"].to_numpy(dtype=float)
+    must = fac["must_move"].to_numpy(dtype=bool) & (count > 0)
+    origin = fac["origin"].to_numpy(dtype=object)
+    ftype = fac["type"].to_numpy(dtype=object)
+    rules = EligibilityRules(instance)
+    findings: list[Finding] = []
+
+    def why_stranded(i: int) -> str:
+        return _rule_story(rules, ftype[i], i)
+
+    for i in np.nonzero(must & stranded)[0]:
+        findings.append(Finding(
+            "must_move",
+            f"facility {fac.index[i]!r} ({ftype[i]}, from {origin[i]}) must move but has no eligible destination: "
+            f"{why_stranded(i)}",
+        ))
+
+    for s, src in instance.sources.items():
+        if src.soft or src.target_persons <= 0:
+            continue
+        mine = origin == s
+        movable = float(np.sum(residents[mine & ~stranded] * count[mine & ~stranded]))
+        if movable + 1e-9 < src.target_persons:
+            stuck = []
+            for k in instance.types:
+                idx = np.nonzero(mine & stranded & (ftype == k))[0]
+                if idx.size:
+                    lost = float(np.sum(residents[idx] * count[idx]))
+                    stuck.append(f"{k}: {lost:,.0f} residents have no eligible destination, {why_stranded(int(idx[0]))}")
+            detail = f" ({'; '.join(stuck)})" if stuck else ""
+            findings.append(Finding(
+                "target",
+                f"source {s!r}: hard target {src.target_persons:,.0f} residents, but its facilities can move at most "
+                f"{movable:,.0f} to eligible destinations{detail}",
+            ))
+        for k, share in src.min_share.items():
+            members = (origin == s) & (ftype == k)
+            need = share * float(np.sum(jobs[members] * count[members]))
+            can = float(np.sum(jobs[members & ~stranded] * count[members & ~stranded]))
+            if can + 1e-9 < need:
+                findings.append(Finding(
+                    "min_share",
+                    f"source {s!r}: min_share {share:g} of {k} needs {need:,.0f} jobs to move, but only {can:,.0f} "
+                    f"{k} jobs have an eligible destination",
+                ))
+
+    findings += _site_findings(instance, d, must, jobs, count)
+    findings += _budget_findings(instance, d, must, residents, count, origin)
+    return findings
+
+
+def _rule_story(rules: EligibilityRules, type_id: str, position: int) -> str:
+    """'of 12 destinations, allowed_tiers leaves 4, max_km 160 leaves 0'."""
+    kind = rules.instance.types[type_id]
+    masks = rules.masks(type_id, np.array([position]))
+    alive = np.ones(len(rules.city_ids), dtype=bool)
+    steps = []
+    for name, mask in masks:
+        alive &= mask[0]
+        left = int(alive.sum())
+        label = {"min_km": f"min_km {kind.min_km:g}", "max_km": f"max_km {kind.max_km:g}"}.get(name, name)
+        if name == "destination":
+            steps.append(f"of {left} destinations")
+            continue
+        steps.append(f"{label} leaves {left}")
+        if left == 0:
+            break
+    return ", ".join(steps)
+
+
+def _site_findings(instance: Instance, d: Derived, must: np.ndarray, jobs: np.ndarray, count: np.ndarray) -> list[Finding]:
+    findings = []
+    fac = instance.facilities
+    ftype = fac["type"].to_numpy(dtype=object)
+    site_type = np.asarray(d.site_type, dtype=object)
+    for k, kind in instance.types.items():
+        if not kind.requires_site:
+            continue
+        candidates = np.nonzero(site_type == k)[0]
+        if kind.min_sites > candidates.size:
+            findings.append(Finding(
+                "site_count", f"type {k!r}: min_sites {kind.min_sites} but only {candidates.size} site candidate(s)"
+            ))
+        must_jobs = float(np.sum(jobs[must & (ftype == k)] * count[must & (ftype == k)]))
+        if must_jobs <= 0 or candidates.size == 0:
+            continue
+        reachable = set(d.arc_d[np.isin(d.arc_f, np.nonzero(ftype == k)[0])].tolist())
+        caps = sorted((d.site_capacity[i] for i in candidates if int(d.site_d[i]) in reachable), reverse=True)
+        if math.isfinite(kind.max_sites):
+            caps = caps[: int(kind.max_sites)]
+        total = float(sum(caps))
+        if math.isfinite(total) and total + 1e-9 < must_jobs:
+            findings.append(Finding(
+                "site_capacity",
+                f"type {k!r}: {must_jobs:,.0f} jobs must move, but its reachable sites hold at most {total:,.0f} jobs"
+                + (f" (max_sites {int(kind.max_sites)})" if math.isfinite(kind.max_sites) else ""),
+            ))
+    return findings
+
+
+def _budget_findings(
+    instance: Instance, d: Derived, must: np.ndarray, residents: np.ndarray, count: np.ndarray, origin: np.ndarray
+) -> list[Finding]:
+    """A lower bound on spending: must-move facilities at their cheapest arc, hard targets by a
+    fractional knapsack on the cheapest relocation per resident, and the cheapest min_sites."""
+    budget = instance.policy.budget
+    if budget is None or d.n_arcs == 0:
+        return []
+    n_fac = len(instance.facilities)
+    cheapest = np.full(n_fac, np.inf)
+    np.minimum.at(cheapest, d.arc_f, d.relocation)
+    has_arc = np.isfinite(cheapest)
+    spend = float(np.sum(cheapest[must & has_arc] * count[must & has_arc]))
+    free = has_arc & ~must & (cheapest < 0)  # moves that give money back can only lower the bound
+    spend += float(np.sum(cheapest[free] * count[free]))
+    for s, src in instance.sources.items():
+        if src.soft or src.target_persons <= 0:
+            continue
+        mine = origin == s
+        covered = float(np.sum(residents[mine & (must | free)] * count[mine & (must | free)]))
+        need = src.target_persons - covered
+        options = np.nonzero(mine & has_arc & ~must & ~free & (residents > 0))[0]
+        order = options[np.argsort(cheapest[options] / residents[options])]
+        for i in order:
+            if need <= 0:
+                break
+            take = min(count[i], need / residents[i])
+            spend += take * cheapest[i]
+            need -= take * residents[i]
+    site_type = np.asarray(d.site_type, dtype=object)
+    for k, kind in instance.types.items():
+        if kind.requires_site and kind.min_sites > 0:
+            costs = np.sort(d.site_cost[site_type == k])
+            spend += float(costs[: kind.min_sites].sum())
+    if spend > budget + 1e-9 * max(1.0, abs(budget)):
+        unit = f" {instance.cost_unit}" if instance.cost_unit else ""
+        return [Finding(
+            "budget",
+            f"budget {budget:,.2f}{unit}, but meeting the must-move facilities, the hard targets and min_sites "
+            f"costs at least {spend:,.2f}{unit} in relocation and sites",
+        )]
+    return []
+
+
+# -- elastic relaxation ----------------------------------------------------------------
+def diagnose(instance: Instance, time_limit: float = 60.0, threads: int | None = None) -> Diagnosis:
+    """Findings plus, when the instance has no plan, the repairs found by relaxation."""
+    derived = derive(instance)
+    diagnosis = Diagnosis(findings=presolve_findings(instance, derived))
+    structural = [f for f in diagnosis.findings if f.rule == "must_move"]
+    base = build_model(instance, derived)
+    if not base.trivially_infeasible:
+        run = run_highs(base, {"time_limit": time_limit, "threads": threads, "mip_rel_gap": 1e-6})
+        if run.status.has_solution:
+            diagnosis.feasible = True
+            return diagnosis
+    if structural:
+        return diagnosis  # no relaxation of rows can give a stranded facility a destination
+    for family in RELAXABLE:
+        changes = _relax(instance, derived, {family}, time_limit, threads)
+        if changes:
+            diagnosis.alternatives[family] = changes
+    if not diagnosis.alternatives:
+        diagnosis.combined = _relax(instance, derived, set(RELAXABLE), time_limit, threads) or []
+    return diagnosis
+
+
+def _relax(instance: Instance, derived: Derived, families: set[str], time_limit: float, threads: int | None) -> list[Change] | None:
+    """Changes needed when ``families`` get slack; None if that does not restore a plan."""
+    m = build_model(instance, derived)
+    if m.trivially_infeasible:
+        return None
+    elastic: list[tuple[str, Any, Any, Any, float | None, float | None]] = []
+    m.slack_lo = pyo.VarList(domain=pyo.NonNegativeReals)
+    m.slack_up = pyo.VarList(domain=pyo.NonNegativeReals)
+    m.elastic = pyo.ConstraintList()
+    weights = []
+    for family in families:
+        component = getattr(m, family, None)
+        if component is None:
+            continue
+        for index, row in list(component.items()):
+            if family == "assign" and not (row.lower is not None and row.upper is not None):
+                continue  # only must_move equalities are rules; "at most count" is physics
+            lower = None if row.lower is None else pyo.value(row.lower)
+            upper = None if row.upper is None else pyo.value(row.upper)
+            body = row.body
+            lo = m.slack_lo.add() if lower is not None else None
+            up = m.slack_up.add() if upper is not None else None
+            expr = body + (lo if lo is not None else 0) - (up if up is not None else 0)
+            m.elastic.add((lower, expr, upper))
+            row.deactivate()
+            scale = 1.0 / max(1.0, abs(lower if lower is not None else upper))  # relative change
+            for var in (lo, up):
+                if var is not None:
+                    weights.append((scale, var))
+            elastic.append((family, index, lo, up, lower, upper))
+    if not elastic:
+        return None
+    m.total_cost.deactivate()
+    m.relaxation = pyo.Objective(expr=sum(w * v for w, v in weights), sense=pyo.minimize)
+    run = run_highs(m, {"time_limit": time_limit, "threads": threads, "mip_rel_gap": 1e-6}, keep_values=True)
+    if not run.status.has_solution:
+        return None
+    changes = []
+    shares: dict[str, list[tuple[Any, float]]] = {"destination_share": [], "region_share": []}
+    for family, index, lo, up, lower, upper in elastic:
+        short = pyo.value(lo) if lo is not None else 0.0
+        over = pyo.value(up) if up is not None else 0.0
+        if max(short, over) <= 1e-6 * max(1.0, abs(lower if lower is not None else upper)):
+            continue
+        if family in shares:
+            shares[family].append((index, over if family == "destination_share" else short))
+            continue
+        changes.append(_describe(instance, family, index, short, over, lower, upper))
+    changes += _share_changes(instance, m, shares)
+    return changes
+
+
+def _share_changes(instance: Instance, m: pyo.ConcreteModel, shares: dict[str, list[tuple[Any, float]]]) -> list[Change]:
+    """Share slacks as the share value that would have been needed.
+
+    The rows read part - share * whole <= 0 (destinations) and
+    part - share * whole >= 0 (regions), the whole being ``moved_residents``
+    or ``moved_jobs``; a slack s means the share must move by s / whole.
+    """
+    out = []
+    if shares["destination_share"]:
+        alpha = instance.policy.max_destination_share or 0.0
+        whole = max(pyo.value(m.moved_residents), 1e-9)
+        need = max(alpha + over / whole for _, over in shares["destination_share"])
+        where = ", ".join(str(d) for d, _ in sorted(shares["destination_share"], key=lambda t: -t[1]))
+        out.append(Change(
+            "destination_share", "policy", need - alpha,
+            f"raise max_destination_share from {alpha:g} to at least {need:.3f} (too much would go to {where})",
+        ))
+    for region, short in shares["region_share"]:
+        beta = instance.policy.min_region_share[region]
+        whole = max(pyo.value(m.moved_jobs), 1e-9)
+        out.append(Change(
+            "region_share", region, short,
+            f"lower min_region_share.{region} from {beta:g} to at most {max(0.0, beta - short / whole):.3f} "
+            f"(the region is {short:,.0f} jobs short)",
+        ))
+    return out
+
+
+def _describe(instance: Instance, family: str, index: Any, short: float, over: float,
+              lower: float | None, upper: float | None) -> Change:
+    """A slack, said as a change to the instance."""
+    unit = f" {instance.cost_unit}" if instance.cost_unit else ""
+    amount = short if short > over else over
+    if family == "target":
+        src = instance.sources[index]
+        text = (f"lower the target of {index} by {short:,.0f} residents "
+                f"(from {src.target_persons:,.0f} to {src.target_persons - short:,.0f})")
+    elif family == "assign":
+        text = f"let facility {index} stay (must_move = false; {short:g} unit(s) cannot move)"
+    elif family == "min_share":
+        s, k = index
+        share = instance.sources[s].min_share[k]
+        text = f"lower min_share.{k} of {s} from {share:g} (it is {short:,.0f} jobs short)"
+    elif family == "capacity":
+        r, d = index
+        column = next(res.cap for res in instance.resources if res.id == r)
+        text = f"raise {column} of {d} by {over:,.0f} (from {upper:,.0f} to {upper + over:,.0f})"  # type: ignore[operator]
+    elif family == "site_capacity":
+        k, d = index
+        text = f"raise the {k} site capacity at {d} by {over:,.0f} jobs"
+    elif family == "site_min":
+        k, d = index
+        text = f"lower min_site_jobs of {k} by {short:,.0f} (the site at {d} is that short)"
+    elif family == "site_count":
+        kind = instance.types[index]
+        if short > over:
+            text = f"lower min_sites of {index} by {math.ceil(short - 1e-9)} (from {kind.min_sites})"
+        else:
+            text = f"raise max_sites of {index} by {math.ceil(over - 1e-9)} (from {int(kind.max_sites)})"
+    elif family == "budget":
+        text = f"raise the budget by {over:,.2f}{unit} (from {upper:,.2f} to {upper + over:,.2f})"  # type: ignore[operator]
+    else:  # pragma: no cover - every relaxable family is named above
+        text = f"{family}[{index}] off by {amount:g}"
+    subject = index if isinstance(index, str) else "/".join(map(str, index)) if isinstance(index, tuple) else str(index)
+    return Change(family, subject, amount, text)
