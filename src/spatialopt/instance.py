@@ -132,6 +132,7 @@ class Instance:
     horizon_years: float = 10.0
     sha256: str = ""  # of the files it was read from (spec §5); "" when built in memory
     warnings: tuple[str, ...] = ()
+    source_path: str | None = None  # the manifest it was read from (absolute); None when built in memory
 
     @property
     def destination_ids(self) -> list[str]:

@@ -186,6 +186,7 @@ class _Loader:
             weights=weights,
             sha256=self.digest(),
             warnings=tuple(self.warnings),
+            source_path=str(self.path.resolve()),
         )
 
     def digest(self) -> str:
