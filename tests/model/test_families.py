@@ -296,4 +296,4 @@ def test_must_move_without_destination_is_infeasible_with_reason(tmp_path: Path)
     data = base([{"id": "f", "jobs": 1, "must_move": True}], [("f", "s", 1.0)])
     result = solve_dict(tmp_path, data)
     assert result.status == SolveStatus.INFEASIBLE
-    assert any("'f' must move" in reason for reason in result.reasons)
+    assert any("facility 'f' (t, from s) must move but has no eligible destination" in r for r in result.reasons)
