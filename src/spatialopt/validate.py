@@ -402,7 +402,7 @@ class _Loader:
                     self.problem(where, "city", city, "a city listed once among the sources (this one repeats)")
             population = self.number(where, entry, "core_population", None, minimum=0, exclusive_minimum=True)
             area = self.number(where, entry, "core_area_km2", None, minimum=0, exclusive_minimum=True)
-            given = [k for k in TARGET_KEYS if entry.get(k) is not None]
+            given = [k for k in TARGET_KEYS if _present(entry.get(k))]
             target: Any = INVALID
             form = ""
             value: Any = INVALID
@@ -702,6 +702,11 @@ class _Loader:
 
 def _checked_coordinate(value: float, low: float, high: float, where: str, column: str, problems: list[Problem]) -> Any:
     return as_number(value, where, column, problems, minimum=low, maximum=high)
+
+
+def _present(value: object) -> bool:
+    """Given at all: NaN, like an empty cell, means absent (spec §2)."""
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def _is_number(value: object) -> bool:
