@@ -128,6 +128,10 @@ class _Loader:
                 self.problem(where, key, entry[key], f"a known key (one of {', '.join(sorted(allowed))})")
 
     def number(self, where: str, entry: Mapping[str, Any], key: str, default: float | None, **bounds: Any) -> Any:
+        if isinstance(entry.get(key), str):
+            # TOML is typed: a quoted "3000" is text, most likely a slip worth pointing out.
+            self.problem(where, key, entry[key], "a number (TOML numbers are written without quotes)")
+            return INVALID
         value = as_number(entry.get(key), where, key, self.problems, **bounds)
         return default if value is None else value
 
@@ -441,9 +445,10 @@ class _Loader:
                 for type_id, share in shares.items():
                     if type_id not in self.declared_types:
                         self.problem(where, f"min_share.{type_id}", share, f"a type id (one of {', '.join(self.declared_types) or 'none'})")
-                    parsed = as_number(share, where, f"min_share.{type_id}", self.problems, minimum=0, maximum=1)
+                    key = f"min_share.{type_id}"
+                    parsed = self.number(where, {key: share}, key, None, minimum=0, maximum=1)
                     if parsed is None:
-                        self.problem(where, f"min_share.{type_id}", share, "a share in [0, 1]")
+                        self.problem(where, key, share, "a share in [0, 1]")
                     elif not is_invalid(parsed):
                         min_share[type_id] = parsed
             if is_invalid(city, population, area, target, value, soft, penalty) or not isinstance(city, str):
@@ -667,7 +672,7 @@ class _Loader:
                 key = f"min_region_share.{region}"
                 if len(cities) and region not in destination_regions:
                     self.problem(where, key, value, f"a region that some destination has ({', '.join(sorted(destination_regions)) or 'none'})")
-                parsed = as_number(value, where, key, self.problems, minimum=0, maximum=1)
+                parsed = self.number(where, {key: value}, key, None, minimum=0, maximum=1)
                 if parsed is None:
                     self.problem(where, key, value, "a share in [0, 1]")
                 elif not is_invalid(parsed):

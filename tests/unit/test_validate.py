@@ -278,3 +278,9 @@ def test_sha256_covers_manifest_and_table_files(tmp_path: Path) -> None:
 
     expected = hashlib.sha256(path.read_bytes() + (tmp_path / "cities.csv").read_bytes()).hexdigest()
     assert spatialopt.load(path).sha256 == expected
+
+
+def test_quoted_numbers_in_the_manifest_are_pointed_out(tmp_path: Path) -> None:
+    data = valid()
+    data["policy"] = {"budget": "3000"}
+    one_problem(tmp_path, data, "budget='3000'", "without quotes")
