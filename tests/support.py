@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 import spatialopt
 from spatialopt.check import check_solution
@@ -77,11 +78,20 @@ def load_dict(folder: Path, data: Mapping[str, Any]) -> Instance:
 
 # -- solving with verification ----------------------------------------------------
 def solve_checked(instance: Instance, **options: Any) -> spatialopt.Result:
-    """Solve and assert that the solution passes the independent checker."""
+    """Solve with both model builders; assert they agree and the checker accepts the plan.
+
+    The matrix builder (the default path) and the Pyomo model (the readable
+    reference) must reach the same status and optimum on every test instance.
+    """
     options.setdefault("gap", 1e-9)
-    result = spatialopt.solve(instance, **options)
-    report = check_solution(instance, result.to_solution_dict())
-    assert report.ok, "checker rejected the solver's plan:\n" + "\n".join(report.violations)
+    result = spatialopt.solve(instance, builder="matrix", **options)
+    reference = spatialopt.solve(instance, builder="pyomo", **options)
+    assert result.status == reference.status, (result.status, reference.status)
+    if result.status == spatialopt.SolveStatus.OPTIMAL:
+        assert result.objective == pytest.approx(reference.objective, rel=1e-7, abs=1e-6)
+    for plan in (result, reference):
+        report = check_solution(instance, plan.to_solution_dict())
+        assert report.ok, "checker rejected the solver's plan:\n" + "\n".join(report.violations)
     return result
 
 

@@ -20,11 +20,14 @@ from typing import Any
 from .derive import Derived, derive
 from .diagnose import presolve_findings
 from .instance import Instance
+from .matrix import build_matrices
 from .model import build_model
 from .profiles import load_profile, profile_dirs
 from .results import Result, extract_plan
-from .solve import Progress, SolverRun, SolveStatus, highs_version, run_highs
+from .solve import Progress, SolverRun, SolveStatus, highs_version, run_highs, run_highs_matrix
 from .validate import load_instance
+
+BUILDERS = ("matrix", "pyomo")
 
 # Command-line / keyword names -> HiGHS option names.
 OPTION_NAMES = {
@@ -67,6 +70,7 @@ def solve(
     highs_options: dict[str, Any] | None = None,
     verbose: bool = False,
     progress: Progress | None = None,
+    builder: str = "matrix",
     **options: Any,
 ) -> Result:
     """Solve ``instance`` and return its :class:`Result` (never raises on infeasibility).
@@ -76,14 +80,20 @@ def solve(
     ``highs_options`` passes raw HiGHS options. Explicit keywords win.
     ``progress`` is called with each better plan HiGHS finds (objective, bound,
     gap, seconds). Ctrl-C stops the search and keeps the best plan found.
+    ``builder`` chooses how the model reaches HiGHS: ``"matrix"`` (default,
+    :mod:`spatialopt.matrix`, numpy arrays in one call) or ``"pyomo"`` (the
+    readable reference in :mod:`spatialopt.model`, through Pyomo's HiGHS
+    interface). Both build the same model.
     """
+    if builder not in BUILDERS:
+        raise ValueError(f"unknown builder {builder!r}; expected one of {', '.join(BUILDERS)}")
     chosen = solver_options(profile, highs_options, **options)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     derived = derive(instance)
     timings["derive"] = time.perf_counter() - started
     started = time.perf_counter()
-    model = build_model(instance, derived)
+    model: Any = build_model(instance, derived) if builder == "pyomo" else build_matrices(instance, derived)
     timings["build"] = time.perf_counter() - started
     proofs = [f.message for f in presolve_findings(instance, derived) if f.proves_infeasible]
     if proofs or model.trivially_infeasible:
@@ -92,15 +102,20 @@ def solve(
         run = SolverRun(status=SolveStatus.INFEASIBLE, objective=None, bound=None,
                         version=highs_version(), options=chosen, termination="presolve checks")
         return _finish(instance, derived, run, reasons, timings)
-    if model.nvariables() == 0:
+    n_variables = model.nvariables() if builder == "pyomo" else model.n_cols
+    if n_variables == 0:
         # Nothing can move: the empty plan is the only plan, and it is optimal.
         run = SolverRun(status=SolveStatus.OPTIMAL, objective=0.0, bound=0.0,
                         values={"x": _zeros(0), "y": _zeros(0), "u": _zeros(0)},
                         version=highs_version(), options=chosen, termination="empty model")
         return _finish(instance, derived, run, [], timings)
     started = time.perf_counter()
-    run = run_highs(model, chosen, verbose=verbose, progress=progress)
-    timings["solve"] = time.perf_counter() - started
+    if builder == "pyomo":
+        run = run_highs(model, chosen, verbose=verbose, progress=progress)
+    else:
+        run = run_highs_matrix(model, chosen, verbose=verbose, progress=progress)
+    timings["handoff"] = run.handoff_seconds
+    timings["solve"] = time.perf_counter() - started - run.handoff_seconds
     reasons = [] if run.status.has_solution else [f"HiGHS ended with {run.termination}"]
     return _finish(instance, derived, run, reasons, timings)
 

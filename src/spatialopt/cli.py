@@ -56,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_non_negative_int, help="HiGHS threads (0 = automatic)")
     p.add_argument("--seed", type=_non_negative_int, help="HiGHS random seed")
     p.add_argument("--verbose", action="store_true", help="show the HiGHS log while solving")
+    p.add_argument("--builder", choices=["matrix", "pyomo"], default="matrix",
+                   help="how the model reaches HiGHS: numpy arrays (default) or the Pyomo reference model")
+
+    p = sub.add_parser("export", help="write the model as MPS and/or LP for any other solver")
+    p.add_argument("instance")
+    p.add_argument("--mps", type=Path, help="MPS file to write")
+    p.add_argument("--lp", type=Path, help="LP file to write")
 
     p = sub.add_parser("check", help="verify a solution file against an instance, independently of the model")
     p.add_argument("instance")
@@ -68,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", help="only ids matching this shell pattern, e.g. 'gap1-*' or 'pmed?'")
     p.add_argument("--time-limit", type=_positive_float, help="seconds per instance")
     p.add_argument("--registry", type=Path, help="known-optima CSV (default results/known_optima.csv)")
+
+    p = sub.add_parser("report", help="write report.html (offline), the flow map and plan.gpkg for a result folder")
+    p.add_argument("result", type=Path, help="a result folder written by 'solve'")
+    p.add_argument("--instance", help="the instance's .toml manifest (default: the one named in the folder's run.json)")
+    p.add_argument("--out", type=Path, help="the HTML file to write (default: RESULT/report.html); the map and GeoPackage go beside it")
 
     p = sub.add_parser("convert", help="write a spatialopt instance from an OR-Library file")
     convert = p.add_subparsers(dest="format", required=True, parser_class=_Parser)
@@ -86,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = convert.add_parser("orlib-pmed", help="p-median on a graph (pmedN.txt)")
     q.add_argument("file", type=Path)
     q.add_argument("--out", type=Path, required=True)
+
     return parser
 
 
@@ -203,7 +216,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
     print(f"solving {instance.name} (Ctrl-C stops and keeps the best plan so far)", file=sys.stderr, flush=True)
     progress = None if args.verbose else _incumbent_printer()
-    result = solve(instance, highs_options=options, verbose=args.verbose, progress=progress)
+    result = solve(instance, highs_options=options, verbose=args.verbose, progress=progress, builder=args.builder)
     if result.status.value == "infeasible" and result.termination != "presolve checks":
         from .diagnose import diagnose
 
@@ -236,6 +249,45 @@ def _incumbent_printer():  # noqa: ANN202 - returns a progress callback
               file=stream, flush=True)
 
     return show
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .derive import derive
+    from .matrix import build_matrices
+    from .solve import write_model_file
+
+    if args.mps is None and args.lp is None:
+        print("spatialopt: export needs --mps FILE and/or --lp FILE", file=sys.stderr)
+        return EXIT_INPUT
+    instance = _load(args.instance)
+    derived = derive(instance)
+    matrices = build_matrices(instance, derived)
+    names = _safe_names(
+        [f"x_{f}_{d}" for f, d in derived.arc_keys()] + [f"y_{k}_{d}" for k, d in derived.site_keys()]
+        + [f"u_{s}" for s, src in instance.sources.items() if src.soft]
+        + ["moved_residents", "moved_jobs"][: matrices.n_cols - matrices.u.stop]
+    )
+    for path in (args.mps, args.lp):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_model_file(matrices, str(path), names)
+            print(f"wrote {path} ({matrices.n_rows} rows, {matrices.n_cols} columns, {matrices.n_nonzeros} nonzeros)")
+    return EXIT_OK
+
+
+def _safe_names(names: list[str]) -> list[str]:
+    """Names that MPS and LP readers accept: no spaces or operators, unique."""
+    import re
+
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        clean = re.sub(r"[^A-Za-z0-9_.]", "_", name)
+        while clean in seen:
+            clean += "_"
+        seen.add(clean)
+        out.append(clean)
+    return out
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -312,10 +364,24 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    files = write_report(args.result, args.instance, args.out)
+    for note in files.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {files.html}")
+    print(f"wrote {files.flows_png}, {files.flows_svg.name}, {files.gpkg.name} beside it")
+    return EXIT_OK
+
+
 COMMANDS = {
     "validate": cmd_validate, "info": cmd_info, "diagnose": cmd_diagnose, "solve": cmd_solve, "check": cmd_check,
+    "export": cmd_export,
     "bench": cmd_bench, "convert": cmd_convert,
+    "report": cmd_report,
 }
+
 
 
 def _positive_float(text: str) -> float:

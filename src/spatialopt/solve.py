@@ -11,6 +11,7 @@ incumbent exists and ``limit_no_solution`` otherwise.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import math
@@ -107,6 +108,7 @@ class SolverRun:
     options: dict[str, Any] = field(default_factory=dict)
     termination: str = ""
     log: str = ""
+    handoff_seconds: float = 0.0  # moving the model into HiGHS (matrix path: passModel)
 
 
 def quiet_highs() -> Any:
@@ -122,6 +124,7 @@ def quiet_highs() -> Any:
     return h
 
 
+@functools.lru_cache(maxsize=1)
 def highs_version() -> str:
     h = quiet_highs()
     return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
@@ -267,14 +270,133 @@ def run_highs(
             results.solution_loader.load_vars()
     if results.objective_bound is not None and math.isfinite(results.objective_bound):
         bound = float(results.objective_bound)
+    highs_seconds = float(getattr(results.timing_info, "highs_time", None) or seconds)
     return SolverRun(
         status=status,
         objective=objective,
         bound=bound,
         values=values,
-        seconds=float(getattr(results.timing_info, "highs_time", None) or seconds),
+        handoff_seconds=max(0.0, seconds - highs_seconds),
+        seconds=highs_seconds,
         version=".".join(str(p) for p in solver.version()),
         options=used,
         termination=str(termination.name),
         log=stream.getvalue(),
     )
+
+
+# HiGHS model status -> the termination conditions of the table above, so that
+# both solve paths share one status mapping.
+def _highs_termination(status: Any) -> TerminationCondition:
+    import highspy
+
+    S = highspy.HighsModelStatus
+    table = {
+        S.kOptimal: TC.convergenceCriteriaSatisfied,
+        S.kInfeasible: TC.provenInfeasible,
+        S.kUnboundedOrInfeasible: TC.infeasibleOrUnbounded,
+        S.kUnbounded: TC.unbounded,
+        S.kTimeLimit: TC.maxTimeLimit,
+        S.kIterationLimit: TC.iterationLimit,
+        S.kSolutionLimit: TC.iterationLimit,
+        S.kObjectiveBound: TC.objectiveLimit,
+        S.kObjectiveTarget: TC.objectiveLimit,
+        S.kInterrupt: TC.interrupted,
+        S.kModelEmpty: TC.emptyModel,
+    }
+    return table.get(status, TC.error)
+
+
+def _pass_model(h: Any, m: Any) -> None:
+    """Hand a MatrixModel to a highspy object in one call (row-wise CSR)."""
+    import highspy
+
+    status = h.passModel(
+        m.n_cols, m.n_rows, m.n_nonzeros, int(highspy.MatrixFormat.kRowwise), int(highspy.ObjSense.kMinimize), 0.0,
+        np.ascontiguousarray(m.cost, dtype=np.float64),
+        np.ascontiguousarray(m.col_lower, dtype=np.float64), np.ascontiguousarray(m.col_upper, dtype=np.float64),
+        np.ascontiguousarray(m.row_lower, dtype=np.float64), np.ascontiguousarray(m.row_upper, dtype=np.float64),
+        np.ascontiguousarray(m.a_start[:-1], dtype=np.int32),
+        np.ascontiguousarray(m.a_index, dtype=np.int32), np.ascontiguousarray(m.a_value, dtype=np.float64),
+        np.ascontiguousarray(m.integer, dtype=np.int32),
+    )
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS refused the model (passModel failed)")
+
+
+def run_highs_matrix(
+    matrices: Any, options: dict[str, Any], verbose: bool = False, progress: Progress | None = None
+) -> SolverRun:
+    """Solve a :class:`~spatialopt.matrix.MatrixModel` with HiGHS directly (the fast path).
+
+    Same options, statuses, interrupt and progress behaviour as :func:`run_highs`.
+    """
+    import highspy
+
+    used = {**DEFAULT_OPTIONS, **{k: v for k, v in options.items() if v is not None}}
+    highspy.Highs.resetGlobalScheduler(True)  # see run_highs
+    h = quiet_highs()
+    h.setOptionValue("output_flag", bool(verbose))
+    h.setOptionValue("log_to_console", bool(verbose))
+    for key, value in used.items():
+        if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
+            raise SolverError(f"HiGHS rejected option {key} = {value!r}")
+    m = matrices
+    handoff = time.perf_counter()
+    _pass_model(h, m)
+    handoff = time.perf_counter() - handoff
+    interrupt = _Interrupt()
+    h.cbSimplexInterrupt += interrupt.poll
+    h.cbIpmInterrupt += interrupt.poll
+    h.cbMipInterrupt += interrupt.poll
+    if progress is not None:
+        def improving(event: Any) -> None:
+            out = event.data_out
+            progress({"objective": float(out.objective_function_value), "bound": float(out.mip_dual_bound),
+                      "gap": float(out.mip_gap), "seconds": float(out.running_time)})
+
+        h.cbMipImprovingSolution += improving
+    started = time.perf_counter()
+    with interrupt:
+        h.run()
+    seconds = time.perf_counter() - started
+    info = h.getInfo()
+    termination = _highs_termination(h.getModelStatus())
+    if interrupt.requested and termination != TC.convergenceCriteriaSatisfied:
+        termination = TC.interrupted
+    has_incumbent = info.primal_solution_status == 2
+    run_status = map_status(termination, has_incumbent)
+    values: dict[str, np.ndarray] = {}
+    objective = bound = None
+    if has_incumbent and run_status.has_solution:
+        col = np.asarray(h.getSolution().col_value, dtype=float)
+        values = {"x": col[m.x], "y": col[m.y], "u": col[m.u]}
+        objective = float(info.objective_function_value)
+    if info.mip_node_count >= 0:
+        bound = float(info.mip_dual_bound)
+    elif run_status == SolveStatus.OPTIMAL and objective is not None:
+        bound = objective  # an LP solved to optimality proves its own bound
+    if bound is not None and not math.isfinite(bound):
+        bound = None
+    return SolverRun(
+        status=run_status, objective=objective, bound=bound, values=values, seconds=h.getRunTime() or seconds,
+        version=highs_version(), options=used, termination=termination.name, handoff_seconds=handoff,
+    )
+
+
+def write_model_file(matrices: Any, path: str, column_names: list[str] | None = None) -> None:
+    """Write the model as MPS or LP (by the file's extension) for any other solver.
+
+    Rows are named ``<family>_<n>``; columns by ``column_names`` when given.
+    """
+    import highspy
+
+    h = quiet_highs()
+    _pass_model(h, matrices)
+    for family, block in matrices.family_rows.items():
+        for n, row in enumerate(range(block.start, block.stop)):
+            h.passRowName(row, f"{family}_{n}")
+    for col, name in enumerate(column_names or []):
+        h.passColName(col, name)
+    if h.writeModel(path) == highspy.HighsStatus.kError:  # kWarning: HiGHS named the rows itself
+        raise SolverError(f"HiGHS could not write {path}")
