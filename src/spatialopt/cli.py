@@ -215,8 +215,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
     instance = _load(args.instance)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
     print(f"solving {instance.name} (Ctrl-C stops and keeps the best plan so far)", file=sys.stderr, flush=True)
-    progress = None if args.verbose else _incumbent_printer()
-    result = solve(instance, highs_options=options, verbose=args.verbose, progress=progress, builder=args.builder)
+    stream = None if args.verbose else _terminal_stderr()
+    try:
+        progress = None if stream is None else _incumbent_printer(stream)
+        result = solve(instance, highs_options=options, verbose=args.verbose, progress=progress, builder=args.builder)
+    finally:
+        if stream is not None and stream is not sys.stderr:
+            stream.close()
     if result.status.value == "infeasible" and result.termination != "presolve checks":
         from .diagnose import diagnose
 
@@ -231,16 +236,20 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return result.status.exit_code
 
 
-def _incumbent_printer():  # noqa: ANN202 - returns a progress callback
-    """Print each better plan HiGHS finds to the terminal's stderr.
+def _terminal_stderr():  # noqa: ANN202 - a text stream
+    """A duplicate of the stderr descriptor, taken before the solve.
 
-    Pyomo captures the process's standard streams while HiGHS runs, so the
-    lines go to a duplicate of the stderr descriptor taken before the solve.
+    Pyomo captures the process's standard streams while HiGHS runs; progress
+    lines written here still reach the terminal. The caller closes it.
     """
     try:
-        stream = open(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")  # noqa: SIM115
+        return open(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")  # noqa: SIM115
     except (OSError, ValueError, AttributeError):  # no real descriptor (e.g. under a test harness)
-        stream = sys.stderr
+        return sys.stderr
+
+
+def _incumbent_printer(stream):  # noqa: ANN001, ANN202 - returns a progress callback
+    """Print each better plan HiGHS finds, one line, to ``stream``."""
 
     def show(info: dict[str, float]) -> None:
         gap = info["gap"]
