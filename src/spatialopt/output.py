@@ -78,6 +78,7 @@ def _write_files(result: Result, folder: Path) -> None:
         "reasons": result.reasons,
         "warnings": list(result.instance.warnings),
         "timings_seconds": {k: round(v, 4) for k, v in result.timings.items()},
+        "highs_work": result.work,
     }
     if result.instance.source_path:
         # Where the instance was read from, so that `spatialopt report` can find
@@ -88,21 +89,24 @@ def _write_files(result: Result, folder: Path) -> None:
 
 def flows_geojson(result: Result) -> dict[str, Any]:
     """One LineString per assignment, origin -> destination, in WGS84 lon/lat (RFC 7946)."""
-    cities = result.instance.cities
-    features = []
-    for row in result.assignments.itertuples(index=False):
-        o, d = cities.loc[row.origin], cities.loc[row.destination]
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "LineString", "coordinates": [[o["lon"], o["lat"]], [d["lon"], d["lat"]]]},
-                "properties": {
-                    "facility": row.facility, "type": row.type, "origin": row.origin,
-                    "destination": row.destination, "units": float(row.units),
-                    "residents": float(row.residents), "jobs": float(row.jobs), "km": round(float(row.km), 3),
-                },
-            }
-        )
+    a = result.assignments
+    xy = result.instance.cities[["lon", "lat"]]
+    start = xy.loc[a["origin"]].to_numpy().tolist()
+    end = xy.loc[a["destination"]].to_numpy().tolist()
+    columns = {
+        "facility": a["facility"].tolist(), "type": a["type"].tolist(), "origin": a["origin"].tolist(),
+        "destination": a["destination"].tolist(), "units": a["units"].astype(float).tolist(),
+        "residents": a["residents"].astype(float).tolist(), "jobs": a["jobs"].astype(float).tolist(),
+        "km": a["km"].astype(float).round(3).tolist(),
+    }
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "LineString", "coordinates": [start[i], end[i]]},
+            "properties": {name: values[i] for name, values in columns.items()},
+        }
+        for i in range(len(a))
+    ]
     return {
         "type": "FeatureCollection",
         "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},

@@ -9,6 +9,7 @@ costs. The solver's bound is kept as HiGHS proved it.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,10 +46,11 @@ class Result:
     solver: dict[str, Any]
     reasons: list[str] = field(default_factory=list)  # why there is no plan, in the instance's words
     termination: str = ""  # how HiGHS stopped: convergenceCriteriaSatisfied, maxTimeLimit, interrupted, ...
+    work: dict[str, int] = field(default_factory=dict)  # HiGHS's simplex iterations and nodes
     timings: dict[str, float] = field(default_factory=dict)
 
     # -- tables ---------------------------------------------------------------
-    @property
+    @functools.cached_property
     def assignments(self) -> pd.DataFrame:
         """Arcs with units > 0: who moves where, with what it carries and costs."""
         d = self.derived
@@ -244,7 +246,7 @@ def extract_plan(instance: Instance, derived: Derived, run: SolverRun, reasons: 
     return Result(
         instance=instance, derived=derived, status=run.status, objective=objective, bound=bound, gap=gap,
         components=components, units=units, opened=opened, solver=solver, reasons=list(reasons or []),
-        termination=run.termination,
+        termination=run.termination, work=dict(run.work),
     )
 
 

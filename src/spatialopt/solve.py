@@ -109,6 +109,7 @@ class SolverRun:
     termination: str = ""
     log: str = ""
     handoff_seconds: float = 0.0  # moving the model into HiGHS (matrix path: passModel)
+    work: dict[str, int] = field(default_factory=dict)  # HiGHS's simplex iterations and B&B nodes
 
 
 def quiet_highs() -> Any:
@@ -271,12 +272,18 @@ def run_highs(
     if results.objective_bound is not None and math.isfinite(results.objective_bound):
         bound = float(results.objective_bound)
     highs_seconds = float(getattr(results.timing_info, "highs_time", None) or seconds)
+    extra = results.extra_info
+    work = {
+        "simplex_iterations": int(getattr(extra, "simplex_iteration_count", -1) or 0),
+        "nodes": int(getattr(extra, "mip_node_count", -1) or 0),
+    }
     return SolverRun(
         status=status,
         objective=objective,
         bound=bound,
         values=values,
         handoff_seconds=max(0.0, seconds - highs_seconds),
+        work=work,
         seconds=highs_seconds,
         version=".".join(str(p) for p in solver.version()),
         options=used,
@@ -381,6 +388,7 @@ def run_highs_matrix(
     return SolverRun(
         status=run_status, objective=objective, bound=bound, values=values, seconds=h.getRunTime() or seconds,
         version=highs_version(), options=used, termination=termination.name, handoff_seconds=handoff,
+        work={"simplex_iterations": int(info.simplex_iteration_count), "nodes": int(info.mip_node_count)},
     )
 
 
