@@ -99,6 +99,30 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("file", type=Path)
     q.add_argument("--out", type=Path, required=True)
 
+    # What-if studies (spatialopt.scenarios): sweep, diff, pareto.
+    p = sub.add_parser("sweep", help="solve the base and every scenario of a scenario file; compare them")
+    p.add_argument("instance")
+    p.add_argument("scenarios", help="the scenario file (.toml, see docs/scenarios.md)")
+    q = sub.add_parser("pareto", help="trace total cost against residents moved (scaled targets), one warm solver")
+    q.add_argument("instance")
+    q.add_argument("--points", type=_positive_int, default=11, help="points on the front (default 11, at least 2)")
+    q.add_argument("--source", help="scale only this source's target (default: every source's)")
+    for p, what in ((p, "sweep"), (q, "pareto")):
+        p.add_argument("--out", type=Path, help=f"output folder (default: results/<instance name>-{what}/)")
+        p.add_argument("--force", action="store_true", help="replace an existing output folder")
+        p.add_argument("--workers", type=_positive_int, help="local worker processes (default: the CPUs; 1 = this process)")
+        p.add_argument("--scheduler", help="run on the Dask cluster at this address, e.g. tcp://127.0.0.1:8786")
+        p.add_argument("--profile", help="solver profile: a name in solvers/ (default, exact, quick) or a .toml path")
+        p.add_argument("--time-limit", type=_positive_float, help="seconds per solve")
+        p.add_argument("--gap", type=_fraction, help="relative MIP gap, e.g. 1e-4")
+        p.add_argument("--threads", type=_non_negative_int, help="HiGHS threads per solve (default 1)")
+        p.add_argument("--seed", type=_non_negative_int, help="HiGHS random seed")
+        p.add_argument("--builder", choices=["matrix", "pyomo"], default="matrix",
+                       help="how models reach HiGHS: numpy arrays (default) or the Pyomo reference")
+    p = sub.add_parser("diff", help="compare two result folders: who moves elsewhere, sites, costs, sources")
+    p.add_argument("a", help="result folder (or solution.json) A")
+    p.add_argument("b", help="result folder (or solution.json) B")
+    p.add_argument("--csv", type=Path, help="also write every difference to this CSV file")
     return parser
 
 
@@ -391,6 +415,19 @@ COMMANDS = {
     "report": cmd_report,
 }
 
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    """sweep, diff and pareto (spatialopt.scenarios)."""
+    from . import scenarios
+
+    if args.command == "pareto" and args.points < 2:
+        print("spatialopt: error: --points must be at least 2", file=sys.stderr)
+        return EXIT_INPUT
+    command = {"sweep": scenarios.sweep_command, "diff": scenarios.diff_command, "pareto": scenarios.pareto_command}
+    return command[args.command](args)
+
+
+COMMANDS.update({"sweep": cmd_whatif, "diff": cmd_whatif, "pareto": cmd_whatif})
 
 
 def _positive_float(text: str) -> float:

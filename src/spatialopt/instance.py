@@ -139,6 +139,23 @@ class Instance:
         """Every city that is not a source, in table order."""
         return [c for c in self.cities.index if c not in self.sources]
 
+    def with_changes(self, changes: object = None, /, **kwargs: object) -> Instance:
+        """A NEW validated instance: this one with scenario changes applied (docs/scenarios.md).
+
+            inst.with_changes(scale={"policy.budget": 0.8})
+            inst.with_changes(set={"cities.baoding.cap_residents": 80_000}, exclude_cities=["datong"])
+
+        ``changes`` is a mapping with the keys of a scenario (``set``, ``scale``,
+        ``unset``, ``exclude_cities``, ``add_cities``, ``remove_facilities``,
+        ``add_facilities``); keywords add to it. The result passes the loader's
+        own checks; an unknown key or id, or a value they reject, raises
+        ``InstanceError`` with every problem located. Its ``sha256`` hashes this
+        instance's with the changes. See :func:`spatialopt.scenarios.apply_changes`.
+        """
+        from .scenarios import apply_changes
+
+        return apply_changes(self, changes, **kwargs)  # type: ignore[arg-type]
+
     def __repr__(self) -> str:
         return (
             f"Instance({self.name!r}: {len(self.cities)} cities, "
