@@ -177,20 +177,7 @@ def _read_geo(name: str, label: str, path: Path, problems: list[Problem]) -> Raw
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # GDAL chatter about drivers is not the planner's concern
         frame = pyogrio.read_dataframe(path, layer=layer)
-    table = RawTable(name, label, path=path)
-    table.columns = [c for c in frame.columns if c != "geometry"]
-    geometry = frame.geometry if "geometry" in frame.columns else None
-    if geometry is not None and frame.crs is not None and not geometry.isna().all():
-        if frame.crs.to_epsg() != 4326:
-            geometry = geometry.to_crs(4326)
-    for position in range(len(frame)):
-        row = {c: _plain(frame[c].iat[position]) for c in table.columns}
-        row_label = f"feature {position + 1}"
-        if geometry is not None:
-            row["__geometry__"] = _point_or_problem(geometry.iat[position], f"{label} {row_label}", problems, name)
-        table.rows.append(row)
-        table.row_labels.append(row_label)
-    return table
+    return _frame_table(name, label, path, frame, "feature", problems)
 
 
 def _read_parquet(name: str, label: str, path: Path, problems: list[Problem]) -> RawTable | None:
@@ -205,17 +192,23 @@ def _read_parquet(name: str, label: str, path: Path, problems: list[Problem]) ->
         import pandas
 
         frame = pandas.read_parquet(path)
+    return _frame_table(name, label, path, frame, "row", problems)
+
+
+def _frame_table(name: str, label: str, path: Path, frame: Any, row_word: str, problems: list[Problem]) -> RawTable:
+    """Rows of a (Geo)DataFrame; a geometry column, reprojected to WGS84, gives Point coordinates."""
+    geometry = frame.geometry if hasattr(frame, "crs") else None  # GeoDataFrames only
+    if geometry is not None and frame.crs is not None and not geometry.isna().all():
+        if frame.crs.to_epsg() != 4326:
+            geometry = geometry.to_crs(4326)
+    geometry_name = geometry.name if geometry is not None else None
     table = RawTable(name, label, path=path)
-    geometry_column = getattr(frame, "geometry", None)
-    if geometry_column is not None and frame.crs is not None and frame.crs.to_epsg() != 4326:
-        geometry_column = geometry_column.to_crs(4326)
-    geometry_name = geometry_column.name if geometry_column is not None else None
     table.columns = [str(c) for c in frame.columns if c != geometry_name]
     for position in range(len(frame)):
         row = {str(c): _plain(frame[c].iat[position]) for c in frame.columns if c != geometry_name}
-        row_label = f"row {position + 1}"
-        if geometry_column is not None:
-            row["__geometry__"] = _point_or_problem(geometry_column.iat[position], f"{label} {row_label}", problems, name)
+        row_label = f"{row_word} {position + 1}"
+        if geometry is not None:
+            row["__geometry__"] = _point_or_problem(geometry.iat[position], f"{label} {row_label}", problems, name)
         table.rows.append(row)
         table.row_labels.append(row_label)
     return table

@@ -341,14 +341,7 @@ class _Loader:
         if not has_geometry:
             self.require_columns(table, ["lon", "lat"])
         for index, row in enumerate(table.rows):
-            city_id = as_text(row.get("id"), table.where(index), "id", self.problems)
-            where = table.where(index, city_id if isinstance(city_id, str) else None)
-            if city_id is None:
-                self.problem(where, "id", None, "a city id (required)")
-            elif isinstance(city_id, str):
-                if city_id in seen:
-                    self.problem(where, "id", city_id, "a unique city id (this one repeats)")
-                seen.add(city_id)
+            city_id, where = self.row_id(table, index, "city", seen)
             lon = as_number(row.get("lon"), where, "lon", self.problems, minimum=-180, maximum=180)
             lat = as_number(row.get("lat"), where, "lat", self.problems, minimum=-90, maximum=90)
             point = row.get("__geometry__")
@@ -482,14 +475,7 @@ class _Loader:
         ids: list[str] = []
         seen: set[str] = set()
         for index, row in enumerate(table.rows):
-            fid = as_text(row.get("id"), table.where(index), "id", self.problems)
-            where = table.where(index, fid if isinstance(fid, str) else None)
-            if fid is None:
-                self.problem(where, "id", None, "a facility id (required)")
-            elif isinstance(fid, str):
-                if fid in seen:
-                    self.problem(where, "id", fid, "a unique facility id (this one repeats)")
-                seen.add(fid)
+            fid, where = self.row_id(table, index, "facility", seen)
             origin = as_text(row.get("origin"), where, "origin", self.problems)
             if isinstance(origin, str) and origin not in self.declared_sources:
                 self.problem(where, "origin", origin, f"the city id of a source ({', '.join(self.declared_sources) or 'none declared'})")
@@ -697,6 +683,18 @@ class _Loader:
         if is_invalid(*values.values()):
             return Weights()
         return Weights(**values)
+
+    def row_id(self, table: RawTable, index: int, kind: str, seen: set[str]) -> tuple[Any, str]:
+        """The row's id (required, unique) and the row's location for messages."""
+        row_id = as_text(table.rows[index].get("id"), table.where(index), "id", self.problems)
+        where = table.where(index, row_id if isinstance(row_id, str) else None)
+        if row_id is None:
+            self.problem(where, "id", None, f"a {kind} id (required)")
+        elif isinstance(row_id, str):
+            if row_id in seen:
+                self.problem(where, "id", row_id, f"a unique {kind} id (this one repeats)")
+            seen.add(row_id)
+        return row_id, where
 
     def require_columns(self, table: RawTable, columns: list[str]) -> None:
         present = set(table.columns)
