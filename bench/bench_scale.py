@@ -188,10 +188,10 @@ def run_product(manifest: Path, builder: str, solve: bool, out: Path) -> dict[st
     model = build_matrices(instance, derived) if builder == "matrix" else build_model(instance, derived)
     times["build"] = time.perf_counter() - t
     if builder == "matrix":
-        from spatialopt.solve import _pass_model, quiet_highs
+        from spatialopt.solve import HighsSession
 
         t = time.perf_counter()
-        _pass_model(quiet_highs(), model)
+        HighsSession(model, {})  # options, then the model handed to HiGHS in one call
         times["handoff"] = time.perf_counter() - t
     return {**times, "objective": None}
 

@@ -17,6 +17,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,11 +41,23 @@ def free_folder(out_dir: Path, force: bool) -> Path:
 
 def write_result(result: Result, out_dir: Path, *, force: bool = False) -> Path:
     """Write ``result`` into ``out_dir`` (or a fresh sibling); return the folder written."""
+    return write_folder(out_dir, lambda folder: _write_files(result, folder), force=force)
+
+
+def write_folder(out_dir: Path, fill: Callable[[Path], None], *, force: bool = False) -> Path:
+    """Write a folder atomically: ``fill(staging)`` writes the files, then the folder moves into place.
+
+    The staging folder is a hidden sibling of the target, renamed to it at the
+    end, so a failure (or Ctrl-C) in ``fill`` leaves nothing half-written. The
+    target is ``out_dir`` when it is free or ``force`` is set (an old one is
+    replaced, removed only after the swap), else the first free
+    ``out_dir-N`` (:func:`free_folder`). Returns the folder written.
+    """
     target = free_folder(out_dir, force)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        _write_files(result, staging)
+        fill(staging)
         _replace_folder(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

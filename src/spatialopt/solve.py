@@ -11,6 +11,7 @@ incumbent exists and ``limit_no_solution`` otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import logging
@@ -19,10 +20,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pyomo.environ as pyo
@@ -134,7 +135,7 @@ def highs_version() -> str:
 Progress = Callable[[dict[str, float]], None]
 
 
-class _Interrupt:
+class SolveInterrupt:
     """Ctrl-C during a solve: stop HiGHS cleanly and keep its incumbent.
 
     Through Pyomo, a KeyboardInterrupt raised inside HiGHS's Python callbacks
@@ -142,13 +143,18 @@ class _Interrupt:
     runs, SIGINT only sets a flag; HiGHS's interrupt callbacks see it and stop
     the search, which then ends like a limit. A second Ctrl-C raises
     KeyboardInterrupt as usual, for a solver stuck where it polls no callback.
+
+    Use it as a context manager around one or more solves (the handler is
+    installed in the main thread only) and hand :meth:`poll` to HiGHS's
+    interrupt callbacks, or make it the ``interrupt`` of a
+    :func:`pyomo_highs_solver`; :attr:`requested` tells whether a Ctrl-C came.
     """
 
     def __init__(self) -> None:
         self.requested = False
         self._previous: Any = None
 
-    def __enter__(self) -> _Interrupt:
+    def __enter__(self) -> SolveInterrupt:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._on_sigint)
         return self
@@ -172,8 +178,20 @@ def _solver_class() -> type:
     from pyomo.contrib.solver.solvers.highs import Highs
 
     class _Highs(Highs):  # type: ignore[misc, valid-type]
-        interrupt: _Interrupt | None = None
+        interrupt: SolveInterrupt | None = None
         progress: Progress | None = None
+        before_run: Callable[[Any, dict[int, int]], Any] | None = None
+
+        @property
+        def highs(self) -> Any:
+            """The ``highspy.Highs`` holding the model (once a solve has run)."""
+            return self._solver_model
+
+        def _solve(self) -> Any:
+            hook, self.before_run = self.before_run, None
+            if hook is not None:
+                hook(self._solver_model, self._pyomo_var_to_solver_var_map)
+            return super()._solve()
 
         def set_instance(self, model: Any) -> None:
             super().set_instance(model)
@@ -199,6 +217,71 @@ def _solver_class() -> type:
     return _Highs
 
 
+def pyomo_highs_solver() -> Any:
+    """A new Pyomo HiGHS solver (``pyomo.contrib.solver``'s persistent interface), as :func:`run_highs` uses.
+
+    Solving the same model again with it changes only what changed in HiGHS
+    (a mutable Param's new value becomes new row bounds: no rebuild). Three
+    attributes hook into its solves:
+
+    - ``interrupt``: a :class:`SolveInterrupt` whose ``poll`` HiGHS's
+      interrupt callbacks call (attached when the model is first handed over);
+    - ``progress``: called like :func:`run_highs`'s ``progress`` (idem);
+    - ``before_run``: called by the next solve only, with the
+      ``highspy.Highs`` and Pyomo's ``id(variable) -> column`` map, after
+      Pyomo's updates and right before HiGHS runs (to hand it a start).
+
+    ``solver.highs`` is the ``highspy.Highs`` itself once a solve has run.
+    """
+    return _solver_class()()
+
+
+@contextlib.contextmanager
+def quiet_pyomo_highs_log() -> Iterator[None]:
+    """Keep Pyomo's HiGHS interface to errors while a solve runs.
+
+    Pyomo logs a warning for HiGHS's "interrupted" status, which it does not
+    map; the interrupt is ours (:class:`SolveInterrupt`) and is reported as
+    such by :func:`read_pyomo_results`.
+    """
+    log = logging.getLogger("pyomo.contrib.solver.solvers.highs")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def read_pyomo_results(
+    results: Any, model: pyo.ConcreteModel, interrupt: SolveInterrupt
+) -> tuple[SolveStatus, TerminationCondition, float | None, float | None, dict[str, np.ndarray]]:
+    """A Pyomo HiGHS solve's outcome as :func:`run_highs` reads it.
+
+    Returns (status, termination, objective, bound, values): the termination
+    is ``interrupted`` when ``interrupt`` saw a Ctrl-C and HiGHS did not
+    finish; values of the model's ``x``, ``y`` and ``u`` (in their order) and
+    the objective only when there is a plan (``values`` is empty otherwise);
+    the bound when HiGHS reports a finite one.
+    """
+    has_incumbent = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
+    termination = results.termination_condition
+    if interrupt.requested and termination != TerminationCondition.convergenceCriteriaSatisfied:
+        termination = TerminationCondition.interrupted
+    status = map_status(termination, has_incumbent)
+    values: dict[str, np.ndarray] = {}
+    objective = bound = None
+    if has_incumbent and status.has_solution:
+        primals = results.solution_loader.get_vars()
+        for name in ("x", "y", "u"):
+            component = getattr(model, name)
+            values[name] = np.array([primals.get(v, 0.0) for v in component.values()], dtype=float)
+        objective = results.incumbent_objective
+    if results.objective_bound is not None and math.isfinite(results.objective_bound):
+        bound = float(results.objective_bound)
+    return status, termination, objective, bound, values
+
+
 def run_highs(
     model: pyo.ConcreteModel, options: dict[str, Any], verbose: bool = False, progress: Progress | None = None,
     keep_values: bool = False,
@@ -222,7 +305,7 @@ def run_highs(
     highspy.Highs.resetGlobalScheduler(True)
 
     quiet_highs()  # the banner, once per process, out of the way
-    solver = _solver_class()()
+    solver = pyomo_highs_solver()
     if not solver.available():
         raise SolverError("HiGHS (highspy) is not available in this Python environment.")
     solver.progress = progress
@@ -231,13 +314,8 @@ def run_highs(
     if verbose:
         tee.append(sys.stderr)
     started = time.perf_counter()
-    # Pyomo logs a warning for HiGHS's "interrupted" status, which it does not
-    # map; the interrupt is ours and is reported as such below.
-    pyomo_highs_log = logging.getLogger("pyomo.contrib.solver.solvers.highs")
-    level = pyomo_highs_log.level
-    pyomo_highs_log.setLevel(logging.ERROR)
     try:
-        with _Interrupt() as interrupt:
+        with quiet_pyomo_highs_log(), SolveInterrupt() as interrupt:
             solver.interrupt = interrupt
             results = solver.solve(
                 model,
@@ -250,27 +328,11 @@ def run_highs(
         raise
     except Exception as exc:
         raise SolverError(f"HiGHS failed: {exc}") from exc
-    finally:
-        pyomo_highs_log.setLevel(level)
     seconds = time.perf_counter() - started
 
-    has_incumbent = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
-    termination = results.termination_condition
-    if interrupt.requested and termination != TerminationCondition.convergenceCriteriaSatisfied:
-        termination = TerminationCondition.interrupted
-    status = map_status(termination, has_incumbent)
-    values: dict[str, np.ndarray] = {}
-    objective = bound = None
-    if has_incumbent and status.has_solution:
-        primals = results.solution_loader.get_vars()
-        for name in ("x", "y", "u"):
-            component = getattr(model, name)
-            values[name] = np.array([primals.get(v, 0.0) for v in component.values()], dtype=float)
-        objective = results.incumbent_objective
-        if keep_values:
-            results.solution_loader.load_vars()
-    if results.objective_bound is not None and math.isfinite(results.objective_bound):
-        bound = float(results.objective_bound)
+    status, termination, objective, bound, values = read_pyomo_results(results, model, interrupt)
+    if keep_values and values:
+        results.solution_loader.load_vars()
     highs_seconds = float(getattr(results.timing_info, "highs_time", None) or seconds)
     extra = results.extra_info
     work = {
@@ -331,65 +393,173 @@ def _pass_model(h: Any, m: Any) -> None:
         raise SolverError("HiGHS refused the model (passModel failed)")
 
 
+class HighsSession:
+    """One ``highspy.Highs`` holding a :class:`~spatialopt.matrix.MatrixModel`, solved once or many times.
+
+    The matrix path's solver: :func:`run_highs_matrix` is a session run once;
+    the Pareto front runs one session per chain of points. The model is handed
+    to HiGHS once (``passModel``, timed as the first run's ``handoff_seconds``),
+    after ``options`` (HiGHS option names, over :data:`DEFAULT_OPTIONS`; a
+    rejected one raises :class:`SolverError`). Between runs a caller may change
+    row bounds (:meth:`set_row_bounds`) and give a start (:meth:`set_start`,
+    e.g. the previous run's :meth:`solution`); nothing is rebuilt.
+
+    Every :meth:`run` resets HiGHS's process-global thread pool first (see
+    :func:`run_highs`), maps HiGHS's model status to a :class:`SolveStatus`
+    through :data:`STATUS_BY_TERMINATION` like :func:`run_highs`, and stops
+    cleanly on Ctrl-C, keeping the incumbent (:class:`SolveInterrupt`). Used
+    as a context manager, the Ctrl-C handler stays installed from one run to
+    the next (a Ctrl-C between two runs stops the next one at once);
+    otherwise each run installs it for its own duration. :attr:`interrupted`
+    tells whether a Ctrl-C came.
+
+    ``verbose`` prints HiGHS's log; ``keep_log`` keeps each run's log in
+    :attr:`log` instead, printing nothing (what HiGHS says of a start is only
+    in its log).
+    """
+
+    def __init__(self, matrices: Any, options: Mapping[str, Any], *, verbose: bool = False,
+                 keep_log: bool = False) -> None:
+        import highspy
+
+        self.matrices = matrices
+        self.options = {**DEFAULT_OPTIONS, **{k: v for k, v in options.items() if v is not None}}
+        h = quiet_highs()
+        self._log: list[str] = []
+        if keep_log:
+            h.cbLogging += lambda event: self._log.append(event.message)
+            h.setOptionValue("output_flag", True)  # to the callback only
+            h.setOptionValue("log_to_console", False)
+            chosen = {k: v for k, v in self.options.items() if k not in ("output_flag", "log_to_console")}
+        else:
+            h.setOptionValue("output_flag", bool(verbose))
+            h.setOptionValue("log_to_console", bool(verbose))
+            chosen = self.options
+        for key, value in chosen.items():
+            if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
+                raise SolverError(f"HiGHS rejected option {key} = {value!r}")
+        started = time.perf_counter()
+        _pass_model(h, matrices)
+        self._handoff = time.perf_counter() - started
+        self._interrupt = SolveInterrupt()
+        h.cbSimplexInterrupt += self._interrupt.poll
+        h.cbIpmInterrupt += self._interrupt.poll
+        h.cbMipInterrupt += self._interrupt.poll
+        self._progress: Progress | None = None
+        self._progress_attached = False
+        self._entered = False
+        self._h = h
+
+    def __enter__(self) -> Self:
+        self._interrupt.__enter__()
+        self._entered = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._entered = False
+        self._interrupt.__exit__(*exc)
+
+    @property
+    def interrupted(self) -> bool:
+        """True once a Ctrl-C came during (or, inside ``with``, between) runs."""
+        return self._interrupt.requested
+
+    @property
+    def log(self) -> str:
+        """What HiGHS logged during the last run (``keep_log=True`` only; else empty)."""
+        return "\n".join(self._log)
+
+    def set_row_bounds(self, rows: Any, lower: Any, upper: Any) -> None:
+        """Set the bounds of rows ``rows`` (indices into the model's rows); scalars apply to every row."""
+        index = np.asarray(rows, dtype=np.int32).reshape(-1)
+        low = np.broadcast_to(np.asarray(lower, dtype=np.float64), index.shape)
+        up = np.broadcast_to(np.asarray(upper, dtype=np.float64), index.shape)
+        self._h.changeRowsBounds(index.size, index, np.ascontiguousarray(low), np.ascontiguousarray(up))
+
+    def set_start(self, values: Any, columns: Any = None) -> None:
+        """Give the next run a start: a :meth:`solution`, or column values.
+
+        With ``columns``, ``values`` are those columns' values only and HiGHS
+        completes the rest; without, one value per column. HiGHS judges the
+        start when it runs (its log says whether it was feasible).
+        """
+        import highspy
+
+        if isinstance(values, highspy.HighsSolution):
+            self._h.setSolution(values)
+            return
+        index = np.arange(self.matrices.n_cols) if columns is None else columns
+        index = np.asarray(index, dtype=np.int32).reshape(-1)
+        self._h.setSolution(index.size, index, np.asarray(values, dtype=np.float64).reshape(-1))
+
+    def solution(self) -> Any:
+        """HiGHS's full solution after the last run, as :meth:`set_start` takes it."""
+        return self._h.getSolution()
+
+    def run(self, progress: Progress | None = None) -> SolverRun:
+        """Solve from the current bounds and start; the outcome with values of ``x``, ``y`` and ``u``.
+
+        ``progress`` is called with objective, bound, gap and seconds each
+        time HiGHS finds a better plan (as :func:`run_highs`).
+        """
+        import highspy
+
+        h, m = self._h, self.matrices
+        self._progress = progress
+        if progress is not None and not self._progress_attached:
+            h.cbMipImprovingSolution += self._improving
+            self._progress_attached = True
+        self._log.clear()
+        highspy.Highs.resetGlobalScheduler(True)  # see run_highs
+        before = h.getRunTime()
+        started = time.perf_counter()
+        if self._entered:
+            h.run()
+        else:
+            with self._interrupt:
+                h.run()
+        seconds = time.perf_counter() - started
+        info = h.getInfo()
+        termination = _highs_termination(h.getModelStatus())
+        if self._interrupt.requested and termination != TC.convergenceCriteriaSatisfied:
+            termination = TC.interrupted
+        has_incumbent = info.primal_solution_status == 2
+        status = map_status(termination, has_incumbent)
+        values: dict[str, np.ndarray] = {}
+        objective = bound = None
+        if has_incumbent and status.has_solution:
+            col = np.asarray(h.getSolution().col_value, dtype=float)
+            values = {"x": col[m.x], "y": col[m.y], "u": col[m.u]}
+            objective = float(info.objective_function_value)
+        if info.mip_node_count >= 0:
+            bound = float(info.mip_dual_bound)
+        elif status == SolveStatus.OPTIMAL and objective is not None:
+            bound = objective  # an LP solved to optimality proves its own bound
+        if bound is not None and not math.isfinite(bound):
+            bound = None
+        handoff, self._handoff = self._handoff, 0.0  # the first run's
+        return SolverRun(
+            status=status, objective=objective, bound=bound, values=values, seconds=(h.getRunTime() - before) or seconds,
+            version=highs_version(), options=self.options, termination=termination.name, handoff_seconds=handoff,
+            work={"simplex_iterations": int(info.simplex_iteration_count), "nodes": int(info.mip_node_count)},
+        )
+
+    def _improving(self, event: Any) -> None:
+        if self._progress is not None:
+            out = event.data_out
+            self._progress({"objective": float(out.objective_function_value), "bound": float(out.mip_dual_bound),
+                            "gap": float(out.mip_gap), "seconds": float(out.running_time)})
+
+
 def run_highs_matrix(
     matrices: Any, options: dict[str, Any], verbose: bool = False, progress: Progress | None = None
 ) -> SolverRun:
     """Solve a :class:`~spatialopt.matrix.MatrixModel` with HiGHS directly (the fast path).
 
-    Same options, statuses, interrupt and progress behaviour as :func:`run_highs`.
+    Same options, statuses, interrupt and progress behaviour as :func:`run_highs`
+    (one :class:`HighsSession`, run once).
     """
-    import highspy
-
-    used = {**DEFAULT_OPTIONS, **{k: v for k, v in options.items() if v is not None}}
-    highspy.Highs.resetGlobalScheduler(True)  # see run_highs
-    h = quiet_highs()
-    h.setOptionValue("output_flag", bool(verbose))
-    h.setOptionValue("log_to_console", bool(verbose))
-    for key, value in used.items():
-        if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
-            raise SolverError(f"HiGHS rejected option {key} = {value!r}")
-    m = matrices
-    handoff = time.perf_counter()
-    _pass_model(h, m)
-    handoff = time.perf_counter() - handoff
-    interrupt = _Interrupt()
-    h.cbSimplexInterrupt += interrupt.poll
-    h.cbIpmInterrupt += interrupt.poll
-    h.cbMipInterrupt += interrupt.poll
-    if progress is not None:
-        def improving(event: Any) -> None:
-            out = event.data_out
-            progress({"objective": float(out.objective_function_value), "bound": float(out.mip_dual_bound),
-                      "gap": float(out.mip_gap), "seconds": float(out.running_time)})
-
-        h.cbMipImprovingSolution += improving
-    started = time.perf_counter()
-    with interrupt:
-        h.run()
-    seconds = time.perf_counter() - started
-    info = h.getInfo()
-    termination = _highs_termination(h.getModelStatus())
-    if interrupt.requested and termination != TC.convergenceCriteriaSatisfied:
-        termination = TC.interrupted
-    has_incumbent = info.primal_solution_status == 2
-    run_status = map_status(termination, has_incumbent)
-    values: dict[str, np.ndarray] = {}
-    objective = bound = None
-    if has_incumbent and run_status.has_solution:
-        col = np.asarray(h.getSolution().col_value, dtype=float)
-        values = {"x": col[m.x], "y": col[m.y], "u": col[m.u]}
-        objective = float(info.objective_function_value)
-    if info.mip_node_count >= 0:
-        bound = float(info.mip_dual_bound)
-    elif run_status == SolveStatus.OPTIMAL and objective is not None:
-        bound = objective  # an LP solved to optimality proves its own bound
-    if bound is not None and not math.isfinite(bound):
-        bound = None
-    return SolverRun(
-        status=run_status, objective=objective, bound=bound, values=values, seconds=h.getRunTime() or seconds,
-        version=highs_version(), options=used, termination=termination.name, handoff_seconds=handoff,
-        work={"simplex_iterations": int(info.simplex_iteration_count), "nodes": int(info.mip_node_count)},
-    )
+    return HighsSession(matrices, options, verbose=verbose).run(progress)
 
 
 def write_model_file(matrices: Any, path: str, column_names: list[str] | None = None) -> None:

@@ -70,6 +70,22 @@ def load_instance(path: str | Path) -> Instance:
     return _Loader(manifest_path, label, manifest, manifest_bytes).run()
 
 
+def load_instance_from_data(manifest: dict[str, Any], tables: Mapping[str, RawTable], label: str) -> Instance:
+    """Validate an instance given as data (manifest entries and table rows) rather than files.
+
+    ``manifest`` is what a manifest's TOML parses to, without ``[tables]`` and
+    without inline rows; ``tables`` holds the rows instead, one
+    :class:`~spatialopt.tables.RawTable` per table name (``cities`` and
+    ``facilities`` required). Every check of :func:`load_instance` runs and
+    every problem is raised at once as an :class:`InstanceError` located by
+    ``label``. No file is read: the instance's ``sha256`` is that of no bytes
+    (a caller sets its own, as :func:`spatialopt.scenarios.apply_changes`
+    does) and it has no ``source_path`` (unless ``label`` happens to name a
+    file).
+    """
+    return _DataLoader(Path(label), label, manifest, b"", tables).run()
+
+
 def _read_manifest(path: Path) -> tuple[dict[str, Any], bytes]:
     label = path.name
     if path.is_dir():
@@ -701,6 +717,18 @@ class _Loader:
         for column in columns:
             if column not in present:
                 self.problem(table.label, column, None, f"a column named {column!r} (columns found: {', '.join(table.columns) or 'none'})")
+
+
+class _DataLoader(_Loader):
+    """A :class:`_Loader` over tables given as data (see :func:`load_instance_from_data`)."""
+
+    def __init__(self, path: Path, label: str, manifest: dict[str, Any], manifest_bytes: bytes,
+                 tables: Mapping[str, RawTable]) -> None:
+        super().__init__(path, label, manifest, manifest_bytes)
+        self.given_tables = dict(tables)
+
+    def read_tables(self) -> dict[str, RawTable]:
+        return self.given_tables
 
 
 def _checked_coordinate(value: float, low: float, high: float, where: str, column: str, problems: list[Problem]) -> Any:

@@ -81,9 +81,9 @@ def test_cli_sweep_with_scheduler(tmp_path: Path, scheduler: str, capsys: pytest
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    import spatialopt.scenarios as scenarios
+    from spatialopt.scenarios import parallel
 
-    monkeypatch.setattr(scenarios, "DASK_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(parallel, "DASK_CONNECT_TIMEOUT", "1s")
     study = tmp_path / "study.toml"
     study.write_text('[[scenarios]]\nname = "a"\nscale = { "policy.budget" = 0.8 }\n', encoding="utf-8")
     import socket

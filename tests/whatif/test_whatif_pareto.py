@@ -8,6 +8,7 @@ knapsack one can follow by hand.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import itertools
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from support import load_dict
 import spatialopt
 from spatialopt.check import check_solution
 from spatialopt.cli import main
-from spatialopt.scenarios import _point_instance, _scaled_changes, pareto_front
+from spatialopt.scenarios import pareto_front
+from spatialopt.scenarios.pareto import _point_instance, _scaled_changes
 
 EXACT = spatialopt.solver_options(gap=1e-9)
 
@@ -154,22 +156,22 @@ def test_all_sources_scaled_and_soft_targets_made_hard(tmp_path: Path) -> None:
 
 def test_a_dearer_point_takes_its_upper_neighbours_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Simulate a solver that stops early at the middle point: the repair keeps the front monotone."""
-    import spatialopt.scenarios as scenarios
+    from spatialopt.scenarios import front_solver
 
     base = load_dict(tmp_path, front_data())
-    real = scenarios._chain_matrix
+    real = front_solver._chain_matrix
 
     def worse_middle(instance, derived, targets, scales, start, options, on_point):  # noqa: ANN001, ANN202
         def swap(scale, run, warm):  # noqa: ANN001, ANN202
             if scale == scales[2]:  # scales descend: 2.2, 1.65, 1.1, ...
                 heavy = {**run.values, "x": run.values["x"].copy()}
                 heavy["x"][:] = [1, 1, 1, 1, 2, 0]  # everything moves: feasible at 1.1, dearer than 1.65's plan
-                run = scenarios.replace(run, values=heavy, status=spatialopt.SolveStatus.FEASIBLE)
+                run = dataclasses.replace(run, values=heavy, status=spatialopt.SolveStatus.FEASIBLE)
             on_point(scale, run, warm)
 
         return real(instance, derived, targets, scales, start, options, swap)
 
-    monkeypatch.setattr(scenarios, "_chain_matrix", worse_middle)
+    monkeypatch.setattr(front_solver, "_chain_matrix", worse_middle)
     front = pareto_front(base, 5, workers=1, options=EXACT)
     table = front.table
     assert table["plan_from"].tolist() == [1, 2, 4, 4, 5]

@@ -139,7 +139,7 @@ def test_worst_status_decides_the_exit_code() -> None:
 
 
 def test_a_failing_task_is_an_error_row_not_a_crash(tutorial: spatialopt.Instance, monkeypatch: pytest.MonkeyPatch) -> None:
-    import spatialopt.scenarios as scenarios
+    import spatialopt.scenarios.sweep as scenarios
 
     def boom(name, instance, options, builder="matrix"):  # noqa: ANN001, ANN202
         if name == "broken":

@@ -1,0 +1,203 @@
+"""Plan diffs: what changed from one plan to another.
+
+:func:`diff_plans` compares two plans (result folders, ``Result`` objects or
+solution records): facilities that move elsewhere, start or stop moving,
+sites opened or closed, cost components and per-source figures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..instance import WEIGHT_NAMES
+
+
+def plan_of(solution: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """facility -> {destination: units} of a solution record."""
+    plan: dict[str, dict[str, float]] = {}
+    for a in solution.get("assignments") or []:
+        by_dest = plan.setdefault(str(a["facility"]), {})
+        by_dest[str(a["destination"])] = by_dest.get(str(a["destination"]), 0.0) + float(a["units"])
+    return plan
+
+
+def _same_units(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
+    return a.keys() == b.keys() and all(abs(a[k] - b[k]) <= 1e-6 * max(1.0, abs(a[k])) for k in a)
+
+
+def changed_facilities(a: Mapping[str, Mapping[str, float]], b: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """Facilities whose destinations (or units per destination) differ between two plans."""
+    return [f for f in dict.fromkeys([*a, *b]) if not _same_units(a.get(f, {}), b.get(f, {}))]
+
+
+def _where_to(plan: Mapping[str, float]) -> str:
+    if not plan:
+        return "-"
+    return " + ".join(d if abs(u - 1.0) < 1e-9 else f"{d} ({u:g})" for d, u in sorted(plan.items()))
+
+
+@dataclass
+class PlanDiff:
+    """What changed from plan A to plan B."""
+
+    a_label: str
+    b_label: str
+    a: dict[str, Any]  # solution records (spec §5)
+    b: dict[str, Any]
+    facility_info: dict[str, tuple[str, str]] = field(default_factory=dict)  # facility -> (type, origin), when known
+
+    @property
+    def components(self) -> pd.DataFrame:
+        ca, cb = self.a.get("components") or {}, self.b.get("components") or {}
+        rows = [{"component": "objective", "a": self.a.get("objective"), "b": self.b.get("objective")}]
+        rows += [{"component": c, "a": ca.get(c), "b": cb.get(c)} for c in WEIGHT_NAMES]
+        frame = pd.DataFrame(rows, columns=["component", "a", "b"])
+        frame["delta"] = [_delta(x, y) for x, y in zip(frame["a"], frame["b"])]
+        return frame
+
+    @property
+    def sources(self) -> pd.DataFrame:
+        sa = {s["city"]: s for s in self.a.get("sources") or []}
+        sb = {s["city"]: s for s in self.b.get("sources") or []}
+        rows = []
+        for city in dict.fromkeys([*sa, *sb]):
+            for measure in ("target", "moved_residents", "shortfall", "density_after"):
+                x, y = sa.get(city, {}).get(measure), sb.get(city, {}).get(measure)
+                rows.append({"city": city, "measure": measure, "a": x, "b": y, "delta": _delta(x, y)})
+        return pd.DataFrame(rows, columns=["city", "measure", "a", "b", "delta"])
+
+    @property
+    def facilities(self) -> pd.DataFrame:
+        """Facilities that move elsewhere, start or stop moving, or move other units."""
+        pa, pb = plan_of(self.a), plan_of(self.b)
+        rows = []
+        for f in changed_facilities(pa, pb):
+            xa, xb = pa.get(f, {}), pb.get(f, {})
+            if not xa:
+                change = "starts moving"
+            elif not xb:
+                change = "stops moving"
+            elif xa.keys() != xb.keys():
+                change = "moves elsewhere"
+            else:
+                change = "units change"
+            kind, origin = self.facility_info.get(f, ("", ""))
+            rows.append({"facility": f, "type": kind, "origin": origin, "change": change,
+                         "a": _where_to(xa), "b": _where_to(xb)})
+        return pd.DataFrame(rows, columns=["facility", "type", "origin", "change", "a", "b"])
+
+    @property
+    def sites(self) -> pd.DataFrame:
+        sa = {(s["type"], s["city"]) for s in self.a.get("sites") or []}
+        sb = {(s["type"], s["city"]) for s in self.b.get("sites") or []}
+        rows = [{"type": t, "city": c, "change": "opened"} for t, c in sorted(sb - sa)]
+        rows += [{"type": t, "city": c, "change": "closed"} for t, c in sorted(sa - sb)]
+        return pd.DataFrame(rows, columns=["type", "city", "change"])
+
+    @property
+    def unchanged(self) -> bool:
+        return self.facilities.empty and self.sites.empty
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every difference as one long table: section, item, change, a, b, delta."""
+        rows = []
+        for r in self.components.itertuples():
+            rows.append({"section": "component", "item": r.component, "change": "", "a": r.a, "b": r.b, "delta": r.delta})
+        for r in self.sources.itertuples():
+            rows.append({"section": "source", "item": r.city, "change": r.measure, "a": r.a, "b": r.b, "delta": r.delta})
+        for r in self.facilities.itertuples():
+            rows.append({"section": "facility", "item": r.facility, "change": r.change, "a": r.a, "b": r.b, "delta": None})
+        for r in self.sites.itertuples():
+            rows.append({"section": "site", "item": f"{r.type} at {r.city}", "change": r.change, "a": None, "b": None, "delta": None})
+        return pd.DataFrame(rows, columns=["section", "item", "change", "a", "b", "delta"])
+
+    def text(self) -> str:
+        lines = [
+            f"A: {self.a_label} ({self.a.get('instance')}, {self.a.get('status')})",
+            f"B: {self.b_label} ({self.b.get('instance')}, {self.b.get('status')})",
+        ]
+        if self.a.get("instance_sha256") and self.a.get("instance_sha256") == self.b.get("instance_sha256"):
+            lines.append("  (same instance data)")
+        head = f"{'':<36} {'A':>15} {'B':>15} {'B - A':>15}"
+        lines.append("cost" + head[4:])
+        for r in self.components.itertuples():
+            lines.append(f"  {r.component:<34} {_num(r.a):>15} {_num(r.b):>15} {_num(r.delta, sign=True):>15}")
+        src = self.sources
+        if len(src):
+            lines.append("sources (persons; density per km2)")
+            for r in src.itertuples():
+                digits = 1 if r.measure == "density_after" else 0
+                label = f"{r.city} {r.measure.replace('_', ' ')}"
+                lines.append(f"  {label:<34} {_num(r.a, digits):>15} {_num(r.b, digits):>15} {_num(r.delta, digits, True):>15}")
+        fac = self.facilities
+        if fac.empty:
+            lines.append("facilities: no facility moves differently")
+        else:
+            counts = fac["change"].value_counts()
+            lines.append("facilities: " + ", ".join(f"{n} {c}" for c, n in counts.items()))
+            for r in fac.itertuples():
+                what = f" [{r.type} from {r.origin}]" if r.type else ""
+                lines.append(f"  {r.facility}{what}: {r.change}: {r.a} -> {r.b}")
+        sites = self.sites
+        if sites.empty:
+            lines.append("sites: the same")
+        else:
+            for r in sites.itertuples():
+                lines.append(f"  site {r.change}: {r.type} at {r.city}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def _delta(a: Any, b: Any) -> float | None:
+    if a is None or b is None or (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
+        return None
+    return float(b) - float(a)
+
+
+def _num(x: Any, digits: int = 3, sign: bool = False) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{float(x):+,.{digits}f}" if sign else f"{float(x):,.{digits}f}"
+
+
+def _read_plan(item: Any) -> tuple[str, dict[str, Any], dict[str, tuple[str, str]]]:
+    """(label, solution record, facility info) of a Result, a result folder, a solution.json or a record."""
+    from ..results import Result
+
+    if isinstance(item, Result):
+        a = item.instance.facilities
+        info = {f: (t, o) for f, t, o in zip(a.index, a["type"], a["origin"])}
+        return item.instance.name, item.to_solution_dict(), info
+    if isinstance(item, Mapping):
+        return str(item.get("instance", "plan")), dict(item), {}
+    from ..check import load_solution
+
+    path = Path(item)
+    folder = path if path.is_dir() else path.parent
+    solution = load_solution(path / "solution.json" if path.is_dir() else path)
+    info: dict[str, tuple[str, str]] = {}
+    csv = folder / "assignments.csv"
+    if csv.is_file():
+        frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
+        if {"facility", "type", "origin"} <= set(frame.columns):
+            info = {f: (t, o) for f, t, o in zip(frame["facility"], frame["type"], frame["origin"])}
+    return str(item), solution, info
+
+
+def diff_plans(a: Any, b: Any, *, labels: tuple[str, str] | None = None) -> PlanDiff:
+    """Compare plan ``a`` with plan ``b``: Result objects, result folders, solution.json paths or records."""
+    label_a, sol_a, info_a = _read_plan(a)
+    label_b, sol_b, info_b = _read_plan(b)
+    if labels is not None:
+        label_a, label_b = labels
+    elif label_a == label_b:
+        label_a, label_b = "A", "B"
+    return PlanDiff(label_a, label_b, sol_a, sol_b, {**info_a, **info_b})

@@ -1,0 +1,167 @@
+"""Running independent tasks: in this process, on a local process pool or on a Dask cluster.
+
+Sweeps and fronts hand :func:`run_tasks` a module-level function and its
+arguments per task. Arguments travel to workers pickled (instances are
+frozen dataclasses of DataFrames), so workers need no access to the instance
+files. Every task solves with ``threads=1`` unless told otherwise
+(:func:`task_options`): tasks run side by side, and one thread each keeps
+HiGHS from oversubscribing the cores and the runs reproducible whatever runs
+them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ..errors import SpatialoptError
+
+
+def default_workers() -> int:
+    """Worker processes by default: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def task_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """HiGHS options for one task of a sweep or a front: ``threads = 1`` unless set."""
+    from ..api import solver_options
+
+    chosen = dict(solver_options() if options is None else options)
+    chosen.setdefault("threads", 1)
+    return chosen
+
+
+def _ignore_sigint() -> None:
+    """Pool workers ignore Ctrl-C while idle; during a solve, solve.py's handler stops HiGHS cleanly."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], *, workers: int | None = None,
+              scheduler: str | None = None,
+              on_done: Callable[[int, Any, BaseException | None], bool | None] | None = None,
+              ) -> list[tuple[Any, BaseException | None]]:
+    """Run ``fn(*task)`` for every task: in this process, on a process pool or on a Dask cluster.
+
+    Returns ``(value, exception)`` per task, in task order; ``on_done(index,
+    value, exception)`` is called as each finishes and may return True to
+    start no further task. ``workers=1`` (or a single task) runs here; more use
+    a ``spawn`` process pool (a fork would copy HiGHS's thread pool in a
+    broken state) fed one task per free worker, so that nothing waits in a
+    queue where it could no longer be cancelled; ``scheduler`` sends the tasks
+    to the Dask scheduler at that address. A first Ctrl-C starts no further
+    task and waits for the running ones, which got the Ctrl-C too and stop with
+    their best plan (solve.py's handler); tasks never started are reported
+    with a KeyboardInterrupt.
+    """
+    out: list[tuple[Any, BaseException | None]] = [(None, None)] * len(tasks)
+    state = {"stop": False}
+
+    def finish(i: int, value: Any, exc: BaseException | None) -> None:
+        out[i] = (value, exc)
+        if on_done is not None and on_done(i, value, exc):
+            state["stop"] = True
+
+    if scheduler:
+        _run_on_dask(fn, tasks, scheduler, finish)
+        return out
+    workers = default_workers() if workers is None else workers
+    waiting = list(enumerate(tasks))
+    if workers <= 1 or len(tasks) <= 1:
+        while waiting and not state["stop"]:
+            i, task = waiting.pop(0)
+            try:
+                value = fn(*task)
+            except Exception as exc:
+                finish(i, None, exc)
+                continue
+            finish(i, value, None)
+    else:
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        size = min(workers, len(tasks))
+        pool = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_ignore_sigint)
+        pending: dict[Any, int] = {}
+        try:
+            while waiting or pending:
+                while waiting and len(pending) < size and not state["stop"]:
+                    i, task = waiting.pop(0)
+                    pending[pool.submit(fn, *task)] = i
+                if not pending:
+                    break
+                try:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:
+                    if state["stop"]:
+                        raise
+                    state["stop"] = True
+                    continue
+                for future in done:
+                    i = pending.pop(future)
+                    if future.exception() is not None:
+                        finish(i, None, future.exception())
+                    else:
+                        finish(i, future.result(), None)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    for i, _task in waiting:
+        finish(i, None, KeyboardInterrupt("interrupted before it started"))
+    return out
+
+
+DASK_CONNECT_TIMEOUT = "10s"  # how long to wait for the scheduler before giving up
+
+
+def _run_on_dask(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], address: str,
+                 finish: Callable[[int, Any, BaseException | None], None]) -> None:
+    """Submit every task to the Dask scheduler at ``address``; report each as it completes.
+
+    The client is never made the process's default client (a notebook's own
+    client stays untouched): completion is signalled through future callbacks.
+    """
+    import queue
+
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise SpatialoptError(f"--scheduler needs Dask distributed ({exc}); install it with: pip install 'spatialopt[dask]'") from exc
+    try:
+        client = Client(address, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise SpatialoptError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+    with client:
+        completed: queue.Queue[int] = queue.Queue()
+        futures = [client.submit(fn, *task, pure=False) for task in tasks]
+        for i, future in enumerate(futures):
+            future.add_done_callback(lambda _f, i=i: completed.put(i))
+        reported: set[int] = set()
+        try:
+            for _ in futures:
+                while True:
+                    try:
+                        i = completed.get(timeout=0.2)  # a timeout keeps Ctrl-C responsive
+                        break
+                    except queue.Empty:
+                        continue
+                future = futures[i]
+                reported.add(i)
+                if future.status == "error":
+                    finish(i, None, future.exception())
+                elif future.status == "cancelled":
+                    finish(i, None, KeyboardInterrupt("cancelled"))
+                else:
+                    finish(i, future.result(), None)
+        except KeyboardInterrupt:
+            # Dask cannot stop a running task: every unfinished one is cancelled
+            # (its result dropped) and reported as interrupted.
+            client.cancel([f for i, f in enumerate(futures) if i not in reported])
+            for i in range(len(futures)):
+                if i not in reported:
+                    finish(i, None, KeyboardInterrupt("interrupted"))
