@@ -1,0 +1,554 @@
+#!/usr/bin/env python3
+"""Build the China relocation instances from data/china and assumptions.toml.
+
+Run from the repository root::
+
+    python instances/china/build.py                 # writes instances/<name>/
+    python instances/china/build.py --out /tmp/x    # writes /tmp/x/<name>/
+
+Each instance directory gets ``instance.toml`` (the manifest of
+docs/spec MODEL.md), ``cities.csv``, ``facilities.csv`` and ``sites.csv``.
+The city rows come from the data tables plus a ``<city>-core`` row per
+source and the suburban new areas named in the assumptions; the facility
+rows are synthetic, drawn with ``numpy.random.default_rng`` from the seeds
+in the assumptions. Output is byte-for-byte reproducible: rows are sorted
+and every number has a fixed format.
+
+Only the standard library and numpy are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+EARTH_RADIUS_KM = 6371.0088  # spec §3
+TYPE_ABBR = {
+    "manufacturing": "mfg",
+    "logistics": "log",
+    "wholesale": "whs",
+    "hospital": "hos",
+    "university": "uni",
+}
+TYPE_KEY_ORDER = (
+    "allowed_tiers",
+    "min_km",
+    "max_km",
+    "same_cluster",
+    "splittable",
+    "household_factor",
+    "cost_per_job_km",
+    "annual_cost_per_job",
+    "access_cost_per_unit_km",
+    "requires_site",
+    "site_cost",
+    "site_capacity_jobs",
+    "min_site_jobs",
+    "min_sites",
+    "max_sites",
+)
+CITY_COLUMNS = (
+    "id",
+    "name",
+    "name_zh",
+    "lon",
+    "lat",
+    "tier",
+    "region",
+    "cluster",
+    "province",
+    "population",
+    "cost_index",
+    "cap_residents",
+    "cap_land_ha",
+    "kind",
+    "data_city_id",
+)
+FACILITY_COLUMNS = (
+    "id",
+    "origin",
+    "type",
+    "count",
+    "jobs",
+    "residents",
+    "service_units",
+    "fixed_cost",
+    "land_ha",
+    "beds",
+    "students",
+    "must_move",
+)
+SITE_COLUMNS = ("type", "city", "site_cost")
+
+
+# ---------------------------------------------------------------------------
+# small helpers
+# ---------------------------------------------------------------------------
+
+
+def haversine_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, h)))
+
+
+def fnum(x: float, nd: int) -> str:
+    """Fixed-point text, no negative zero."""
+    s = f"{x:.{nd}f}"
+    if s.startswith("-") and float(s) == 0.0:
+        s = s[1:]
+    return s
+
+
+def toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ValueError(f"non-finite float {v!r}")
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + " }" if v else "{}"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def write_csv(path: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([r.get(c, "") for c in columns])
+    path.write_text(buf.getvalue(), encoding="utf-8", newline="")
+
+
+def read_csv(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+# ---------------------------------------------------------------------------
+# cities
+# ---------------------------------------------------------------------------
+
+
+def tier_of(row: dict) -> str:
+    size = row["size_class_2020"]
+    if size == "super_large":
+        return "super_large"
+    if size == "very_large":
+        return "very_large"
+    if size == "large_1":
+        return "large"
+    if row["is_provincial_capital"] == "1" or row["is_sub_provincial"] == "1":
+        return "large"
+    if row["admin_level"] == "county_city_province_administered":
+        return "county"
+    return "medium"
+
+
+def cost_index(A: dict, region: str, tier: str, population: str = "") -> float:
+    ci = A["cost_index"]
+    size = 0.0
+    if population != "" and float(population) > 0:
+        size = min(max(math.log10(float(population) / 1e6), -1.0), 1.0)
+    return round(ci["region_base"][region] * ci["tier_factor"][tier] * (1.0 + ci["size_slope"] * size), 3)
+
+
+def cap_residents(A: dict, tier: str, population: str) -> int:
+    c = A["caps"]["residents"]
+    lo, hi = c["lo"][tier], c["hi"][tier]
+    if population == "":
+        return int(lo)
+    v = min(max(c["share"] * float(population), lo), hi)
+    return int(round(v / 1000.0)) * 1000
+
+
+def land_cap(A: dict, cap_res: int) -> float:
+    return round(A["caps"]["land_ha"]["per_resident"] * cap_res, 1)
+
+
+def core_figures(A: dict, data_row: dict) -> dict:
+    """core_population, core_area_km2 and the target of a source's core."""
+    cid = data_row["city_id"]
+    cores = A["cores"]
+    facts = A["facts"]
+    size = data_row["size_class_2020"]
+    spec = cores.get(cid) if isinstance(cores.get(cid), dict) else None
+    out: dict = {}
+    if spec is not None:
+        out["name"] = spec["name"]
+        out["core_population"] = int(facts[spec["core_population_fact"]]["value"])
+        out["core_area_km2"] = float(facts[spec["core_area_fact"]]["value"])
+    else:
+        if data_row["urban_pop_2020"]:
+            urban = float(data_row["urban_pop_2020"])
+        else:
+            ph = cores["urban_pop_placeholder"]
+            urban = float(ph.get(cid, ph["default"]))
+        pop = int(round(cores["core_share"] * urban / 1000.0)) * 1000
+        out["name"] = f"{data_row['name_en']} central districts (synthetic core)"
+        out["core_population"] = pop
+        out["core_area_km2"] = round(pop / cores["core_density"][size], 1)
+    if spec is not None and "target_density_from_fact" in spec:
+        cap = facts[spec["target_density_from_fact"]]["value"]
+        density = round(cap / out["core_area_km2"], 1)
+        out["target_density"] = density
+        out["target_persons"] = max(0.0, out["core_population"] - density * out["core_area_km2"])
+    else:
+        pct = float(cores["target_reduction_pct"][size])
+        out["target_reduction_pct"] = pct
+        out["target_persons"] = out["core_population"] * pct / 100.0
+    return out
+
+
+def build_cities(A: dict, data: dict[str, dict], inst: dict) -> tuple[list[dict], dict[str, dict]]:
+    """City rows of one instance and, per source city id, its core figures."""
+    if inst.get("source_size_classes"):
+        classes = set(inst["source_size_classes"])
+        source_ids = [c for c, r in data.items() if r["size_class_2020"] in classes]
+    else:
+        source_ids = list(inst["sources"])
+    if inst.get("all_cities"):
+        member_ids = list(data)
+    else:
+        clusters = set(inst["clusters"])
+        member_ids = [c for c, r in data.items() if r["cluster"] in clusters]
+    rows: list[dict] = []
+    cores: dict[str, dict] = {}
+    for cid in source_ids:
+        d = data[cid]
+        fig = core_figures(A, d)
+        cores[cid] = fig
+        rows.append(
+            {
+                "id": f"{cid}-core",
+                "name": fig["name"],
+                "name_zh": d["name_zh"] + "中心城区",
+                "lon": fnum(float(d["lon"]), 5),
+                "lat": fnum(float(d["lat"]), 5),
+                "tier": "core",
+                "region": d["region"],
+                "cluster": d["cluster"],
+                "province": d["province"],
+                "population": str(fig["core_population"]),
+                "cost_index": fnum(cost_index(A, d["region"], "core"), 3),
+                "cap_residents": "",
+                "cap_land_ha": "",
+                "kind": "core",
+                "data_city_id": cid,
+            }
+        )
+    for cid in member_ids:
+        if cid in cores:
+            continue  # the city itself is represented by its core only
+        d = data[cid]
+        tier = tier_of(d)
+        rows.append(
+            {
+                "id": cid,
+                "name": d["name_en"],
+                "name_zh": d["name_zh"],
+                "lon": fnum(float(d["lon"]), 5),
+                "lat": fnum(float(d["lat"]), 5),
+                "tier": tier,
+                "region": d["region"],
+                "cluster": d["cluster"],
+                "province": d["province"],
+                "population": d["population"],
+                "cost_index": fnum(cost_index(A, d["region"], tier, d["population"]), 3),
+                "cap_residents": str(cap_residents(A, tier, d["population"])),
+                "cap_land_ha": fnum(land_cap(A, cap_residents(A, tier, d["population"])), 1),
+                "kind": "city",
+                "data_city_id": cid,
+            }
+        )
+    for nid in inst["new_areas"]:
+        na = A["new_areas"][nid]
+        parent = data[na["parent"]]
+        if "cap_residents_fact" in na:
+            cap = int(A["facts"][na["cap_residents_fact"]]["takes_from_central_area"][1])
+        else:
+            cap = int(A["caps"]["residents"]["suburban"])
+        rows.append(
+            {
+                "id": nid,
+                "name": na["name"],
+                "name_zh": na["name_zh"],
+                "lon": fnum(na["lon"], 5),
+                "lat": fnum(na["lat"], 5),
+                "tier": "suburban",
+                "region": parent["region"],
+                "cluster": parent["cluster"],
+                "province": parent["province"],
+                "population": "",
+                # a new area costs what its parent city costs (outside the core)
+                "cost_index": fnum(cost_index(A, parent["region"], tier_of(parent), parent["population"]), 3),
+                "cap_residents": str(cap),
+                "cap_land_ha": fnum(land_cap(A, cap), 1),
+                "kind": "new_area",
+                "data_city_id": na["parent"],
+            }
+        )
+    rows.sort(key=lambda r: r["id"])
+    ids = [r["id"] for r in rows]
+    if len(ids) != len(set(ids)):
+        raise SystemExit("duplicate city ids")
+    return rows, cores
+
+
+# ---------------------------------------------------------------------------
+# types, eligibility, facilities
+# ---------------------------------------------------------------------------
+
+
+def instance_types(A: dict, inst: dict) -> dict[str, dict]:
+    out = {}
+    overrides = inst.get("type_overrides", {})
+    for k in A["types"]["order"]:
+        rule = dict(A["types"][k]["rule"])
+        rule.update(overrides.get(k, {}))
+        out[k] = rule
+    return out
+
+
+def eligible(rule: dict, src: dict, dst: dict) -> bool:
+    if dst["tier"] not in rule.get("allowed_tiers", [dst["tier"]]):
+        return False
+    if rule.get("same_cluster") and (not src["cluster"] or src["cluster"] != dst["cluster"]):
+        return False
+    km = haversine_km(float(src["lon"]), float(src["lat"]), float(dst["lon"]), float(dst["lat"]))
+    return rule.get("min_km", 0.0) <= km <= rule.get("max_km", math.inf)
+
+
+def build_facilities(
+    A: dict, inst: dict, cities: list[dict], cores: dict[str, dict], types: dict[str, dict]
+) -> list[dict]:
+    gen_all = A["generator"]
+    slack = float(inst.get("offer_slack", gen_all["offer_slack"]))
+    rounding = int(gen_all["jobs_rounding"])
+    unit_scale = inst.get("unit_scale", {})
+    by_id = {c["id"]: c for c in cities}
+    dests = [c for c in cities if c["kind"] != "core"]
+    must = inst.get("must_move", {})
+    rows: list[dict] = []
+    for s_idx, cid in enumerate(sorted(cores)):
+        core_id = f"{cid}-core"
+        src = by_id[core_id]
+        target = cores[cid]["target_persons"]
+        ok = [k for k in A["types"]["order"] if any(eligible(types[k], src, d) for d in dests)]
+        total_share = sum(A["types"][k]["gen"]["share"] for k in ok)
+        for t_idx, k in enumerate(A["types"]["order"]):
+            if k not in ok:
+                continue
+            g = A["types"][k]["gen"]
+            hf = float(types[k]["household_factor"])
+            rng = np.random.default_rng([int(inst["seed"]), s_idx, t_idx])
+            goal = slack * target * g["share"] / total_share
+            scale = float(unit_scale.get(k, 1.0))
+            c_lo, c_hi = g["count"]
+            c_hi = min(c_hi, int(inst["max_count"]))
+            got = 0.0
+            i = 0
+            n_must = int(must.get(cid, {}).get(k, 0))
+            while got < goal:
+                i += 1
+                jobs = int(round(scale * rng.uniform(*g["jobs"]) / rounding)) * rounding
+                count = int(rng.integers(c_lo, c_hi + 1)) if c_hi > c_lo else c_lo
+                row = {
+                    "id": f"{core_id}-{TYPE_ABBR[k]}-{i:03d}",
+                    "origin": core_id,
+                    "type": k,
+                    "count": str(count),
+                    "jobs": str(jobs),
+                    "residents": "",
+                    "service_units": "",
+                    "beds": "",
+                    "students": "",
+                    "must_move": "true" if i <= n_must else "false",
+                }
+                residents = jobs * hf
+                if k == "hospital":
+                    beds = int(round(jobs * g["beds_per_job"] / 10.0)) * 10
+                    row["beds"] = str(beds)
+                    row["service_units"] = str(beds)
+                    fixed = beds * g["fixed_cost_per_bed"]
+                    land = beds * g["land_ha_per_bed"]
+                elif k == "university":
+                    students = int(round(jobs * rng.uniform(*g["students_per_job"]) / 100.0)) * 100
+                    residents = int(round(jobs * hf)) + students
+                    row["students"] = str(students)
+                    row["service_units"] = str(students)
+                    row["residents"] = str(residents)
+                    fixed = students * g["fixed_cost_per_student"]
+                    land = students * g["land_ha_per_student"]
+                else:
+                    fixed = jobs * g["fixed_cost_per_job"]
+                    land = jobs * g["land_ha_per_job"]
+                # how hard a unit is to move varies (age of plant, lease terms,
+                # equipment): a per-row multiplier breaks the cost-per-resident
+                # ties that make the covering knapsack hard to prove optimal
+                fixed *= rng.uniform(*gen_all["fixed_cost_spread"])
+                row["fixed_cost"] = fnum(fixed, 3)
+                row["land_ha"] = fnum(land, 2)
+                rows.append(row)
+                got += residents * count
+    rows.sort(key=lambda r: r["id"])
+    return rows
+
+
+def build_sites(A: dict, cities: list[dict], types: dict[str, dict]) -> list[dict]:
+    rows = []
+    for k, rule in types.items():
+        if not rule.get("requires_site"):
+            continue
+        for c in cities:
+            if c["kind"] == "core" or c["tier"] not in rule["allowed_tiers"]:
+                continue
+            cost = float(rule["site_cost"]) * float(c["cost_index"])
+            rows.append({"type": k, "city": c["id"], "site_cost": fnum(cost, 1)})
+    rows.sort(key=lambda r: (r["type"], r["city"]))
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# manifest
+# ---------------------------------------------------------------------------
+
+
+def manifest(A: dict, name: str, inst: dict, cores: dict[str, dict], types: dict[str, dict]) -> str:
+    b = A["build"]
+    L: list[str] = [
+        "# Generated by instances/china/build.py from data/china and",
+        "# instances/china/assumptions.toml. Do not edit by hand: change the",
+        "# assumptions and rebuild. Facilities, caps, cost indices and the",
+        "# targets of cores without compiled district figures are SYNTHETIC",
+        "# (see instances/china/README.md).",
+        "",
+        "[instance]",
+        f"name = {toml_value(name)}",
+        f"description = {toml_value(inst['description'])}",
+        f"cost_unit = {toml_value(b['cost_unit'])}",
+        f"horizon_years = {toml_value(int(b['horizon_years']))}",
+        "",
+        "[tables]",
+        'cities = "cities.csv"',
+        'facilities = "facilities.csv"',
+        'sites = "sites.csv"',
+    ]
+    for k, rule in types.items():
+        L += ["", "[[types]]", f"id = {toml_value(k)}"]
+        for key in TYPE_KEY_ORDER:
+            if key in rule:
+                L.append(f"{key} = {toml_value(rule[key])}")
+    L += [
+        "",
+        "[[resources]]",
+        'id = "residents"',
+        'use = "residents"',
+        'cap = "cap_residents"',
+        "",
+        "[[resources]]",
+        'id = "land"',
+        'use = "land_ha"',
+        'cap = "cap_land_ha"',
+    ]
+    min_share = inst.get("min_share", {})
+    for cid, shares in min_share.items():
+        if cid not in cores:
+            raise SystemExit(f"{name}: min_share for {cid!r}, which is not a source")
+    for cid in sorted(cores):
+        fig = cores[cid]
+        L += [
+            "",
+            "[[sources]]",
+            f"city = {toml_value(cid + '-core')}",
+            f"core_population = {toml_value(int(fig['core_population']))}",
+            f"core_area_km2 = {toml_value(float(fig['core_area_km2']))}",
+        ]
+        if "target_density" in fig:
+            L.append(f"target_density = {toml_value(float(fig['target_density']))}")
+        else:
+            L.append(f"target_reduction_pct = {toml_value(float(fig['target_reduction_pct']))}")
+        L.append("soft = false")
+        if cid in min_share:
+            L.append(f"min_share = {toml_value({k: float(v) for k, v in min_share[cid].items()})}")
+    pol = inst.get("policy", {})
+    if pol:
+        L += ["", "[policy]"]
+        for key in ("budget", "max_destination_share"):
+            if key in pol:
+                L.append(f"{key} = {toml_value(float(pol[key]))}")
+        if "min_region_share" in pol:
+            L.append(
+                "min_region_share = "
+                + toml_value({k: float(v) for k, v in pol["min_region_share"].items()})
+            )
+    L += ["", "[objective]", f"weights = {toml_value({k: float(v) for k, v in b['objective_weights'].items()})}"]
+    return "\n".join(L) + "\n"
+
+
+# ---------------------------------------------------------------------------
+
+
+def build_instance(A: dict, data: dict[str, dict], name: str, out_root: Path) -> dict:
+    inst = A["instances"][name]
+    cities, cores = build_cities(A, data, inst)
+    types = instance_types(A, inst)
+    facilities = build_facilities(A, inst, cities, cores, types)
+    sites = build_sites(A, cities, types)
+    out = out_root / name
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(out / "cities.csv", CITY_COLUMNS, cities)
+    write_csv(out / "facilities.csv", FACILITY_COLUMNS, facilities)
+    write_csv(out / "sites.csv", SITE_COLUMNS, sites)
+    (out / "instance.toml").write_text(manifest(A, name, inst, cores, types), encoding="utf-8", newline="")
+    return {
+        "cities": len(cities),
+        "sources": len(cores),
+        "facility_rows": len(facilities),
+        "units": sum(int(f["count"]) for f in facilities),
+        "types": sorted({f["type"] for f in facilities}),
+        "sites": len(sites),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "instances", help="root directory of the instance folders")
+    ap.add_argument("--data", type=Path, default=None, help="data/china directory (default: from assumptions)")
+    ap.add_argument("--assumptions", type=Path, default=HERE / "assumptions.toml")
+    ap.add_argument("--only", action="append", default=None, help="build only this instance (repeatable)")
+    ap.add_argument("-q", "--quiet", action="store_true")
+    args = ap.parse_args(argv)
+    with args.assumptions.open("rb") as fh:
+        A = tomllib.load(fh)
+    data_dir = args.data if args.data is not None else ROOT / A["build"]["data_dir"]
+    data = {r["city_id"]: r for r in read_csv(data_dir / "cities.csv")}
+    names = args.only or list(A["instances"])
+    for name in names:
+        stats = build_instance(A, data, name, args.out)
+        if not args.quiet:
+            print(f"{name}: {stats}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
