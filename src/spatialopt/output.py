@@ -1,8 +1,9 @@
 """Writing a result folder atomically, and the terminal summary.
 
 A result folder holds ``solution.json`` (spec §5) and its views:
-``assignments.csv``, ``sources.csv``, ``destinations.csv``, ``sites.csv`` and
-``flows.geojson`` (origin -> destination lines, EPSG:4326), plus
+``assignments.csv``, ``sources.csv``, ``destinations.csv``, ``sites.csv``,
+``regions.csv`` and ``clusters.csv`` (residents and jobs received per region
+and per city cluster) and ``flows.geojson`` (origin -> destination lines, EPSG:4326), plus
 ``run.json`` (timings, reasons, warnings: what the spec's record has no
 place for). Every file is first written into a hidden sibling folder which is
 renamed into place at the end, so a crash never leaves a half-written result.
@@ -84,6 +85,8 @@ def _write_files(result: Result, folder: Path) -> None:
         result.assignments.to_csv(folder / "assignments.csv", index=False)
         result.destinations.to_csv(folder / "destinations.csv", index=False)
         result.sites.to_csv(folder / "sites.csv", index=False)
+        result.receipts("region").to_csv(folder / "regions.csv", index=False)
+        result.receipts("cluster").to_csv(folder / "clusters.csv", index=False)
         (folder / "flows.geojson").write_text(json.dumps(flows_geojson(result)) + "\n", encoding="utf-8")
     run = {
         "status": result.status.value,
@@ -163,4 +166,14 @@ def summary_text(result: Result, top: int = 8) -> str:
                 sites = f" [sites: {r.sites}]" if r.sites else ""
                 lines.append(f"    {r.city}: {r.residents_received:,.0f} residents, {r.jobs_received:,.0f} jobs{sites}")
         lines.append(f"  sites opened: {int(np.count_nonzero(result.opened))}")
+        for by in ("region", "cluster"):
+            table = result.receipts(by)
+            table = table[table["residents_received"] > 0]
+            if len(table) > 1 or (len(table) == 1 and table[by].iloc[0] != "(none)"):
+                shown = ", ".join(f"{name} {residents:,.0f}" for name, residents in zip(table[by].head(top), table["residents_received"].head(top)))
+                lines.append(f"  residents received by {by}: {shown}")
+        passing = result.destinations[result.destinations["passes_200k"]]
+        if len(passing):
+            names = ", ".join(f"{r.city} ({r.population:,.0f} -> {r.population_after:,.0f})" for r in passing.itertuples())
+            lines.append(f"  county towns past 200,000 residents: {names}")
     return "\n".join(lines)

@@ -24,6 +24,7 @@ from .instance import WEIGHT_NAMES, Instance
 from .solve import SolverRun, SolveStatus
 
 COMPONENTS = WEIGHT_NAMES  # relocation, operating, access, sites, shortfall
+COUNTY_THRESHOLD = 200_000.0  # residents: county towns the plan lifts past this are listed
 
 
 class PlanStatusError(SpatialoptError):
@@ -124,6 +125,12 @@ class Result:
         ).set_index("city")
         out["residents_received"] = a.groupby("destination")["residents"].sum().reindex(dest_ids, fill_value=0.0).to_numpy()
         out["jobs_received"] = a.groupby("destination")["jobs"].sum().reindex(dest_ids, fill_value=0.0).to_numpy()
+        out["population"] = cities["population"].to_numpy()
+        out["population_after"] = out["population"] + out["residents_received"]
+        # The plan's threshold for county towns (县城): the ones this plan takes past 200,000.
+        out["passes_200k"] = (
+            (out["tier"] == "county") & (out["population"] < COUNTY_THRESHOLD) & (out["population_after"] >= COUNTY_THRESHOLD)
+        )
         for type_id in inst.types:
             part = a[a["type"] == type_id].groupby("destination")
             out[f"residents_{type_id}"] = part["residents"].sum().reindex(dest_ids, fill_value=0.0).to_numpy()
@@ -152,6 +159,15 @@ class Result:
             LineString([tuple(xy.loc[o]), tuple(xy.loc[d])]) for o, d in zip(a["origin"], a["destination"])
         ]
         return geopandas.GeoDataFrame(a, geometry=lines, crs="EPSG:4326")
+
+    def receipts(self, by: str) -> pd.DataFrame:
+        """Residents and jobs received, summed per ``region`` or ``cluster`` (empty -> "(none)")."""
+        dest = self.destinations
+        key = dest[by].replace("", "(none)")
+        out = dest.groupby(key)[["residents_received", "jobs_received"]].sum()
+        out["receiving_cities"] = dest[dest["residents_received"] > 0].groupby(key[dest["residents_received"] > 0]).size()
+        out = out.fillna({"receiving_cities": 0}).astype({"receiving_cities": int})
+        return out.sort_values("residents_received", ascending=False).rename_axis(by).reset_index()
 
     def _moved_residents(self) -> dict[str, float]:
         d = self.derived
