@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .derive import Derived, derive
 from .diagnose import presolve_findings
 from .instance import Instance
@@ -106,7 +108,7 @@ def solve(
     if n_variables == 0:
         # Nothing can move: the empty plan is the only plan, and it is optimal.
         run = SolverRun(status=SolveStatus.OPTIMAL, objective=0.0, bound=0.0,
-                        values={"x": _zeros(0), "y": _zeros(0), "u": _zeros(0)},
+                        values={"x": np.zeros(0), "y": np.zeros(0), "u": np.zeros(0)},
                         version=highs_version(), options=chosen, termination="empty model")
         return _finish(instance, derived, run, [], timings)
     started = time.perf_counter()
@@ -127,8 +129,3 @@ def _finish(instance: Instance, derived: Derived, run: SolverRun, reasons: list[
     result.timings = timings
     return result
 
-
-def _zeros(n: int) -> Any:
-    import numpy as np
-
-    return np.zeros(n)
