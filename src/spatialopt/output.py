@@ -155,7 +155,7 @@ def summary_text(result: Result, top: int = 8) -> str:
             density = ""
             if r.density_before is not None and not (isinstance(r.density_before, float) and math.isnan(r.density_before)):
                 density = f"; {r.density_before:,.0f} -> {r.density_after:,.0f}"
-            short = f", shortfall {r.shortfall:,.0f}" if r.shortfall > 0 else ""
+            short = f", shortfall {r.shortfall:,.0f}" if r.shortfall >= 0.5 else ""  # whole persons
             lines.append(f"    {r.city}: {r.moved_residents:,.0f} / {r.target:,.0f}{short}{density}")
     if result.status.has_solution:
         dest = result.destinations
