@@ -144,6 +144,7 @@ def presolve_findings(instance: Instance, derived: Derived | None = None) -> lis
                 ))
 
     findings += _site_findings(instance, d, must, jobs, count)
+    findings += _capacity_findings(instance, d, must, count)
     findings += _budget_findings(instance, d, must, residents, count, origin)
     return findings
 
@@ -193,6 +194,32 @@ def _site_findings(instance: Instance, d: Derived, must: np.ndarray, jobs: np.nd
                 "site_capacity",
                 f"type {k!r}: {must_jobs:,.0f} jobs must move, but its reachable sites hold at most {total:,.0f} jobs"
                 + (f" (max_sites {int(kind.max_sites)})" if math.isfinite(kind.max_sites) else ""),
+            ))
+    return findings
+
+
+def _capacity_findings(instance: Instance, d: Derived, must: np.ndarray, count: np.ndarray) -> list[Finding]:
+    """Per resource: what must-move facilities use at least (their smallest use over their arcs)
+    against everything the cities they can reach hold (when every one of those caps is finite)."""
+    findings = []
+    movers = np.nonzero(must)[0]
+    on_mover = np.isin(d.arc_f, movers)
+    if not on_mover.any():
+        return []
+    reachable = np.unique(d.arc_d[on_mover])
+    for j, resource in enumerate(instance.resources):
+        caps = instance.city_caps[resource.id].to_numpy(dtype=float)[reachable]
+        if not np.all(np.isfinite(caps)):
+            continue
+        least = np.full(len(instance.facilities), np.inf)
+        np.minimum.at(least, d.arc_f[on_mover], d.use[on_mover, j])
+        need = float(np.sum(least[movers] * count[movers]))
+        room = float(caps.sum())
+        if need > room + 1e-9 * max(1.0, room):
+            findings.append(Finding(
+                "capacity",
+                f"resource {resource.id!r}: facilities that must move need at least {need:,.0f} of it, but the "
+                f"{reachable.size} cities they can reach hold {room:,.0f} ({resource.cap})",
             ))
     return findings
 

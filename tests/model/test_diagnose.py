@@ -119,3 +119,17 @@ def test_presolve_proof_skips_the_solver(tmp_path: Path) -> None:
     result = spatialopt.solve(instance)
     assert result.termination == "presolve checks"
     assert any("can move at most 200" in r for r in result.reasons)
+
+
+def test_capacity_of_reachable_cities_is_counted(tmp_path: Path) -> None:
+    """Both facilities must move (100 residents each) but a and b hold 60 each: 200 > 120,
+    proven by counting before any solve."""
+    data = base()
+    data["facilities"][1]["must_move"] = True
+    for city in data["cities"][1:]:
+        city["cap_res"] = 60
+    instance = load_dict(tmp_path, data)
+    findings = presolve_findings(instance)
+    assert [f.rule for f in findings] == ["capacity"]
+    assert "need at least 200 of it, but the 2 cities they can reach hold 120 (cap_res)" in findings[0].message
+    assert spatialopt.solve(instance).termination == "presolve checks"
