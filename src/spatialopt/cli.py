@@ -250,7 +250,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
         from .diagnose import diagnose
 
         print("infeasible: looking for the rules that stand in the way ...", file=sys.stderr, flush=True)
-        result.reasons = diagnose(instance, time_limit=args.time_limit or 60.0, threads=args.threads).lines()
+        result.reasons = diagnose(
+            instance, time_limit=args.time_limit or 60.0, threads=args.threads, known_infeasible=True
+        ).lines()
     out = args.out if args.out is not None else Path("results") / instance.name
     written = result.write(out, force=args.force)
     print(result.summary())

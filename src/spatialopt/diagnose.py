@@ -101,11 +101,13 @@ def presolve_findings(instance: Instance, derived: Derived | None = None) -> lis
     must = fac["must_move"].to_numpy(dtype=bool) & (count > 0)
     origin = fac["origin"].to_numpy(dtype=object)
     ftype = fac["type"].to_numpy(dtype=object)
-    rules = EligibilityRules(instance)
     findings: list[Finding] = []
+    rules: list[EligibilityRules] = []  # built only when a stranded facility needs its story
 
     def why_stranded(i: int) -> str:
-        return _rule_story(rules, ftype[i], i)
+        if not rules:
+            rules.append(EligibilityRules(instance))
+        return _rule_story(rules[0], ftype[i], i)
 
     for i in np.nonzero(must & stranded)[0]:
         findings.append(Finding(
@@ -269,13 +271,19 @@ def _budget_findings(
 
 
 # -- elastic relaxation ----------------------------------------------------------------
-def diagnose(instance: Instance, time_limit: float = 60.0, threads: int | None = None) -> Diagnosis:
-    """Findings plus, when the instance has no plan, the repairs found by relaxation."""
+def diagnose(
+    instance: Instance, time_limit: float = 60.0, threads: int | None = None, known_infeasible: bool = False
+) -> Diagnosis:
+    """Findings plus, when the instance has no plan, the repairs found by relaxation.
+
+    ``known_infeasible`` skips the check solve of the unrelaxed model (a caller
+    that has just seen HiGHS prove infeasibility need not pay for it twice).
+    """
     derived = derive(instance)
     diagnosis = Diagnosis(findings=presolve_findings(instance, derived))
     structural = [f for f in diagnosis.findings if f.rule == "must_move"]
     base = build_model(instance, derived)
-    if not base.trivially_infeasible:
+    if not known_infeasible and not base.trivially_infeasible:
         run = run_highs(base, {"time_limit": time_limit, "threads": threads, "mip_rel_gap": 1e-6})
         if run.status.has_solution:
             diagnosis.feasible = True
