@@ -112,9 +112,12 @@ class Result:
             )
         return pd.DataFrame(rows, columns=["city", "target", "moved_residents", "shortfall", "density_before", "density_after", "soft"])
 
-    @property
+    @functools.cached_property
     def destinations(self) -> pd.DataFrame:
-        """Per receiving city: residents and jobs received (by type), resource use vs cap, sites."""
+        """Per receiving city: residents and jobs received (by type), resource use vs cap, sites.
+
+        Computed once (the summary, the CSV and both receipts tables read it); treat it as read-only.
+        """
         inst = self.instance
         a = self.assignments
         dest_ids = inst.destination_ids
@@ -136,11 +139,12 @@ class Result:
             out[f"residents_{type_id}"] = part["residents"].sum().reindex(dest_ids, fill_value=0.0).to_numpy()
             out[f"jobs_{type_id}"] = part["jobs"].sum().reindex(dest_ids, fill_value=0.0).to_numpy()
         d = self.derived
+        city_pos = {c: i for i, c in enumerate(d.city_ids)}
+        pos = np.array([city_pos[c] for c in dest_ids], dtype=np.int64)
         for j, resource in enumerate(inst.resources):
             use = np.zeros(len(d.city_ids))
             np.add.at(use, d.arc_d, d.use[:, j] * self.units)
-            pos = [d.city_ids.index(c) for c in dest_ids] if dest_ids else []
-            out[f"use_{resource.id}"] = use[pos] if pos else []
+            out[f"use_{resource.id}"] = use[pos]
             out[f"cap_{resource.id}"] = inst.city_caps.loc[dest_ids, resource.id].to_numpy()
         sites = self.sites
         listing = sites.groupby("city")["type"].apply(lambda t: ";".join(t)) if len(sites) else pd.Series(dtype=object)
