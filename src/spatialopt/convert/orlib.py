@@ -471,16 +471,7 @@ def write_cap_instance(
     out = _prepare(out_dir)
     houses = [f"warehouse-{i}" for i in range(1, cp.m + 1)]
     customers = [f"customer-{j}" for j in range(1, cp.n + 1)]
-    _write_csv(
-        out / "cities.csv",
-        ["id", "lon", "lat"],
-        [[SOURCE_CITY, 0.0, 0.0]] + [[h, 0.0, 0.0] for h in houses],
-    )
-    _write_csv(
-        out / "facilities.csv",
-        ["id", "origin", "type", "count", "jobs", "must_move"],
-        [[customers[j], SOURCE_CITY, CAP_TYPE, 1, cp.d[j], True] for j in range(cp.n)],
-    )
+    _write_customers(out, houses, customers, CAP_TYPE, cp.d)
     _write_csv(
         out / "sites.csv",
         ["type", "city", "site_cost", "capacity_jobs"],
@@ -523,16 +514,7 @@ def write_pmed_instance(path: str | Path, out_dir: str | Path) -> Path:
     out = _prepare(out_dir)
     vertices = [f"vertex-{i}" for i in range(1, pp.n + 1)]
     customers = [f"customer-{j}" for j in range(1, pp.n + 1)]
-    _write_csv(
-        out / "cities.csv",
-        ["id", "lon", "lat"],
-        [[SOURCE_CITY, 0.0, 0.0]] + [[v, 0.0, 0.0] for v in vertices],
-    )
-    _write_csv(
-        out / "facilities.csv",
-        ["id", "origin", "type", "count", "jobs", "must_move"],
-        [[cust, SOURCE_CITY, PMED_TYPE, 1, 1, True] for cust in customers],
-    )
+    _write_customers(out, vertices, customers, PMED_TYPE, [1] * len(customers))
     _write_csv(
         out / "arcs.csv",
         ["facility", "destination", "cost"],
@@ -582,6 +564,23 @@ def _fmt(value: object) -> str:
     if isinstance(value, str):
         return value
     raise TypeError(f"cannot write {value!r}")
+
+
+def _write_customers(
+    out: Path, destinations: Sequence[str], customers: Sequence[str], type_id: str, demands: Sequence[Number]
+) -> None:
+    """cities.csv (the source and the destinations, all at lon = lat = 0) and
+    facilities.csv (one must-move customer per demand, at the source)."""
+    _write_csv(
+        out / "cities.csv",
+        ["id", "lon", "lat"],
+        [[SOURCE_CITY, 0.0, 0.0]] + [[c, 0.0, 0.0] for c in destinations],
+    )
+    _write_csv(
+        out / "facilities.csv",
+        ["id", "origin", "type", "count", "jobs", "must_move"],
+        [[cust, SOURCE_CITY, type_id, 1, demand, True] for cust, demand in zip(customers, demands)],
+    )
 
 
 def _prepare(out_dir: str | Path) -> Path:
