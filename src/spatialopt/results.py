@@ -203,10 +203,11 @@ class Result:
                 {
                     "city": r.city,
                     "target": float(r.target),
-                    "moved_residents": float(r.moved_residents) if solved else 0.0,
-                    "shortfall": float(r.shortfall) if solved else float(r.target),
+                    # Without a plan the units are all zero, so nothing is moved.
+                    "moved_residents": float(r.moved_residents),
+                    "shortfall": float(r.shortfall),
                     "density_before": _num(r.density_before),
-                    "density_after": _num(r.density_after) if solved else _num(r.density_before),
+                    "density_after": _num(r.density_after),
                 }
                 for r in sources.itertuples()
             ],
