@@ -117,8 +117,16 @@ def command_output(out: Path | None, name: str, suffix: str, kind: FolderKind, f
 
 # -- checks before the work -----------------------------------------------------------------
 def _absolute(path: str | os.PathLike[str]) -> Path:
-    """``path`` made absolute without following symbolic links (``..`` resolved lexically)."""
-    return Path(os.path.abspath(os.fspath(path)))
+    """``path`` made absolute the way the kernel will see it: its folder resolved, its last name kept.
+
+    The last name is not followed, so a symbolic link there is seen as one; a
+    path ending in ``.`` or ``..`` is resolved whole.
+    """
+    text = os.fspath(path).rstrip(os.sep) or os.sep
+    head, tail = os.path.split(os.path.join(os.getcwd(), text))
+    if tail in ("", ".", ".."):
+        return Path(os.path.realpath(text))
+    return Path(os.path.realpath(head)) / tail
 
 
 def _short(text: str, limit: int = 120) -> str:
@@ -151,6 +159,8 @@ def check_destination(out: str | os.PathLike[str], kind: FolderKind, force: bool
 
     Without ``force`` an occupied folder is fine (the run goes to ``DIR-2``);
     with ``force`` it must be empty or replaceable (:func:`replace_refusal`).
+    Returns ``out``, or its absolute form when it ends in ``.`` or ``..``
+    (a folder is written under a name).
     """
     shown = f"--out {_short(os.fspath(out))}"
     path = _absolute(out)
@@ -168,7 +178,8 @@ def check_destination(out: str | os.PathLike[str], kind: FolderKind, force: bool
         reason = replace_refusal(path, kind)
         if reason:
             raise DestinationError(f"{shown}: --force refused: {reason}")
-    return Path(out)
+    named = Path(out)
+    return named if named.name not in ("", ".", "..") else path
 
 
 def replace_refusal(folder: Path, kind: FolderKind) -> str | None:
@@ -226,15 +237,18 @@ def _has_record(folder: Path, kind: FolderKind) -> bool:
 def new_staging(out: Path) -> Path:
     """A fresh hidden folder beside ``out`` (created with the umask's permissions, not 0700)."""
     parent = _absolute(out).parent
-    parent.mkdir(parents=True, exist_ok=True)
     stem = _absolute(out).name[:40]
-    while True:
-        staging = parent / f".{stem}.{secrets.token_hex(6)}.staging"
-        try:
-            staging.mkdir()
-            return staging
-        except FileExistsError:
-            continue
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            staging = parent / f".{stem}.{secrets.token_hex(6)}.staging"
+            try:
+                staging.mkdir()
+                return staging
+            except FileExistsError:
+                continue
+    except OSError as exc:
+        raise DestinationError(f"--out {_short(str(out))}: cannot create a folder in {parent}: {exc.strerror}") from exc
 
 
 def place_folder(staging: Path, out: Path, kind: FolderKind, force: bool) -> Path:

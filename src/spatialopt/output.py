@@ -52,7 +52,7 @@ def write_folder(out_dir: Path, fill: Callable[[Path], None], kind: FolderKind, 
     when it is a ``kind`` folder spatialopt wrote (anything else is refused,
     before ``fill`` runs). Returns the folder written.
     """
-    check_destination(out_dir, kind, force)
+    out_dir = check_destination(out_dir, kind, force)
     staging = new_staging(out_dir)
     try:
         fill(staging)
