@@ -190,6 +190,8 @@ def replace_refusal(folder: Path, kind: FolderKind) -> str | None:
         return f"cannot list it ({exc.strerror})"
     if not entries:
         return None
+    if not os.access(folder, os.W_OK | os.X_OK):  # its files could not be removed after the swap
+        return "it is read-only: its files could not be removed"
     if not _has_record(folder, kind):
         return (f"it is not a {kind.label} that 'spatialopt {kind.command}' wrote (no {kind.record} "
                 "written by spatialopt); remove it yourself or choose another --out")
