@@ -173,10 +173,13 @@ def test_an_absolute_name_stays_under_results(tmp_path: Path, workdir: Path, cap
 def test_a_300_character_name_gives_a_bounded_folder(tmp_path: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Probe: a 300-character name failed after the solve with "File name too long" (exit 1)."""
     manifest = named_instance(tmp_path / "inst", "n" * 300)
-    code, stdout, _ = run(capsys, "solve", manifest)
-    assert code == 0
+    before = snapshot(tmp_path, workdir)
+    code, stdout, err = run(capsys, "solve", manifest)
+    assert code == 0 and "is not a safe folder name" in err
     written = workdir / "results" / ("n" * 80)  # destinations.MAX_SLUG_CHARS
     assert f"wrote results/{written.name}/" in stdout and (written / "solution.json").is_file()
+    assert [p.name for p in (workdir / "results").iterdir()] == [written.name]
+    assert snapshot(tmp_path, workdir) == before
 
 
 # -- 5. concurrent runs to one --out --------------------------------------------------------------
@@ -320,4 +323,5 @@ def test_result_folder_mode_follows_the_umask(tmp_path: Path, capsys: pytest.Cap
         assert run(capsys, "solve", BUDGET, "--out", tmp_path / "r")[0] == 0
     finally:
         os.umask(previous)
-    assert stat.S_IMODE((tmp_path / "r").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "r").stat().st_mode) == 0o755  # 0o777 & ~0o022
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
