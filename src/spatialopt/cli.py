@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from .destinations import RESULT, DestinationError, FolderKind, command_output
 from .errors import InstanceError, SolutionFileError, SpatialoptError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_LIMIT = 0, 1, 2, 3, 4
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("result", type=Path, help="a result folder written by 'solve'")
     p.add_argument("--instance", help="the instance's .toml manifest (default: the one named in the folder's run.json)")
     p.add_argument("--out", type=Path, help="the HTML file to write (default: RESULT/report.html); the map and GeoPackage go beside it")
+    p.add_argument("--force", action="store_true", help="replace an existing report and the files beside it")
 
     p = sub.add_parser("convert", help="write a spatialopt instance from an OR-Library file")
     convert = p.add_subparsers(dest="format", required=True, parser_class=_Parser)
@@ -138,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InstanceError as exc:
         _print_problems(exc)
         return EXIT_INPUT
-    except SolutionFileError as exc:
+    except (SolutionFileError, DestinationError) as exc:
         print(f"spatialopt: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except SpatialoptError as exc:
@@ -237,6 +239,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from .api import solve, solver_options
 
     instance = _load(args.instance)
+    out = output_folder(args.out, instance.name, "", RESULT, args.force)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
     print(f"solving {instance.name} (Ctrl-C stops and keeps the best plan so far)", file=sys.stderr, flush=True)
     stream = None if args.verbose else _terminal_stderr()
@@ -253,13 +256,20 @@ def cmd_solve(args: argparse.Namespace) -> int:
         result.reasons = diagnose(
             instance, time_limit=args.time_limit or 60.0, threads=args.threads, known_infeasible=True
         ).lines()
-    out = args.out if args.out is not None else Path("results") / instance.name
     written = result.write(out, force=args.force)
     print(result.summary())
     if written != out:
         print(f"note: {out} holds an earlier run; wrote {written} instead (use --force to replace it)", file=sys.stderr)
     print(f"wrote {written}/")
     return result.status.exit_code
+
+
+def output_folder(out: Path | None, name: str, suffix: str, kind: FolderKind, force: bool) -> Path:
+    """``--out``, or the default folder under results/ named after the instance, checked before any solve."""
+    folder, note = command_output(out, name, suffix, kind, force)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    return folder
 
 
 def _terminal_stderr():  # noqa: ANN202 - a text stream
@@ -402,7 +412,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    files = write_report(args.result, args.instance, args.out)
+    files = write_report(args.result, args.instance, args.out, force=args.force)
     for note in files.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"wrote {files.html}")

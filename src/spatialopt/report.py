@@ -29,6 +29,7 @@ import html
 import json
 import math
 import os
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .check import load_solution
+from .destinations import check_files, publish_file
 from .errors import SolutionFileError
 from .instance import Instance
 
@@ -350,25 +352,47 @@ def write_report(
     result_dir: str | os.PathLike[str],
     instance: str | os.PathLike[str] | Instance | None = None,
     out: str | os.PathLike[str] | None = None,
+    *,
+    force: bool = False,
 ) -> ReportFiles:
-    """Write ``report.html`` (or ``out``), ``flows.png``, ``flows.svg`` and ``plan.gpkg`` beside it."""
+    """Write ``report.html`` (or ``out``), ``flows.png``, ``flows.svg`` and ``plan.gpkg`` beside it.
+
+    None of the four may exist unless ``force`` (checked before anything is
+    drawn, rules in :mod:`spatialopt.destinations`); each file is written
+    atomically.
+    """
     from . import plots
 
     data = read_folder(result_dir, instance)
     html_path = Path(out) if out is not None else data.path / "report.html"
     if html_path.is_dir():
         html_path = html_path / "report.html"
-    html_path.parent.mkdir(parents=True, exist_ok=True)
     beside = html_path.parent
+    files = ReportFiles(html=html_path, flows_png=beside / "flows.png", flows_svg=beside / "flows.svg",
+                        gpkg=beside / "plan.gpkg", notes=list(data.notes))
+    targets = [files.html, files.flows_png, files.flows_svg, files.gpkg]
+    check_files(targets, force, f"--out {out}" if out is not None else "report")
+    beside.mkdir(parents=True, exist_ok=True)
 
     flow_fig = plots.flow_map(_map_data(data))
     png = plots.figure_bytes(flow_fig, "png")
-    files = ReportFiles(html=html_path, flows_png=beside / "flows.png", flows_svg=beside / "flows.svg",
-                        gpkg=beside / "plan.gpkg", notes=list(data.notes))
-    _atomic_write(files.flows_png, png)
-    _atomic_write(files.flows_svg, plots.figure_bytes(flow_fig, "svg"))
-    write_gpkg(data, files.gpkg)
-    _atomic_write(html_path, render_html(data, png, files).encode("utf-8"))
+    svg = plots.figure_bytes(flow_fig, "svg")
+    html_bytes = render_html(data, png, files).encode("utf-8")
+    gpkg_tmp = beside / f".{secrets.token_hex(6)}.tmp.gpkg"
+    published: list[Path] = []
+    try:
+        write_gpkg(data, gpkg_tmp)
+        for path, content in ((files.flows_png, png), (files.flows_svg, svg), (files.gpkg, None),
+                              (files.html, html_bytes)):
+            publish_file(path, content, force, written=gpkg_tmp if content is None else None)
+            published.append(path)
+    except BaseException:
+        if not force:  # a report half-published is removed; what was there before is untouched
+            for path in published:
+                path.unlink(missing_ok=True)
+        raise
+    finally:
+        gpkg_tmp.unlink(missing_ok=True)
     return files
 
 
@@ -803,7 +827,11 @@ def _city_name(data: _Folder, city: str) -> str:
 
 # -- GeoPackage ------------------------------------------------------------------------------
 def write_gpkg(data: _Folder, path: Path) -> None:
-    """Layers ``cities`` (points), ``sites`` (points) and ``flows`` (lines), EPSG:4326."""
+    """Layers ``cities`` (points), ``sites`` (points) and ``flows`` (lines), EPSG:4326, into a new ``path``.
+
+    Written in place, layer by layer: :func:`write_report` gives it a
+    temporary name and moves the finished file into place.
+    """
     import geopandas
     import pyogrio
     from shapely.geometry import LineString, Point
@@ -865,21 +893,7 @@ def write_gpkg(data: _Folder, path: Path) -> None:
             geometry=geopandas.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
 
     geometry_type = {"cities": "Point", "sites": "Point", "flows": "LineString"}
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.gpkg")
-    try:
-        tmp.unlink(missing_ok=True)
-        for name, layer in layers.items():
-            pyogrio.write_dataframe(layer, tmp, layer=name, driver="GPKG", geometry_type=geometry_type[name],
-                                    append=name != "cities")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _atomic_write(path: Path, content: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(content)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
+    for name, layer in layers.items():
+        pyogrio.write_dataframe(layer, path, layer=name, driver="GPKG", geometry_type=geometry_type[name],
+                                append=name != "cities")

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..destinations import PARETO, SWEEP, FolderKind, command_output
 from .diff import diff_plans
 from .parallel import default_workers
 from .pareto import pareto_front
@@ -16,6 +17,13 @@ from .sweep import SweepOutcome, run_sweep
 def _describe(status: str, objective: float | None, seconds: float, unit: str) -> str:
     shown = "no plan" if objective is None else f"objective {objective:,.3f}{unit}"
     return f"{status}, {shown}, {seconds:.2f} s"
+
+
+def _output_folder(out: Path | None, name: str, suffix: str, kind: FolderKind, force: bool) -> Path:
+    folder, note = command_output(out, name, suffix, kind, force)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    return folder
 
 
 def sweep_command(args: Any) -> int:
@@ -29,6 +37,7 @@ def sweep_command(args: Any) -> int:
     if scenario_set.base is not None and scenario_set.base != Path(args.instance).resolve():
         print(f"note: {Path(args.scenarios).name} names base {scenario_set.base}; using {args.instance}", file=sys.stderr)
     scenario_set.instances(base)  # every scenario's problems before any solve
+    out = _output_folder(args.out, base.name, "-sweep", SWEEP, args.force)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
     where = f"the Dask cluster at {args.scheduler}" if args.scheduler else (
         "this process" if args.workers == 1 else f"{args.workers or default_workers()} worker processes")
@@ -44,7 +53,6 @@ def sweep_command(args: Any) -> int:
 
     sweep = run_sweep(base, scenario_set, workers=args.workers, scheduler=args.scheduler, options=options,
                       builder=args.builder, on_result=progress)
-    out = args.out if args.out is not None else Path("results") / f"{base.name}-sweep"
     written = sweep.write(out, force=args.force)
     print(sweep.comparison_text())
     if written != out:
@@ -75,6 +83,7 @@ def pareto_command(args: Any) -> int:
     instance = load(args.instance)
     for warning in instance.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    out = _output_folder(args.out, instance.name, "-pareto", PARETO, args.force)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
     unit = f" {instance.cost_unit}" if instance.cost_unit else ""
     print(f"tracing {instance.name}: {args.points} points (Ctrl-C stops and keeps the points so far)",
@@ -90,7 +99,6 @@ def pareto_command(args: Any) -> int:
     if front.table.empty:
         print(f"{instance.name}: no front: {front.status.value}" + "".join(f"\n  why: {r}" for r in front.reasons))
         return front.exit_code
-    out = args.out if args.out is not None else Path("results") / f"{instance.name}-pareto"
     written = front.write(out, force=args.force)
     shown = front.table.drop(columns=["plan_from"])
     print(shown.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:,.2f}"))

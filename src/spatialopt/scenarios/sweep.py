@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..destinations import SWEEP, written_by
 from ..instance import WEIGHT_NAMES, Instance
 from ..output import write_folder
 from ..solve import SolveStatus
@@ -127,11 +128,11 @@ class Sweep:
                           "changes": o.changes.as_dict() if o.changes is not None else {}}
                 (written / "scenario.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
             self.comparison.to_csv(folder / "comparison.csv", index=False)
-            summary = {"instance": self.base.name, "instance_sha256": self.base.sha256, "options": self.options,
+            summary = {"written_by": written_by(), "instance": self.base.name, "instance_sha256": self.base.sha256, "options": self.options,
                        "runs": {n: {"status": o.status.value, "error": o.error} for n, o in self.outcomes.items()}}
             (folder / "sweep.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
 
-        return write_folder(Path(out_dir), fill, force=force)
+        return write_folder(Path(out_dir), fill, SWEEP, force=force)
 
 
 def run_sweep(base: Instance, scenarios: Mapping[str, Instance] | ScenarioSet, *, workers: int | None = None,
