@@ -7,11 +7,14 @@
     result.write("results/tutorial")
 """
 
+# The module spatialopt.solve is imported before the function spatialopt.solve
+# is bound, so that a later import of the module cannot replace the function.
+from . import solve as _solve_module  # noqa: F401
 from .api import load, solve, solver_options
 from .errors import InstanceError, SolverError, SpatialoptError
 from .instance import Instance
 from .results import Result
-from .solve import SolveStatus
+from .status import SolveStatus
 
 __version__ = "0.1.0"
 

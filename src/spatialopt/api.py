@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 
 from .derive import Derived, derive
-from .diagnose import presolve_findings
 from .instance import Instance
 from .matrix import build_matrices
-from .model import build_model
 from .profiles import load_profile, profile_dirs
 from .results import Result, extract_plan
-from .solve import Progress, SolverRun, SolveStatus, highs_version, run_highs, run_highs_matrix
+from .session import highs_version
+from .solve import Progress, run_highs, run_highs_matrix
+from .status import SolverRun, SolveStatus
 from .validate import load_instance
 
 BUILDERS = ("matrix", "pyomo")
@@ -87,6 +87,10 @@ def solve(
     readable reference in :mod:`spatialopt.model`, through Pyomo's HiGHS
     interface). Both build the same model.
     """
+    # The Pyomo builder and the counting checks load Pyomo: imported when solving.
+    from .diagnose import presolve_findings
+    from .model import build_model
+
     if builder not in BUILDERS:
         raise ValueError(f"unknown builder {builder!r}; expected one of {', '.join(BUILDERS)}")
     chosen = solver_options(profile, highs_options, **options)
