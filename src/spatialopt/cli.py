@@ -326,12 +326,11 @@ def _safe_names(names: list[str]) -> list[str]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .check import check_solution, load_solution
+    from .check import check_solution
+    from .result_folder import load_solution, solution_path
 
     instance = _load(args.instance)
-    path = Path(args.solution)
-    if path.is_dir():
-        path = path / "solution.json"
+    path = solution_path(args.solution)
     solution = load_solution(path)
     report = check_solution(instance, solution)
     if report.ok:

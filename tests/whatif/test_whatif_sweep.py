@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 import spatialopt
-from spatialopt.check import check_solution, load_solution
+from spatialopt.check import check_solution
+from spatialopt.result_folder import load_solution
 from spatialopt.cli import main
 from spatialopt.scenarios import (
     SweepOutcome,
