@@ -243,17 +243,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
     stream = None if args.verbose else _terminal_stderr()
     try:
         progress = None if stream is None else _incumbent_printer(stream)
-        result = solve(instance, highs_options=options, verbose=args.verbose, progress=progress, builder=args.builder)
+        result = solve(instance, highs_options=options, verbose=args.verbose, progress=progress, builder=args.builder,
+                       diagnose_time_limit=args.time_limit or 60.0, on_diagnose=_announce_diagnosis)
     finally:
         if stream is not None and stream is not sys.stderr:
             stream.close()
-    if result.status.value == "infeasible" and result.termination != "presolve checks":
-        from .diagnose import diagnose
-
-        print("infeasible: looking for the rules that stand in the way ...", file=sys.stderr, flush=True)
-        result.reasons = diagnose(
-            instance, time_limit=args.time_limit or 60.0, threads=args.threads, known_infeasible=True
-        ).lines()
     out = args.out if args.out is not None else Path("results") / instance.name
     written = result.write(out, force=args.force)
     print(result.summary())
@@ -261,6 +255,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
         print(f"note: {out} holds an earlier run; wrote {written} instead (use --force to replace it)", file=sys.stderr)
     print(f"wrote {written}/")
     return result.status.exit_code
+
+
+def _announce_diagnosis() -> None:
+    print("infeasible: looking for the rules that stand in the way ...", file=sys.stderr, flush=True)
 
 
 def _terminal_stderr():  # noqa: ANN202 - a text stream

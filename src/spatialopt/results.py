@@ -55,6 +55,7 @@ class Result:
     termination: str = ""  # how HiGHS stopped: convergenceCriteriaSatisfied, maxTimeLimit, interrupted, ...
     work: dict[str, int] = field(default_factory=dict)  # HiGHS's simplex iterations and nodes
     timings: dict[str, float] = field(default_factory=dict)
+    diagnosis: Any = None  # an infeasible solve's Diagnosis (spatialopt.diagnose): rules in the way, repairs
 
     # -- tables ---------------------------------------------------------------
     @functools.cached_property
