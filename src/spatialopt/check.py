@@ -55,14 +55,15 @@ import numpy as np
 import pandas as pd
 
 from spatialopt.instance import WEIGHT_NAMES, Instance
+from spatialopt.tolerances import DISTANCE_EPS, FEASIBILITY_TOL, GAP_DENOMINATOR_FLOOR
 
 #: Relative tolerance of the spec's validity rule (§5).
-TOL = 1e-6
+TOL = FEASIBILITY_TOL
 #: Slack on the inclusive distance bounds of eligibility, relative to the
 #: bound. Eligibility is not a §4 row, so the 1e-6 rule does not apply; this
 #: only absorbs rounding between two correct haversine formulas, so that an
 #: arc exactly on ``max_km`` is not rejected because of the last bit.
-DIST_EPS = 1e-9
+DIST_EPS = DISTANCE_EPS
 #: Earth radius of spec §3, km.
 EARTH_RADIUS_KM = 6371.0088
 
@@ -909,7 +910,7 @@ def _check_gap(sol: Mapping[str, Any], out: _Violations) -> None:
     if _le_fails(bound, objective):
         out.add("gap", f"bound {_num(bound)} > objective {_num(objective)} "
                        "(a minimisation bound is a lower bound)")
-    want = (objective - bound) / max(abs(objective), 1e-10)
+    want = (objective - bound) / max(abs(objective), GAP_DENOMINATOR_FLOOR)
     if gap is None:
         out.add("gap", f"gap is null although objective and bound are given (expected {_num(want)})")
     elif _eq_fails(gap, want):

@@ -52,6 +52,7 @@ from .result_folder import (
     read_view,
     run_records,
 )
+from .tolerances import FEASIBILITY_TOL
 
 COMPONENT_TEXT = {
     "relocation": ("Relocation", "one-off cost of moving: fixed cost plus cost per job and km"),
@@ -467,7 +468,7 @@ def _weights_match(data: _Folder, components: dict[str, Any]) -> bool:
         return False
     weights = data.instance.weights.as_dict()
     total = sum(weights[k] * float(components.get(k) or 0) for k in weights)
-    return abs(total - objective) <= 1e-6 * max(1.0, abs(objective))
+    return abs(total - objective) <= FEASIBILITY_TOL * max(1.0, abs(objective))
 
 
 def _components_table(data: _Folder, components: dict[str, Any]) -> str:

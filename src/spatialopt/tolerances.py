@@ -10,6 +10,9 @@ from __future__ import annotations
 #: an integer variable is within it of a whole number, and a recorded objective or gap
 #: matches its recomputation within it (relative, floor 1).
 FEASIBILITY_TOL = 1e-6
+#: Slack on the inclusive distance bounds of eligibility (min_km, max_km), relative to the
+#: bound: it only absorbs last-bit rounding between two correct haversine formulas.
+DISTANCE_EPS = 1e-9
 #: Spec §5: ``gap = (objective - bound) / max(|objective|, GAP_DENOMINATOR_FLOOR)``.
 GAP_DENOMINATOR_FLOOR = 1e-10
 #: HiGHS's relative MIP gap when no profile or option sets one (recorded in solution.json).
