@@ -299,7 +299,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     names = _safe_names(
         [f"x_{f}_{d}" for f, d in derived.arc_keys()] + [f"y_{k}_{d}" for k, d in derived.site_keys()]
         + [f"u_{s}" for s, src in instance.sources.items() if src.soft]
-        + ["moved_residents", "moved_jobs"][: matrices.n_cols - matrices.u.stop]
+        + _auxiliary_names(matrices)
     )
     for path in (args.mps, args.lp):
         if path is not None:
@@ -307,6 +307,15 @@ def cmd_export(args: argparse.Namespace) -> int:
             write_model_file(matrices, str(path), names)
             print(f"wrote {path} ({matrices.n_rows} rows, {matrices.n_cols} columns, {matrices.n_nonzeros} nonzeros)")
     return EXIT_OK
+
+
+def _auxiliary_names(matrices: Any) -> list[str]:
+    """The auxiliary totals' columns after u, in their order, named by the rows that define them.
+
+    A destination share adds ``moved_residents``, a region share ``moved_jobs``;
+    either may come alone.
+    """
+    return [name for name in ("moved_residents", "moved_jobs") if f"{name}_def" in matrices.family_rows]
 
 
 def _safe_names(names: list[str]) -> list[str]:
