@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("instance")
     q.add_argument("--points", type=_positive_int, default=11, help="points on the front (default 11, at least 2)")
     q.add_argument("--source", help="scale only this source's target (default: every source's)")
-    for p, what in ((p, "sweep"), (q, "pareto")):
+    for p, what in ((p, "sweep"), (q, "pareto")):  # noqa: B020 - p becomes each of the two parsers
         p.add_argument("--out", type=Path, help=f"output folder (default: results/<instance name>-{what}/)")
         p.add_argument("--force", action="store_true", help="replace an existing output folder")
         p.add_argument("--workers", type=_positive_int, help="local worker processes (default: the CPUs; 1 = this process)")
@@ -168,7 +168,7 @@ def _print_problems(exc: InstanceError) -> None:
         print(f"  {problem}", file=sys.stderr)
 
 
-def _load(path: str):  # noqa: ANN202 - returns Instance
+def _load(path: str):
     from .api import load
 
     instance = load(path)
@@ -261,19 +261,19 @@ def _announce_diagnosis() -> None:
     print("infeasible: looking for the rules that stand in the way ...", file=sys.stderr, flush=True)
 
 
-def _terminal_stderr():  # noqa: ANN202 - a text stream
+def _terminal_stderr():
     """A duplicate of the stderr descriptor, taken before the solve.
 
     Pyomo captures the process's standard streams while HiGHS runs; progress
     lines written here still reach the terminal. The caller closes it.
     """
     try:
-        return open(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")  # noqa: SIM115
+        return open(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")
     except (OSError, ValueError, AttributeError):  # no real descriptor (e.g. under a test harness)
         return sys.stderr
 
 
-def _incumbent_printer(stream):  # noqa: ANN001, ANN202 - returns a progress callback
+def _incumbent_printer(stream):
     """Print each better plan HiGHS finds, one line, to ``stream``."""
 
     def show(info: dict[str, float]) -> None:

@@ -204,7 +204,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 def _reading(read: Any, path: Path) -> dict[str, Any]:
     """``read(path)``, its failure reported as the report's input error."""
     try:
-        return read(path)  # type: ignore[no-any-return]
+        return read(path)
     except SolutionFileError as exc:
         raise ReportInputError(str(exc)) from exc
 
