@@ -77,9 +77,9 @@ import pandas as pd
 import pytest
 
 from spatialopt.check import CheckReport, check_solution, haversine_km
-from spatialopt.result_folder import load_solution
 from spatialopt.errors import SolutionFileError
 from spatialopt.instance import FacilityType, Instance, Policy, Resource, Source, Weights
+from spatialopt.result_folder import load_solution
 
 NAN = math.nan
 INF = math.inf

@@ -11,8 +11,8 @@ import pytest
 
 import spatialopt
 from spatialopt.check import check_solution
-from spatialopt.result_folder import load_solution
 from spatialopt.cli import main
+from spatialopt.result_folder import load_solution
 from spatialopt.scenarios import (
     SweepOutcome,
     diff_plans,
