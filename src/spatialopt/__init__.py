@@ -7,11 +7,16 @@
     result.write("results/tutorial")
 """
 
+# Importing spatialopt.scenarios installs Instance.with_changes' editor. The
+# module spatialopt.solve is imported before the function spatialopt.solve is
+# bound, so that a later import of the module cannot replace the function.
+from . import scenarios as _scenarios  # noqa: F401
+from . import solve as _solve_module  # noqa: F401
 from .api import load, solve, solver_options
 from .errors import InstanceError, SolverError, SpatialoptError
 from .instance import Instance
 from .results import Result
-from .solve import SolveStatus
+from .status import SolveStatus
 
 __version__ = "0.1.0"
 

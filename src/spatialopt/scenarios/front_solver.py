@@ -7,10 +7,10 @@ run of scales with ONE model and ONE persistent HiGHS, per builder:
 - ``matrix``: the numpy model (:mod:`spatialopt.matrix`) with one target row
   per scaled source, in one :class:`~spatialopt.solve.HighsSession`; a new
   point only changes those rows' bounds;
-- ``pyomo``: the Pyomo model in Pyomo's persistent HiGHS interface
-  (:func:`~spatialopt.solve.pyomo_highs_solver`), whose target rows take
-  their right-hand side from a mutable Param (Pyomo's update turns a new
-  Param value into new row bounds; no rebuild).
+- ``pyomo``: the Pyomo model handed to the same kind of session through
+  Pyomo's HiGHS interface (:func:`~spatialopt.solve.pyomo_session`); its
+  target rows take their right-hand side from a mutable Param (Pyomo's
+  update turns a new Param value into new row bounds; no rebuild).
 
 Each point starts from the previous point's full solution, the first from a
 plan feasible for every scale; what HiGHS said of the start is reported
@@ -20,7 +20,6 @@ and the chain with it, as in :mod:`spatialopt.solve`.
 
 from __future__ import annotations
 
-import io
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,13 +29,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..instance import Instance
-from ..solve import SolveStatus
+from ..status import SolveStatus
 
 if TYPE_CHECKING:
     from ..derive import Derived
     from ..matrix import MatrixModel
     from ..results import Result
-    from ..solve import SolverRun
+    from ..status import SolverRun
 
 ChainReport = Callable[[float, "SolverRun", str], None]
 
@@ -239,84 +238,60 @@ def _chain_matrix(instance: Instance, derived: Derived, targets: Mapping[str, fl
 def _chain_pyomo(instance: Instance, derived: Derived, targets: Mapping[str, float], scales: Sequence[float],
                  start: tuple[np.ndarray, np.ndarray] | None, options: Mapping[str, Any],
                  on_point: ChainReport | None) -> list[tuple[float, SolverRun, str]]:
-    import highspy
     import pyomo.environ as pyo
     from pyomo.core.expr.numeric_expr import LinearExpression
 
     from ..model import build_model
-    from ..solve import (
-        DEFAULT_OPTIONS,
-        SolveInterrupt,
-        SolverRun,
-        highs_version,
-        pyomo_highs_solver,
-        quiet_highs,
-        quiet_pyomo_highs_log,
-        read_pyomo_results,
-    )
+    from ..solve import pinned_options, pyomo_session
 
-    used = {**DEFAULT_OPTIONS, **{k: v for k, v in options.items() if v is not None}}
     model = build_model(instance, derived)
     if model.nvariables() == 0:
-        return _empty_chain(scales, used)
+        return _empty_chain(scales, pinned_options(options))
     xs = list(model.x.values())
     ys = list(model.y.values())
     is_mip = any(not v.is_continuous() for v in [*xs, *ys])
     residents = instance.facilities["residents"].to_numpy(dtype=float)[derived.arc_f]
     rows = {s: a for s, a in arcs_by_source(instance, derived, targets).items() if a.size and targets[s] > 0}
-    model.pareto_level = pyo.Param(list(rows), mutable=True, initialize=0.0, within=pyo.Reals)
+    # The first point's levels go to HiGHS with the model; later ones as Pyomo's updates before each run.
+    first = scales[0] if len(scales) else 0.0
+    model.pareto_level = pyo.Param(list(rows), mutable=True, initialize={s: first * targets[s] for s in rows},
+                                   within=pyo.Reals)
     model.pareto_target = pyo.Constraint(
         list(rows),
         rule=lambda mm, s: LinearExpression(constant=0.0, linear_coefs=residents[rows[s]].tolist(),
                                             linear_vars=[xs[a] for a in rows[s]]) >= mm.pareto_level[s],
     )
 
-    solver = pyomo_highs_solver()  # its before_run hook hands HiGHS a start right before it runs
-    # Between points only the Params change: skip Pyomo's scan for new or
-    # changed constraints, variables and objective (costly on a large model).
-    auto = solver.config.auto_updates
-    for name in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
-                 "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
-                 "update_vars", "update_named_expressions", "update_objective"):
-        setattr(auto, name, False)
-    auto.update_parameters = True
+    def params_only(interface: Any) -> None:
+        # Between points only the Params change: skip Pyomo's scan for new or
+        # changed constraints, variables and objective (costly on a large model).
+        auto = interface.config.auto_updates
+        for name in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+                     "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
+                     "update_vars", "update_named_expressions", "update_objective"):
+            setattr(auto, name, False)
+        auto.update_parameters = True
 
-    def partial_start(h: Any, var_map: dict[int, int]) -> None:
-        # Pyomo numbers HiGHS's columns in the order it met the variables: ask its map.
-        units, opened = start  # type: ignore[misc]
-        index = np.asarray([var_map[id(v)] for v in [*xs, *ys]], dtype=np.int32)
-        h.setSolution(index.size, index, np.r_[np.asarray(units, float), np.asarray(opened, float)])
-
-    quiet_highs()
+    session, _ = pyomo_session(model, options, keep_log=True, configure=params_only)
+    columns = np.r_[session.column_index("x"), session.column_index("y")]
     out: list[tuple[float, SolverRun, str]] = []
     previous = None
-    with quiet_pyomo_highs_log(), SolveInterrupt() as interrupt:
-        solver.interrupt = interrupt
+    with session:
         for scale in scales:
             for s in rows:
                 model.pareto_level[s] = scale * targets[s]
             given = previous is not None or start is not None
             if previous is not None:
-                solver.before_run = lambda h, _m, sol=previous: h.setSolution(sol)
+                session.set_start(previous)
             elif start is not None:
-                solver.before_run = partial_start
-            highspy.Highs.resetGlobalScheduler(True)
-            stream = io.StringIO()
-            started = time.perf_counter()
-            results = solver.solve(model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                                   tee=[stream], solver_options=dict(used))
-            seconds = time.perf_counter() - started
-            status, termination, objective, bound, values = read_pyomo_results(results, model, interrupt)
-            if values:  # a plan: its full solution starts the next point
-                solution = solver.highs.getSolution()
-                if solution.value_valid:
-                    previous = solution
-            warm = _warm_verdict(stream.getvalue(), given, is_mip)
-            run = SolverRun(status=status, objective=objective, bound=bound, values=values, seconds=seconds,
-                            version=highs_version(), options=used, termination=str(termination.name))
+                session.set_start(np.r_[np.asarray(start[0], float), np.asarray(start[1], float)], columns)
+            run = session.run()
+            if run.values:  # a plan: its full solution starts the next point
+                previous = session.solution()
+            warm = _warm_verdict(session.log, given, is_mip)
             out.append((scale, run, warm))
             if on_point is not None:
                 on_point(scale, run, warm)
-            if interrupt.requested:
+            if session.interrupted:
                 break
     return out
