@@ -123,7 +123,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", help="result folder (or solution.json) A")
     p.add_argument("b", help="result folder (or solution.json) B")
     p.add_argument("--csv", type=Path, help="also write every difference to this CSV file")
+    _add_allow_outside_paths(sub)
     return parser
+
+
+# Commands that load an instance manifest (report: its --instance).
+INSTANCE_COMMANDS = ("validate", "info", "diagnose", "solve", "export", "check", "sweep", "pareto", "report")
+
+
+def _add_allow_outside_paths(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    for name in INSTANCE_COMMANDS:
+        sub.choices[name].add_argument(
+            "--allow-outside-paths", action="store_true",
+            help="read table files outside the manifest's folder (absolute paths, '..', symlinks); "
+                 "by default an instance may only name files inside its own folder",
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -161,16 +175,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _print_problems(exc: InstanceError) -> None:
-    count = len(exc.problems)
-    print(f"{exc.source}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+    count = exc.total
+    print(f"{exc.source}: {count:,} problem{'s' if count != 1 else ''}", file=sys.stderr)
     for problem in exc.problems:
         print(f"  {problem}", file=sys.stderr)
 
 
-def _load(path: str):  # noqa: ANN202 - returns Instance
+def _load(path: str, allow_outside_paths: bool = False):  # noqa: ANN202 - returns Instance
     from .api import load
 
-    instance = load(path)
+    instance = load(path, allow_outside_paths=allow_outside_paths)
     for warning in instance.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return instance
@@ -179,7 +193,7 @@ def _load(path: str):  # noqa: ANN202 - returns Instance
 def cmd_validate(args: argparse.Namespace) -> int:
     from .diagnose import presolve_findings
 
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     print(f"{args.instance}: valid ({instance!r})")
     findings = presolve_findings(instance)
     if findings:
@@ -193,7 +207,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from .diagnose import diagnose
 
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     print(f"diagnosing {instance.name} ...", file=sys.stderr, flush=True)
     diagnosis = diagnose(instance, time_limit=args.time_limit)
     print("\n".join(diagnosis.lines()))
@@ -205,7 +219,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     from .derive import derive
 
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     derived = derive(instance)
     fac = instance.facilities
     print(repr(instance))
@@ -236,7 +250,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_solve(args: argparse.Namespace) -> int:
     from .api import solve, solver_options
 
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
     print(f"solving {instance.name} (Ctrl-C stops and keeps the best plan so far)", file=sys.stderr, flush=True)
     stream = None if args.verbose else _terminal_stderr()
@@ -294,7 +308,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.mps is None and args.lp is None:
         print("spatialopt: export needs --mps FILE and/or --lp FILE", file=sys.stderr)
         return EXIT_INPUT
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     derived = derive(instance)
     matrices = build_matrices(instance, derived)
     names = _safe_names(
@@ -328,7 +342,7 @@ def _safe_names(names: list[str]) -> list[str]:
 def cmd_check(args: argparse.Namespace) -> int:
     from .check import check_solution, load_solution
 
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     path = Path(args.solution)
     if path.is_dir():
         path = path / "solution.json"
@@ -402,7 +416,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    files = write_report(args.result, args.instance, args.out)
+    instance = None if args.instance is None else _load(args.instance, args.allow_outside_paths)
+    files = write_report(args.result, instance, args.out)
     for note in files.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"wrote {files.html}")

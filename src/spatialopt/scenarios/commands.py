@@ -22,7 +22,7 @@ def sweep_command(args: Any) -> int:
     """``spatialopt sweep INSTANCE SCENARIOS.toml``: see the README section "What-if studies"."""
     from ..api import load, solver_options
 
-    base = load(args.instance)
+    base = load(args.instance, allow_outside_paths=args.allow_outside_paths)
     for warning in base.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     scenario_set = load_scenarios(args.scenarios)
@@ -72,7 +72,7 @@ def pareto_command(args: Any) -> int:
     """``spatialopt pareto INSTANCE [--points N] [--source ID]``."""
     from ..api import load, solver_options
 
-    instance = load(args.instance)
+    instance = load(args.instance, allow_outside_paths=args.allow_outside_paths)
     for warning in instance.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
