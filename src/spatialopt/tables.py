@@ -46,7 +46,6 @@ GDAL_OFFLINE = {
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
     "GDAL_HTTP_MAX_RETRY": "0",
     "GDAL_HTTP_TIMEOUT": "1",
-    "PROJ_NETWORK": "OFF",
 }
 
 
@@ -312,7 +311,12 @@ def _gdal_offline() -> None:
     import pyogrio
 
     pyogrio.set_gdal_config_options(GDAL_OFFLINE)
-    os.environ.setdefault("PROJ_NETWORK", "OFF")
+    try:
+        import pyproj.network
+
+        pyproj.network.set_network_enabled(active=False)  # reprojection uses the grids installed, never downloads
+    except ImportError:  # pragma: no cover - geopandas brings pyproj
+        pass
 
 
 def _read_geo(name: str, label: str, path: Path, problems: list[Problem]) -> RawTable | None:
