@@ -290,12 +290,14 @@ class _Loader:
             inline = name in self.manifest
             if in_file and inline:
                 self.problem(where, name, paths[name], f"either a file or inline [[{name}]] rows, not both")
+                self.unreadable.add(name)
                 continue
             table: RawTable | None = None
             if in_file:
                 value = paths[name]
                 if not isinstance(value, str) or value.strip() == "":
                     self.problem(where, name, value, "a path to a table file, relative to the manifest")
+                    self.unreadable.add(name)
                     continue
                 path = locate_table(name, value, self.path.parent, where, self.problems,
                                     allow_outside_paths=self.allow_outside_paths)
