@@ -164,6 +164,14 @@ def test_solve_honours_allow_outside_paths(tutorial: Path, outside: Path, tmp_pa
     assert not (tmp_path / "refused").exists()
     code, text = run("solve", str(tutorial), "--out", str(tmp_path / "allowed"), "--allow-outside-paths")
     assert code == 0, text
+    report = tmp_path / "report.html"
+    code, text = run("report", str(tmp_path / "allowed"), "--instance", str(tutorial), "--out", str(report))
+    assert code == 2 and "expected a file inside the instance folder" in text
+    assert not report.exists()
+    code, text = run("report", str(tmp_path / "allowed"), "--instance", str(tutorial), "--out", str(report),
+                     "--allow-outside-paths")
+    assert code == 0, text
+    assert report.is_file()
 
 
 # -- 7. bounded error output --------------------------------------------------------------
