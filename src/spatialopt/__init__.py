@@ -12,13 +12,12 @@
 # bound, so that a later import of the module cannot replace the function.
 from . import scenarios as _scenarios  # noqa: F401
 from . import solve as _solve_module  # noqa: F401
+from ._version import __version__ as __version__
 from .api import load, solve, solver_options
 from .errors import InstanceError, SolverError, SpatialoptError
 from .instance import Instance
 from .results import Result
 from .status import SolveStatus
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Instance",

@@ -45,9 +45,13 @@ OPTION_NAMES = {
 }
 
 
-def load(path: str | Path) -> Instance:
-    """Read and validate an instance manifest; raises ``InstanceError`` listing every problem."""
-    return load_instance(path)
+def load(path: str | Path, *, allow_outside_paths: bool = False) -> Instance:
+    """Read and validate an instance manifest; raises ``InstanceError`` listing every problem.
+
+    Table files must lie inside the manifest's folder (symlinks resolved);
+    ``allow_outside_paths=True`` lifts that rule for instances you trust.
+    """
+    return load_instance(path, allow_outside_paths=allow_outside_paths)
 
 
 def solver_options(profile: str | None = None, highs_options: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:

@@ -126,7 +126,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", help="result folder (or solution.json) A")
     p.add_argument("b", help="result folder (or solution.json) B")
     p.add_argument("--csv", type=Path, help="also write every difference to this CSV file")
+    _add_allow_outside_paths(sub)
     return parser
+
+
+# Commands that load an instance manifest (report: its --instance).
+INSTANCE_COMMANDS = ("validate", "info", "diagnose", "solve", "export", "check", "sweep", "pareto", "report")
+
+
+def _add_allow_outside_paths(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    for name in INSTANCE_COMMANDS:
+        sub.choices[name].add_argument(
+            "--allow-outside-paths", action="store_true",
+            help="read table files outside the manifest's folder (absolute paths, '..', symlinks); "
+                 "by default an instance may only name files inside its own folder",
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -164,16 +178,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _print_problems(exc: InstanceError) -> None:
-    count = len(exc.problems)
-    print(f"{exc.source}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+    count = exc.total
+    print(f"{exc.source}: {count:,} problem{'s' if count != 1 else ''}", file=sys.stderr)
     for problem in exc.problems:
         print(f"  {problem}", file=sys.stderr)
 
 
-def _load(path: str):
+def _load(path: str, allow_outside_paths: bool = False):
     from .api import load
 
-    instance = load(path)
+    instance = load(path, allow_outside_paths=allow_outside_paths)
     for warning in instance.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return instance
@@ -182,7 +196,7 @@ def _load(path: str):
 def cmd_validate(args: argparse.Namespace) -> int:
     from .diagnose import presolve_findings
 
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     print(f"{args.instance}: valid ({instance!r})")
     findings = presolve_findings(instance)
     if findings:
@@ -196,7 +210,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from .diagnose import diagnose
 
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     print(f"diagnosing {instance.name} ...", file=sys.stderr, flush=True)
     diagnosis = diagnose(instance, time_limit=args.time_limit)
     print("\n".join(diagnosis.lines()))
@@ -208,7 +222,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     from .derive import derive
 
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     derived = derive(instance)
     fac = instance.facilities
     print(repr(instance))
@@ -239,7 +253,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_solve(args: argparse.Namespace) -> int:
     from .api import solve, solver_options
 
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     out = output_folder(args.out, instance.name, "", RESULT, args.force)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
     print(f"solving {instance.name} (Ctrl-C stops and keeps the best plan so far)", file=sys.stderr, flush=True)
@@ -303,7 +317,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.mps is None and args.lp is None:
         print("spatialopt: export needs --mps FILE and/or --lp FILE", file=sys.stderr)
         return EXIT_INPUT
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     derived = derive(instance)
     matrices = build_matrices(instance, derived)
     names = _safe_names(
@@ -347,7 +361,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .check import check_solution
     from .result_folder import load_solution, solution_path
 
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     path = solution_path(args.solution)
     solution = load_solution(path)
     report = check_solution(instance, solution)
@@ -419,7 +433,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    files = write_report(args.result, args.instance, args.out, force=args.force)
+    instance = None if args.instance is None else _load(args.instance, args.allow_outside_paths)
+    files = write_report(args.result, instance, args.out, force=args.force)
     for note in files.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"wrote {files.html}")
@@ -447,7 +462,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .scenarios.scenario_file import load_scenarios
     from .scenarios.sweep import SweepOutcome, run_sweep
 
-    base = _load(args.instance)
+    base = _load(args.instance, args.allow_outside_paths)
     scenario_set = load_scenarios(args.scenarios)
     if scenario_set.base is not None and scenario_set.base != Path(args.instance).resolve():
         print(f"note: {Path(args.scenarios).name} names base {scenario_set.base}; using {args.instance}", file=sys.stderr)
@@ -499,7 +514,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     if args.points < 2:
         print("spatialopt: error: --points must be at least 2", file=sys.stderr)
         return EXIT_INPUT
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     out = output_folder(args.out, instance.name, "-pareto", PARETO, args.force)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
     unit = f" {instance.cost_unit}" if instance.cost_unit else ""
@@ -561,7 +576,7 @@ def _non_negative_int(text: str) -> int:
 
 
 def _version() -> str:
-    from . import __version__
+    from ._version import __version__
 
     return __version__
 

@@ -75,7 +75,7 @@ _PARETO_HEADER = "point,target_scale,target_residents,moved_residents,objective"
 
 def written_by() -> str:
     """The value of ``written_by`` in the records spatialopt writes."""
-    from . import __version__
+    from ._version import __version__
 
     return f"spatialopt {__version__}"
 

@@ -31,6 +31,14 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 TABLE_NAMES = ("cities", "facilities", "arcs", "sites", "distances")
+# The columns each table must have (spec §2); ``lon``/``lat`` may come from a Point geometry instead.
+TABLE_COLUMNS = {
+    "cities": ("id", "lon", "lat"),
+    "facilities": ("id", "origin", "type"),
+    "arcs": ("facility", "destination"),
+    "sites": ("type", "city"),
+    "distances": ("from", "to", "km"),
+}
 BUILTIN_FACILITY_COLUMNS = ("jobs", "residents", "service_units")
 WEIGHT_NAMES = ("relocation", "operating", "access", "sites", "shortfall")
 

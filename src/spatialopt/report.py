@@ -383,7 +383,7 @@ def write_report(
 
 
 def render_html(data: _Folder, flow_png: bytes, files: ReportFiles) -> str:
-    from . import __version__
+    from ._version import __version__
 
     inst, sol = data.instance, data.solution
     title = f"Relocation plan: {inst.name}"
