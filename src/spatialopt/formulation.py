@@ -235,20 +235,21 @@ def _per_row(value: Any, n: int) -> np.ndarray:
 
 def _settled(block: RowBlock, reasons: list[str]) -> RowBlock:
     """``block`` without zero entries and without rows that have no variable (see :meth:`Formulation.add_rows`)."""
-    keep = block.val != 0
-    row, col, val = (np.asarray(a)[keep] for a in (block.row, block.col, block.val))
+    row, col, val = (np.asarray(block.row, np.int64), np.asarray(block.col, np.int64), np.asarray(block.val, float))
+    keep = val != 0
+    if not keep.all():
+        row, col, val = row[keep], col[keep], val[keep]
+    lower, upper = np.asarray(block.lower, float), np.asarray(block.upper, float)
     empty = np.bincount(row, minlength=block.n_rows) == 0
     if not empty.any():
-        return replace(block, row=row.astype(np.int64), col=col.astype(np.int64), val=val.astype(float))
-    lower, upper = np.asarray(block.lower, float), np.asarray(block.upper, float)
+        return replace(block, row=row, col=col, val=val, lower=lower, upper=upper)
     for i in np.flatnonzero(empty & ((lower > 0) | (upper < 0))):
         key, lo, up = block.keys[int(i)], float(lower[i]), float(upper[i])
         reasons.append(block.explain(key, lo, up) if block.explain else _no_variable(block.family, key, lo, up))
     alive = ~empty
     renumber = np.cumsum(alive) - 1
     source = block.key_source
-    return replace(block, row=renumber[row].astype(np.int64), col=col.astype(np.int64), val=val.astype(float),
-                   lower=lower[alive], upper=upper[alive],
+    return replace(block, row=renumber[row], col=col, val=val, lower=lower[alive], upper=upper[alive],
                    key_source=lambda: [k for k, a in zip(source(), alive) if a])
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .derive import Derived
-from .formulation import Formulation, build
+from .formulation import Formulation, RowBlock, build
 from .instance import Instance
 
 
@@ -69,27 +69,32 @@ def matrices_from(form: Formulation) -> MatrixModel:
     blocks = [b for b in form.rows if b.n_rows]
     starts = np.cumsum([0] + [b.n_rows for b in blocks])
     n_rows = int(starts[-1])
-    if blocks:
-        r = np.concatenate([b.row + s for b, s in zip(blocks, starts)])
-        c = np.concatenate([b.col for b in blocks])
-        v = np.concatenate([b.val for b in blocks])
-        lower = np.concatenate([b.lower for b in blocks]).astype(float)
-        upper = np.concatenate([b.upper for b in blocks]).astype(float)
-    else:
-        r = c = np.zeros(0, dtype=np.int64)
-        v = lower = upper = np.zeros(0)
-    order = np.argsort(r, kind="stable")
+    entries = [_row_sorted(b) for b in blocks]
+    c = np.concatenate([col for col, _ in entries]) if blocks else np.zeros(0, dtype=np.int64)
+    v = np.concatenate([val for _, val in entries]) if blocks else np.zeros(0)
+    lower = np.concatenate([b.lower for b in blocks]).astype(float) if blocks else np.zeros(0)
+    upper = np.concatenate([b.upper for b in blocks]).astype(float) if blocks else np.zeros(0)
     a_start = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(r, minlength=n_rows), out=a_start[1:])
+    if blocks:
+        np.cumsum(np.concatenate([np.bincount(b.row, minlength=b.n_rows) for b in blocks]), out=a_start[1:])
     family_rows = {b.family: slice(int(s), int(s) + b.n_rows) for b, s in zip(blocks, starts)}
     groups = {b.name: form.column(b.name) for b in form.columns}
     return MatrixModel(
         cost=form.cost(), col_lower=_stack(form, "lower"), col_upper=_stack(form, "upper"),
         integer=_stack(form, "integer").astype(bool), row_lower=lower, row_upper=upper,
-        a_start=a_start, a_index=c[order], a_value=v[order], x=groups["x"], y=groups["y"], u=groups["u"],
+        a_start=a_start, a_index=c, a_value=v, x=groups["x"], y=groups["y"], u=groups["u"],
         row_family=list(family_rows), family_rows=family_rows,
         trivially_infeasible=list(form.trivially_infeasible), column_groups=groups,
     )
+
+
+def _row_sorted(block: RowBlock) -> tuple[np.ndarray, np.ndarray]:
+    """The block's columns and values in row order (most families are built that way already)."""
+    row = block.row
+    if row.size < 2 or not np.any(row[1:] < row[:-1]):
+        return block.col, block.val
+    order = np.argsort(row, kind="stable")
+    return block.col[order], block.val[order]
 
 
 def _stack(form: Formulation, attribute: str) -> np.ndarray:
