@@ -50,3 +50,27 @@ def test_export_writes_mps_and_lp(tmp_path: Path) -> None:
     h.run()
     result = spatialopt.solve(spatialopt.load(tutorial), gap=1e-9)
     assert h.getInfo().objective_function_value == pytest.approx(result.objective, rel=1e-9)
+
+
+def test_both_builders_explain_an_impossible_row_alike(tmp_path: Path) -> None:
+    """A must-move facility without a destination and a hard target without arcs, named in the instance's words."""
+    from support import load_dict
+
+    from spatialopt.matrix import build_matrices
+    from spatialopt.model import build_model
+
+    data = {
+        "instance": {"name": "stuck"},
+        "types": [{"id": "t", "max_km": 1.0}],
+        "sources": [{"city": "s", "target_reduction": 10}],
+        "cities": [{"id": "s", "lon": 116.0, "lat": 40.0}, {"id": "a", "lon": 117.0, "lat": 40.0}],
+        "facilities": [{"id": "f", "origin": "s", "type": "t", "jobs": 10, "must_move": True}],
+    }
+    instance = load_dict(tmp_path, data)
+    derived = derive(instance)
+    expected = [
+        "facility 'f' must move (1 unit(s)) but has no eligible destination",
+        "source 's': hard target 10 residents but none of its facilities has an eligible destination",
+    ]
+    assert build_matrices(instance, derived).trivially_infeasible == expected
+    assert build_model(instance, derived).trivially_infeasible == expected
