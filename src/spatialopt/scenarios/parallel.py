@@ -29,7 +29,9 @@ def default_workers() -> int:
 def task_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     """HiGHS options for one task of a sweep or a front: ``threads = 1`` unless set."""
     from ..api import solver_options
+    from ..profiles import require_allowed_options
 
+    require_allowed_options(options, "options")
     chosen = dict(solver_options() if options is None else options)
     chosen.setdefault("threads", 1)
     return chosen

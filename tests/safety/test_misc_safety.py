@@ -1,0 +1,140 @@
+"""Hostile or careless input that must end in a located message, never a traceback (issue 11).
+
+Each test reproduces a probe that failed before its fix: a solver profile that
+writes files, a ``solvers/default.toml`` in the current folder, ``check`` and
+``diff`` on a FIFO, numbers that overflow the checker, JSON nested hundreds of
+levels, a malformed Dask address, Ctrl-C while the program starts and a reader
+that closes the pipe. Each asserts the exit code, the message and that no
+Python traceback reached the user.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import spatialopt
+from spatialopt.cli import main
+from spatialopt.errors import InstanceError
+from spatialopt.profiles import ALLOWED_OPTIONS, load_profile
+
+ROOT = Path(__file__).parents[2]
+TUTORIAL = ROOT / "instances" / "tutorial" / "instance.toml"
+SPATIALOPT = shutil.which("spatialopt") or str(Path(sys.executable).parent / "spatialopt")
+#: Options HiGHS would use to write (or read) a file of the user's choosing.
+FILE_OPTIONS = {
+    "log_file": "victim.txt",
+    "write_solution_to_file": True,
+    "solution_file": "victim.txt",
+    "write_model_to_file": True,
+    "write_model_file": "victim.mps",
+    "write_presolved_model_file": "victim.mps",
+    "read_solution_file": "victim.txt",
+}
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def run_process(*argv: str, timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed command in its own process (what a user runs), never hanging the suite."""
+    result = subprocess.run([SPATIALOPT, *argv], check=False, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A result folder of the tutorial (quick profile)."""
+    out = tmp_path_factory.mktemp("solved") / "tutorial"
+    assert main(["solve", str(TUTORIAL), "--out", str(out), "--profile", "quick"]) == 0
+    return out
+
+
+def solution_with(solved: Path, tmp_path: Path, text_edit: tuple[str, str] | None = None, **changes: object) -> Path:
+    """A copy of the tutorial's solution.json with ``changes`` to its first assignment, as raw JSON text."""
+    data = json.loads((solved / "solution.json").read_text(encoding="utf-8"))
+    data["assignments"][0].update(changes)
+    text = json.dumps(data)
+    if text_edit is not None:
+        assert text.count(text_edit[0]) == 1
+        text = text.replace(*text_edit)
+    path = tmp_path / "solution.json"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# -- solver profiles: only search options, only from the package or a named path (item 3)
+
+
+@pytest.mark.parametrize("option", sorted(FILE_OPTIONS))
+def test_profile_that_writes_files_is_refused(option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Before: HiGHS accepted these options from a profile and wrote (or read) the named file."""
+    value = FILE_OPTIONS[option]
+    profile = tmp_path / "evil.toml"
+    profile.write_text(f"[highs]\ntime_limit = 10.0\n{option} = {json.dumps(value)}\n", encoding="utf-8")
+    code, _, err = run(capsys, "solve", str(TUTORIAL), "--profile", str(profile), "--out", str(tmp_path / "r"))
+    assert code == 2
+    assert f"{profile} [highs]: {option}=" in err  # file, table and key
+    assert "options that read or write files are not accepted" in err and "mip_rel_gap" in err  # what is allowed
+    assert not (tmp_path / "r").exists() and not (tmp_path / "victim.txt").exists()
+
+
+def test_unknown_profile_option_names_what_is_allowed(tmp_path: Path) -> None:
+    profile = tmp_path / "odd.toml"
+    profile.write_text("[highs]\noutput_flag = true\nmip_rel_gap = 0.5\n", encoding="utf-8")
+    with pytest.raises(InstanceError) as info:
+        load_profile(str(profile))
+    [problem] = info.value.problems
+    assert (problem.where, problem.column) == (f"{profile} [highs]", "output_flag")
+    assert problem.expected.startswith("one of the allowed search options (")
+
+
+def test_api_highs_options_are_held_to_the_same_allowlist(tmp_path: Path) -> None:
+    """A notebook passing log_file gets a clear error, before any solve."""
+    victim = tmp_path / "log.txt"
+    instance = spatialopt.load(TUTORIAL)
+    with pytest.raises(InstanceError, match=r"highs_options: log_file='/.*, expected a search option"):
+        spatialopt.solve(instance, highs_options={"log_file": str(victim)})
+    with pytest.raises(InstanceError, match="write_model_file"):
+        spatialopt.solver_options(highs_options={"write_model_file": str(victim)})
+    from spatialopt.scenarios import task_options
+
+    with pytest.raises(InstanceError, match="options: solution_file="):
+        task_options({"solution_file": str(victim)})
+    assert not victim.exists()
+
+
+def test_shipped_profiles_use_only_allowed_options() -> None:
+    for path in sorted((ROOT / "solvers").glob("*.toml")):
+        options = tomllib.loads(path.read_text(encoding="utf-8"))["highs"]
+        assert set(options) <= ALLOWED_OPTIONS, path.name
+        assert load_profile(path.stem) == options  # the package reads the repository's files
+
+
+def test_default_profile_in_the_current_folder_is_ignored(tmp_path: Path, solved: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: ./solvers/default.toml was picked up without --profile (and could set log_file)."""
+    (tmp_path / "solvers").mkdir()
+    (tmp_path / "solvers" / "default.toml").write_text('[highs]\nlog_file = "victim.txt"\ntime_limit = 1.5\n')
+    (tmp_path / "solvers" / "exact.toml").write_text("[highs]\ntime_limit = 2.5\n")
+    monkeypatch.chdir(tmp_path)
+    shipped = tomllib.loads((ROOT / "solvers" / "default.toml").read_text(encoding="utf-8"))["highs"]
+    assert spatialopt.solver_options() == shipped
+    assert spatialopt.solver_options("exact")["time_limit"] == 3600.0  # a name is always the shipped profile
+    # A profile of one's own is named by its path, and then it is read.
+    assert spatialopt.solver_options("solvers/exact.toml") == {"time_limit": 2.5}
+    assert main(["solve", str(TUTORIAL), "--out", str(tmp_path / "r")]) == 0
+    record = json.loads((tmp_path / "r" / "solution.json").read_text(encoding="utf-8"))
+    assert record["solver"]["options"] == shipped
+    assert not (tmp_path / "victim.txt").exists()
