@@ -352,7 +352,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     registry = args.registry or default_registry()
     if not registry.is_file():
-        print(f"spatialopt: known-optima registry not found: {registry}", file=sys.stderr)
+        print(f"spatialopt: known-optima registry not found: {registry} (the registry and the instances it names "
+              "are in a checkout of the repository: run from its root, or pass --registry)", file=sys.stderr)
         return EXIT_INPUT
     entries = [
         e for e in read_registry(registry)
