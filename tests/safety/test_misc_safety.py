@@ -11,6 +11,7 @@ Python traceback reached the user.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -138,3 +139,79 @@ def test_default_profile_in_the_current_folder_is_ignored(tmp_path: Path, solved
     record = json.loads((tmp_path / "r" / "solution.json").read_text(encoding="utf-8"))
     assert record["solver"]["options"] == shipped
     assert not (tmp_path / "victim.txt").exists()
+
+
+# -- check and diff: regular files only, numbers that cannot overflow (items 9 and 11)
+
+
+@pytest.mark.parametrize("command", ["check", "diff"])
+def test_check_and_diff_refuse_a_fifo_instead_of_hanging(command: str, tmp_path: Path, solved: Path) -> None:
+    """Before: both blocked forever opening the FIFO for reading."""
+    fifo = tmp_path / "solution.json"
+    os.mkfifo(fifo)
+    argv = [str(TUTORIAL), str(fifo)] if command == "check" else [str(solved), str(fifo)]
+    result = run_process(command, *argv, timeout=60)
+    assert result.returncode == 2
+    assert f"{fifo}: cannot read the solution file: it is a FIFO (named pipe), not a regular file" in result.stderr
+
+
+def test_check_says_a_directory_is_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "r" / "solution.json").mkdir(parents=True)
+    code, _, err = run(capsys, "check", str(TUTORIAL), str(tmp_path / "r"))
+    assert code == 2 and "solution.json: cannot read the solution file: it is a directory" in err
+
+
+@pytest.mark.parametrize(
+    ("units", "message"),
+    [
+        # 1e400 parses as inf; a 401-digit integer overflowed math.isfinite (OverflowError, exit 1).
+        ("1e400", "assignments[0].units=inf, expected a finite number with |value| <= 1e+100"),
+        ("1" + "0" * 400, "assignments[0].units=<an integer of about 401 digits>, expected a finite number"),
+        # 1e308 passed the format check and ended in inf - inf in math.fsum (ValueError, exit 1).
+        ("1e308", "assignments[0].units=1e+308, expected a finite number with |value| <= 1e+100"),
+        # More digits than Python converts: a ValueError from json.loads (exit 1).
+        ("1" + "0" * 5000, "not a solution file: a number has more than 4300 digits"),
+    ],
+    ids=["1e400", "int-400-digits", "1e308", "int-5000-digits"],
+)
+def test_check_huge_numbers_are_located_input_errors(units: str, message: str, tmp_path: Path, solved: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    path = solution_with(solved, tmp_path, ('"units": 12345', f'"units": {units}'), units=12345)
+    code, _, err = run(capsys, "check", str(TUTORIAL), str(path))
+    assert code == 2
+    assert f"spatialopt: {path}: " in err and message in err
+
+
+def test_large_but_bounded_numbers_are_violations_without_warnings(tmp_path: Path, solved: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """1e100 units pass the format check; the recomputation stays finite and reports them (exit 1, no numpy noise)."""
+    path = solution_with(solved, tmp_path, units=1e100)
+    code, out, err = run(capsys, "check", str(TUTORIAL), str(path))
+    assert code == 1
+    assert "assign: " in out and "objective: reported" in out
+    assert "RuntimeWarning" not in err and "violation(s)" in err
+
+
+def test_check_reports_a_recomputation_that_overflows() -> None:
+    """With finite inputs whose weighted sum overflows, the objective family says so (no ValueError from fsum)."""
+    from spatialopt.check import _check_objective, _finite_sum, _Violations
+
+    assert _finite_sum([1e308, 1e308]) == float("inf") and _finite_sum([float("inf"), -float("inf")]) == float("inf")
+    out = _Violations(None)
+    _check_objective({"objective": 1.0, "components": {}, "status": "optimal"},
+                     {"relocation": float("inf")}, float("inf"), out)
+    expected = ("objective: the recomputed objective is not finite: the file's units times the "
+                "instance's coefficients overflow (relocation)")
+    assert out.finish() == [expected]
+
+
+@pytest.mark.parametrize("depth", [400, 100_000])
+def test_check_deeply_nested_json_is_an_input_error(depth: int, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Before: RecursionError from the JSON decoder, exit 1 (400 levels inside an object already failed)."""
+    path = tmp_path / "solution.json"
+    path.write_text('{"status": ' + "[" * depth + "]" * depth + "}", encoding="utf-8")
+    code, _, err = run(capsys, "check", str(TUTORIAL), str(path))
+    assert code == 2
+    assert f"spatialopt: {path}: " in err
+    assert "nested too deeply" in err or "status=[[[[...]]]], expected one of optimal" in err
