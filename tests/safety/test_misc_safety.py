@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -215,3 +217,113 @@ def test_check_deeply_nested_json_is_an_input_error(depth: int, tmp_path: Path,
     assert code == 2
     assert f"spatialopt: {path}: " in err
     assert "nested too deeply" in err or "status=[[[[...]]]], expected one of optimal" in err
+
+
+# -- Dask scheduler addresses checked before anything runs (item 11)
+
+
+@pytest.mark.parametrize("address", ["foo://x", "tcp://", "127.0.0.1:8786x", "h:99999", "tls://h:1", "inproc://x"])
+def test_malformed_scheduler_address_is_a_usage_error(address: str, tmp_path: Path) -> None:
+    """Before: foo://x gave a ValueError (exit 1) after Dask's 20 s timeout, and a traceback at exit."""
+    study = tmp_path / "study.toml"
+    study.write_text('[[scenarios]]\nname = "a"\nscale = { "policy.budget" = 0.8 }\n', encoding="utf-8")
+    started = time.perf_counter()
+    result = run_process("sweep", str(TUTORIAL), str(study), "--scheduler", address, "--out", str(tmp_path / "out"),
+                         timeout=60)
+    assert result.returncode == 2
+    assert f"spatialopt: error: argument --scheduler: scheduler address {address!r}: " in result.stderr
+    assert "expected SCHEME://HOST:PORT with SCHEME tcp or ws" in result.stderr
+    assert time.perf_counter() - started < 15  # Dask's connection timeout alone is 10 s
+    assert not (tmp_path / "out").exists()
+
+
+def test_api_checks_the_scheduler_address_before_any_task() -> None:
+    from spatialopt.scenarios.parallel import run_tasks
+
+    calls: list[int] = []
+    with pytest.raises(ValueError, match="scheduler address 'foo://x': unsupported scheme 'foo'"):
+        run_tasks(calls.append, [(1,)], scheduler="foo://x")
+    assert calls == []
+
+
+# -- Ctrl-C while the program starts (item 12)
+
+
+def _startup_seconds() -> float:
+    """How long this machine, now, takes to start Python and import the command line."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import spatialopt.cli"], check=True)
+    return time.perf_counter() - started
+
+
+def test_ctrl_c_while_starting_is_interrupted_exit_4() -> None:
+    """Before: Ctrl-C in the first half-second (the package imported Pyomo, HiGHS and pandas before main ran)
+    printed a KeyboardInterrupt traceback and the process died of SIGINT (exit 130) instead of exit 4.
+
+    The signal is sent at several small delays after the time Python needs to reach ``main``; they land in
+    the imports, the reading of the instance and its validation. A delay after which the command had
+    already finished tests nothing and is not counted."""
+    china = ROOT / "instances" / "china-2035" / "instance.toml"
+    reach_main = _startup_seconds()
+    interrupted = 0
+    for extra in (0.02, 0.1, 0.2, 0.35, 0.5):
+        process = subprocess.Popen([SPATIALOPT, "validate", str(china)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        time.sleep(reach_main + extra)
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            interrupted += 1
+        _, err = process.communicate(timeout=120)
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, (extra, err)
+        if process.returncode != 0:  # 0: finished before the signal arrived
+            assert (process.returncode, err.strip().splitlines()[-1]) == (4, "spatialopt: interrupted"), (extra, err)
+    assert interrupted >= 3
+
+
+# -- a reader that goes away (item 13)
+
+
+@pytest.mark.parametrize("closed", ["stdout", "stderr", "both"])
+@pytest.mark.parametrize(
+    ("argv", "expected_code", "stderr_says"),
+    [
+        (["validate", str(TUTORIAL)], 0, ""),
+        (["validate", "many-problems"], 2, "instance.toml: 6000 problems"),
+        (["check", str(TUTORIAL), "many-violations"], 1, "violation(s)"),
+    ],
+    ids=["valid", "invalid", "violations"],
+)
+def test_closed_pipe_keeps_the_exit_code(argv: list[str], expected_code: int, stderr_says: str, closed: str,
+                                         tmp_path: Path, solved: Path) -> None:
+    """Before: ``validate X 2>&1 | head -1`` exited 1 (BrokenPipeError while reporting the problems).
+
+    The pipe's reading end is closed before the command writes anything, so every write fails."""
+    if "many-problems" in argv:  # 2 x 3000 located problems on stderr: more than a pipe buffer holds
+        shutil.copytree(TUTORIAL.parent, tmp_path / "bad")
+        facilities = tmp_path / "bad" / "facilities.csv"
+        rows = "".join(f"bad-{i},beijing-core,manufacturing,-1,abc,,,20,,\n" for i in range(3000))
+        facilities.write_text(facilities.read_text(encoding="utf-8") + rows, encoding="utf-8")
+        argv = ["validate", str(tmp_path / "bad" / "instance.toml")]
+    if "many-violations" in argv:
+        argv = ["check", str(TUTORIAL), str(solution_with(solved, tmp_path, units=1e100))]
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    streams = {name: write_end if closed in (name, "both") else subprocess.PIPE for name in ("stdout", "stderr")}
+    result = subprocess.run([SPATIALOPT, *argv], text=True, timeout=120, check=False, **streams)
+    os.close(write_end)
+    assert result.returncode == expected_code
+    other = result.stderr if closed == "stdout" else result.stdout if closed == "stderr" else ""
+    assert "Traceback" not in (other or "") and "Exception ignored" not in (other or "")
+    if closed == "stdout":
+        assert stderr_says in other  # stderr still says why
+
+
+# -- packaging: every package is in the wheel
+
+
+def test_every_package_is_listed_for_the_wheel() -> None:
+    """pyproject.toml lists packages explicitly (for the solvers/ mapping): a new subpackage must be added there."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    on_disk = {".".join(p.parent.relative_to(ROOT / "src").parts) for p in (ROOT / "src").rglob("__init__.py")}
+    assert on_disk | {"spatialopt.solvers"} == set(config["packages"])
+    assert config["package-dir"]["spatialopt.solvers"] == "solvers"
