@@ -118,6 +118,18 @@ def test_api_highs_options_are_held_to_the_same_allowlist(tmp_path: Path) -> Non
     assert not victim.exists()
 
 
+def test_profile_path_that_is_a_fifo_or_nested_too_deeply_is_located(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    result = run_process("solve", str(TUTORIAL), "--profile", str(fifo), "--out", str(tmp_path / "r"), timeout=60)
+    assert result.returncode == 2
+    assert f"{fifo}: cannot read the profile: it is a FIFO (named pipe), not a regular file" in result.stderr
+    deep = tmp_path / "deep.toml"
+    deep.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    with pytest.raises(InstanceError, match=r"deep\.toml: not valid TOML"):
+        load_profile(str(deep))
+
+
 def test_shipped_profiles_use_only_allowed_options() -> None:
     for path in sorted((ROOT / "solvers").glob("*.toml")):
         options = tomllib.loads(path.read_text(encoding="utf-8"))["highs"]
