@@ -4,7 +4,11 @@
 
 - makes sure Ctrl-C raises ``KeyboardInterrupt`` from the first line of
   ``main`` (the package imports nothing heavy before it, see
-  ``spatialopt/__init__.py``), so the CLI can answer "interrupted", exit 4;
+  ``spatialopt/__init__.py``), so the CLI can answer "interrupted", exit 4.
+  A Ctrl-C that lands inside a callback Python cannot propagate from (a
+  weakref callback of the import machinery, a ``__del__``) would be printed
+  as "Exception ignored" and lost; it is delivered again instead, outside
+  the callback;
 - wraps ``sys.stdout`` and ``sys.stderr`` so that a closed pipe
   (``spatialopt validate X 2>&1 | head -1``) silences the output instead of
   raising ``BrokenPipeError`` in the middle of a command: the command runs to
@@ -20,6 +24,7 @@ a notebook), everything is restored on return.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import errno
 import os
@@ -76,6 +81,20 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def _redeliver_interrupt(previous: Any) -> Any:
+    """An unraisable-exception hook that re-raises a swallowed Ctrl-C in the main thread."""
+
+    def hook(unraisable: Any) -> None:
+        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            # As if Ctrl-C came again, from another thread: tripped here, it
+            # would be raised inside this hook and be lost once more.
+            _thread.start_new_thread(_thread.interrupt_main, ())
+            return
+        previous(unraisable)
+
+    return hook
+
+
 @contextlib.contextmanager
 def guarded_process(owns_process: bool) -> Iterator[None]:
     """Ctrl-C as KeyboardInterrupt and pipe-safe standard streams for the duration of a command."""
@@ -84,6 +103,8 @@ def guarded_process(owns_process: bool) -> Iterator[None]:
         previous_handler = signal.getsignal(signal.SIGINT)
         if previous_handler == signal.SIG_DFL:  # SIG_IGN (e.g. a background job) is respected
             signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _redeliver_interrupt(previous_hook)
     originals = sys.stdout, sys.stderr
     sys.stdout = PipeSafeStream(sys.stdout) if sys.stdout is not None else None  # type: ignore[assignment]
     sys.stderr = PipeSafeStream(sys.stderr) if sys.stderr is not None else None  # type: ignore[assignment]
@@ -96,6 +117,7 @@ def guarded_process(owns_process: bool) -> Iterator[None]:
             if stream is not None:
                 stream.flush()
         if not owns_process:
+            sys.unraisablehook = previous_hook
             sys.stdout, sys.stderr = originals
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
