@@ -18,19 +18,19 @@ import types
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__ as __version__
+
 if TYPE_CHECKING:
     from .api import load, solve, solver_options
     from .errors import InstanceError, SolverError, SpatialoptError
     from .instance import Instance
     from .results import Result
-    from .solve import SolveStatus
-
-__version__ = "0.1.0"
+    from .status import SolveStatus
 
 _HOMES = {
     "load": ".api", "solve": ".api", "solver_options": ".api",
     "InstanceError": ".errors", "SolverError": ".errors", "SpatialoptError": ".errors",
-    "Instance": ".instance", "Result": ".results", "SolveStatus": ".solve",
+    "Instance": ".instance", "Result": ".results", "SolveStatus": ".status",
 }
 
 __all__ = [
@@ -49,6 +49,8 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name not in _HOMES:
         raise AttributeError(f"module 'spatialopt' has no attribute {name!r}")
+    # Importing spatialopt.scenarios installs Instance.with_changes' editor.
+    import_module(".scenarios", __name__)
     value = getattr(import_module(_HOMES[name], __name__), name)
     globals()[name] = value
     return value

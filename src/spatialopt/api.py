@@ -14,20 +14,24 @@ Each stage is a plain function (``load`` -> ``derive`` -> ``build_model`` ->
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .derive import Derived, derive
-from .diagnose import presolve_findings
 from .instance import Instance
 from .matrix import build_matrices
-from .model import build_model
 from .profiles import load_profile, require_allowed_options
 from .results import Result, extract_plan
-from .solve import Progress, SolverRun, SolveStatus, highs_version, run_highs, run_highs_matrix
+from .session import highs_version
+from .solve import Progress, run_highs, run_highs_matrix
+from .status import SolverRun, SolveStatus
 from .validate import load_instance
+
+if TYPE_CHECKING:
+    from .diagnose import Diagnosis
 
 BUILDERS = ("matrix", "pyomo")
 
@@ -41,9 +45,13 @@ OPTION_NAMES = {
 }
 
 
-def load(path: str | Path) -> Instance:
-    """Read and validate an instance manifest; raises ``InstanceError`` listing every problem."""
-    return load_instance(path)
+def load(path: str | Path, *, allow_outside_paths: bool = False) -> Instance:
+    """Read and validate an instance manifest; raises ``InstanceError`` listing every problem.
+
+    Table files must lie inside the manifest's folder (symlinks resolved);
+    ``allow_outside_paths=True`` lifts that rule for instances you trust.
+    """
+    return load_instance(path, allow_outside_paths=allow_outside_paths)
 
 
 def solver_options(profile: str | None = None, highs_options: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
@@ -72,6 +80,9 @@ def solve(
     verbose: bool = False,
     progress: Progress | None = None,
     builder: str = "matrix",
+    diagnose: bool = True,
+    diagnose_time_limit: float = 60.0,
+    on_diagnose: Callable[[], None] | None = None,
     **options: Any,
 ) -> Result:
     """Solve ``instance`` and return its :class:`Result` (never raises on infeasibility).
@@ -85,7 +96,18 @@ def solve(
     :mod:`spatialopt.matrix`, numpy arrays in one call) or ``"pyomo"`` (the
     readable reference in :mod:`spatialopt.model`, through Pyomo's HiGHS
     interface). Both build the same model.
+
+    When HiGHS proves the instance infeasible, ``diagnose`` (default) looks
+    for the rules that stand in the way (:func:`spatialopt.diagnose.diagnose`,
+    relaxed re-solves of at most ``diagnose_time_limit`` seconds each): the
+    repair hints become the result's ``reasons`` and its ``diagnosis``, in a
+    notebook, a sweep and the terminal alike. ``on_diagnose`` is called just
+    before that search starts (it can take a while).
     """
+    # The Pyomo builder and the counting checks load Pyomo: imported when solving.
+    from .diagnose import presolve_findings
+    from .model import build_model
+
     if builder not in BUILDERS:
         raise ValueError(f"unknown builder {builder!r}; expected one of {', '.join(BUILDERS)}")
     chosen = solver_options(profile, highs_options, **options)
@@ -118,7 +140,26 @@ def solve(
     timings["handoff"] = run.handoff_seconds
     timings["solve"] = time.perf_counter() - started - run.handoff_seconds
     reasons = [] if run.status.has_solution else [f"HiGHS ended with {run.termination}"]
-    return _finish(instance, derived, run, reasons, timings)
+    diagnosis = None
+    if diagnose and run.status == SolveStatus.INFEASIBLE:
+        diagnosis = _diagnose(instance, diagnose_time_limit, chosen.get("threads"), on_diagnose, timings)
+        reasons = diagnosis.lines()
+    result = _finish(instance, derived, run, reasons, timings)
+    result.diagnosis = diagnosis
+    return result
+
+
+def _diagnose(instance: Instance, time_limit: float, threads: int | None, on_diagnose: Callable[[], None] | None,
+              timings: dict[str, float]) -> Diagnosis:
+    """Why HiGHS found no plan, and what change would give one (relaxed re-solves)."""
+    from .diagnose import diagnose
+
+    if on_diagnose is not None:
+        on_diagnose()
+    started = time.perf_counter()
+    diagnosis = diagnose(instance, time_limit=time_limit, threads=threads, known_infeasible=True)
+    timings["diagnose"] = time.perf_counter() - started
+    return diagnosis
 
 
 def _finish(instance: Instance, derived: Derived, run: SolverRun, reasons: list[str], timings: dict[str, float]) -> Result:

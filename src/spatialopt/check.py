@@ -10,8 +10,8 @@ the wrong model and every number it reports will be consistent with that wrong
 model. A checker that re-used the model code would agree with it.
 
 So this module deliberately shares *nothing* with the model: it imports
-neither Pyomo nor any spatialopt module other than ``instance`` (the data),
-``errors`` and ``regular_files`` (opening a file). It re-derives everything from the spec with plain numpy, in its
+neither Pyomo nor any spatialopt module other than ``instance`` (the data) and
+``errors``. It re-derives everything from the spec with plain numpy, in its
 own way: its own haversine, its own eligibility rules, its own per-unit
 costs, its own site candidates. Then it evaluates every constraint family of
 §4 on the assignments and sites written in ``solution.json`` and recomputes
@@ -45,11 +45,8 @@ and users can grep for it.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import reprlib
-import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,17 +55,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spatialopt.errors import SolutionFileError
 from spatialopt.instance import WEIGHT_NAMES, Instance
-from spatialopt.regular_files import read_regular_text
+from spatialopt.tolerances import DISTANCE_EPS, FEASIBILITY_TOL, GAP_DENOMINATOR_FLOOR
 
 #: Relative tolerance of the spec's validity rule (§5).
-TOL = 1e-6
+TOL = FEASIBILITY_TOL
 #: Slack on the inclusive distance bounds of eligibility, relative to the
 #: bound. Eligibility is not a §4 row, so the 1e-6 rule does not apply; this
 #: only absorbs rounding between two correct haversine formulas, so that an
 #: arc exactly on ``max_km`` is not rejected because of the last bit.
-DIST_EPS = 1e-9
+DIST_EPS = DISTANCE_EPS
 #: Earth radius of spec §3, km.
 EARTH_RADIUS_KM = 6371.0088
 
@@ -128,43 +124,6 @@ class CheckReport:
             return "solution is valid"
         head = f"{len(self.violations)} violation line(s)"
         return head + "\n" + "\n".join(f"  {line}" for line in self.violations)
-
-
-def load_solution(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read ``solution.json`` (spec §5) into a dict, checking its shape.
-
-    Raises :class:`~spatialopt.errors.SolutionFileError` when the file cannot
-    be read, is not JSON, or lacks a required key or has a value of the wrong
-    type; the message lists every such problem. Values are not judged against
-    an instance here; that is :func:`check_solution`'s job.
-    """
-    where = os.fspath(path)
-    try:
-        # Only a regular file: a FIFO would block forever, a device never ends.
-        text = read_regular_text(where)
-    except OSError as exc:
-        raise SolutionFileError(f"{where}: cannot read the solution file: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise SolutionFileError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SolutionFileError(
-            f"{where}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from exc
-    except RecursionError:
-        raise SolutionFileError(f"{where}: not a solution file: JSON nested too deeply") from None
-    except ValueError:  # an integer longer than Python converts
-        raise SolutionFileError(f"{where}: not a solution file: a number has more than "
-                                f"{sys.get_int_max_str_digits()} digits") from None
-    problems = _format_problems(data)
-    if problems:
-        count = len(problems)
-        raise SolutionFileError(
-            f"{where}: {count} problem{'s' if count != 1 else ''} with the solution format\n"
-            + "\n".join(f"  {p}" for p in problems)
-        )
-    return data
 
 
 # Overflow in a product or a sum is reported as a violation (a non-finite
@@ -328,6 +287,14 @@ def _show(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
         return f"{'-' if value < 0 else ''}<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
     return _SHORT.repr(value)
+
+
+def solution_format_problems(sol: Any) -> list[str]:
+    """What is wrong with the shape of a parsed ``solution.json`` (missing keys, wrong types); empty when fine.
+
+    :func:`spatialopt.result_folder.load_solution` reads the file and reports these.
+    """
+    return _format_problems(sol)
 
 
 def _format_problems(sol: Any) -> list[str]:
@@ -980,7 +947,7 @@ def _check_gap(sol: Mapping[str, Any], out: _Violations) -> None:
     if _le_fails(bound, objective):
         out.add("gap", f"bound {_num(bound)} > objective {_num(objective)} "
                        "(a minimisation bound is a lower bound)")
-    want = (objective - bound) / max(abs(objective), 1e-10)
+    want = (objective - bound) / max(abs(objective), GAP_DENOMINATOR_FLOOR)
     if gap is None:
         out.add("gap", f"gap is null although objective and bound are given (expected {_num(want)})")
     elif _eq_fails(gap, want):

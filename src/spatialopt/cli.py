@@ -17,7 +17,9 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from .destinations import PARETO, RESULT, SWEEP, DestinationError, FolderKind, command_output
 from .errors import InstanceError, SolutionFileError, SpatialoptError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_LIMIT = 0, 1, 2, 3, 4
@@ -81,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("result", type=Path, help="a result folder written by 'solve'")
     p.add_argument("--instance", help="the instance's .toml manifest (default: the one named in the folder's run.json)")
     p.add_argument("--out", type=Path, help="the HTML file to write (default: RESULT/report.html); the map and GeoPackage go beside it")
+    p.add_argument("--force", action="store_true", help="replace an existing report and the files beside it")
 
     p = sub.add_parser("convert", help="write a spatialopt instance from an OR-Library file")
     convert = p.add_subparsers(dest="format", required=True, parser_class=_Parser)
@@ -108,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("instance")
     q.add_argument("--points", type=_positive_int, default=11, help="points on the front (default 11, at least 2)")
     q.add_argument("--source", help="scale only this source's target (default: every source's)")
-    for p, what in ((p, "sweep"), (q, "pareto")):
+    for p, what in ((p, "sweep"), (q, "pareto")):  # noqa: B020 - p becomes each of the two parsers
         p.add_argument("--out", type=Path, help=f"output folder (default: results/<instance name>-{what}/)")
         p.add_argument("--force", action="store_true", help="replace an existing output folder")
         p.add_argument("--workers", type=_positive_int, help="local worker processes (default: the CPUs; 1 = this process)")
@@ -125,7 +128,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", help="result folder (or solution.json) A")
     p.add_argument("b", help="result folder (or solution.json) B")
     p.add_argument("--csv", type=Path, help="also write every difference to this CSV file")
+    _add_allow_outside_paths(sub)
     return parser
+
+
+# Commands that load an instance manifest (report: its --instance).
+INSTANCE_COMMANDS = ("validate", "info", "diagnose", "solve", "export", "check", "sweep", "pareto", "report")
+
+
+def _add_allow_outside_paths(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    for name in INSTANCE_COMMANDS:
+        sub.choices[name].add_argument(
+            "--allow-outside-paths", action="store_true",
+            help="read table files outside the manifest's folder (absolute paths, '..', symlinks); "
+                 "by default an instance may only name files inside its own folder",
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -159,7 +176,7 @@ def _run(argv: Sequence[str] | None) -> int:
     except InstanceError as exc:
         _print_problems(exc)
         return EXIT_INPUT
-    except SolutionFileError as exc:
+    except (SolutionFileError, DestinationError) as exc:
         print(f"spatialopt: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except SpatialoptError as exc:
@@ -179,16 +196,16 @@ def _run(argv: Sequence[str] | None) -> int:
 
 
 def _print_problems(exc: InstanceError) -> None:
-    count = len(exc.problems)
-    print(f"{exc.source}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+    count = exc.total
+    print(f"{exc.source}: {count:,} problem{'s' if count != 1 else ''}", file=sys.stderr)
     for problem in exc.problems:
         print(f"  {problem}", file=sys.stderr)
 
 
-def _load(path: str):  # noqa: ANN202 - returns Instance
+def _load(path: str, allow_outside_paths: bool = False):
     from .api import load
 
-    instance = load(path)
+    instance = load(path, allow_outside_paths=allow_outside_paths)
     for warning in instance.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return instance
@@ -197,7 +214,7 @@ def _load(path: str):  # noqa: ANN202 - returns Instance
 def cmd_validate(args: argparse.Namespace) -> int:
     from .diagnose import presolve_findings
 
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     print(f"{args.instance}: valid ({instance!r})")
     findings = presolve_findings(instance)
     if findings:
@@ -211,7 +228,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from .diagnose import diagnose
 
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     print(f"diagnosing {instance.name} ...", file=sys.stderr, flush=True)
     diagnosis = diagnose(instance, time_limit=args.time_limit)
     print("\n".join(diagnosis.lines()))
@@ -223,7 +240,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     from .derive import derive
 
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     derived = derive(instance)
     fac = instance.facilities
     print(repr(instance))
@@ -254,24 +271,18 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_solve(args: argparse.Namespace) -> int:
     from .api import solve, solver_options
 
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
+    out = output_folder(args.out, instance.name, "", RESULT, args.force)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
     print(f"solving {instance.name} (Ctrl-C stops and keeps the best plan so far)", file=sys.stderr, flush=True)
     stream = None if args.verbose else _terminal_stderr()
     try:
         progress = None if stream is None else _incumbent_printer(stream)
-        result = solve(instance, highs_options=options, verbose=args.verbose, progress=progress, builder=args.builder)
+        result = solve(instance, highs_options=options, verbose=args.verbose, progress=progress, builder=args.builder,
+                       diagnose_time_limit=args.time_limit or 60.0, on_diagnose=_announce_diagnosis)
     finally:
         if stream is not None and stream is not sys.stderr:
             stream.close()
-    if result.status.value == "infeasible" and result.termination != "presolve checks":
-        from .diagnose import diagnose
-
-        print("infeasible: looking for the rules that stand in the way ...", file=sys.stderr, flush=True)
-        result.reasons = diagnose(
-            instance, time_limit=args.time_limit or 60.0, threads=args.threads, known_infeasible=True
-        ).lines()
-    out = args.out if args.out is not None else Path("results") / instance.name
     written = result.write(out, force=args.force)
     print(result.summary())
     if written != out:
@@ -280,19 +291,31 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return result.status.exit_code
 
 
-def _terminal_stderr():  # noqa: ANN202 - a text stream
+def output_folder(out: Path | None, name: str, suffix: str, kind: FolderKind, force: bool) -> Path:
+    """``--out``, or the default folder under results/ named after the instance, checked before any solve."""
+    folder, note = command_output(out, name, suffix, kind, force)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    return folder
+
+
+def _announce_diagnosis() -> None:
+    print("infeasible: looking for the rules that stand in the way ...", file=sys.stderr, flush=True)
+
+
+def _terminal_stderr():
     """A duplicate of the stderr descriptor, taken before the solve.
 
     Pyomo captures the process's standard streams while HiGHS runs; progress
     lines written here still reach the terminal. The caller closes it.
     """
     try:
-        return open(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")  # noqa: SIM115
+        return open(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")
     except (OSError, ValueError, AttributeError):  # no real descriptor (e.g. under a test harness)
         return sys.stderr
 
 
-def _incumbent_printer(stream):  # noqa: ANN001, ANN202 - returns a progress callback
+def _incumbent_printer(stream):
     """Print each better plan HiGHS finds, one line, to ``stream``."""
 
     def show(info: dict[str, float]) -> None:
@@ -313,13 +336,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.mps is None and args.lp is None:
         print("spatialopt: export needs --mps FILE and/or --lp FILE", file=sys.stderr)
         return EXIT_INPUT
-    instance = _load(args.instance)
+    instance = _load(args.instance, args.allow_outside_paths)
     derived = derive(instance)
     matrices = build_matrices(instance, derived)
     names = _safe_names(
         [f"x_{f}_{d}" for f, d in derived.arc_keys()] + [f"y_{k}_{d}" for k, d in derived.site_keys()]
         + [f"u_{s}" for s, src in instance.sources.items() if src.soft]
-        + ["moved_residents", "moved_jobs"][: matrices.n_cols - matrices.u.stop]
+        + _auxiliary_names(matrices)
     )
     for path in (args.mps, args.lp):
         if path is not None:
@@ -327,6 +350,15 @@ def cmd_export(args: argparse.Namespace) -> int:
             write_model_file(matrices, str(path), names)
             print(f"wrote {path} ({matrices.n_rows} rows, {matrices.n_cols} columns, {matrices.n_nonzeros} nonzeros)")
     return EXIT_OK
+
+
+def _auxiliary_names(matrices: Any) -> list[str]:
+    """The auxiliary totals' columns after u, in their order, named by the rows that define them.
+
+    A destination share adds ``moved_residents``, a region share ``moved_jobs``;
+    either may come alone.
+    """
+    return [name for name in ("moved_residents", "moved_jobs") if f"{name}_def" in matrices.family_rows]
 
 
 def _safe_names(names: list[str]) -> list[str]:
@@ -345,12 +377,11 @@ def _safe_names(names: list[str]) -> list[str]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .check import check_solution, load_solution
+    from .check import check_solution
+    from .result_folder import load_solution, solution_path
 
-    instance = _load(args.instance)
-    path = Path(args.solution)
-    if path.is_dir():
-        path = path / "solution.json"
+    instance = _load(args.instance, args.allow_outside_paths)
+    path = solution_path(args.solution)
     solution = load_solution(path)
     report = check_solution(instance, solution)
     if report.ok:
@@ -422,7 +453,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    files = write_report(args.result, args.instance, args.out)
+    instance = None if args.instance is None else _load(args.instance, args.allow_outside_paths)
+    files = write_report(args.result, instance, args.out, force=args.force)
     for note in files.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"wrote {files.html}")
@@ -438,18 +470,98 @@ COMMANDS = {
 }
 
 
-def cmd_whatif(args: argparse.Namespace) -> int:
-    """sweep, diff and pareto (spatialopt.scenarios)."""
-    from . import scenarios
+def _describe(status: str, objective: float | None, seconds: float, unit: str) -> str:
+    shown = "no plan" if objective is None else f"objective {objective:,.3f}{unit}"
+    return f"{status}, {shown}, {seconds:.2f} s"
 
-    if args.command == "pareto" and args.points < 2:
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """``spatialopt sweep INSTANCE SCENARIOS.toml``: see the README section "What-if studies"."""
+    from .api import solver_options
+    from .scenarios.parallel import default_workers
+    from .scenarios.scenario_file import load_scenarios
+    from .scenarios.sweep import SweepOutcome, run_sweep
+
+    base = _load(args.instance, args.allow_outside_paths)
+    scenario_set = load_scenarios(args.scenarios)
+    if scenario_set.base is not None and scenario_set.base != Path(args.instance).resolve():
+        print(f"note: {Path(args.scenarios).name} names base {scenario_set.base}; using {args.instance}", file=sys.stderr)
+    scenario_set.instances(base)  # every scenario's problems before any solve
+    out = output_folder(args.out, base.name, "-sweep", SWEEP, args.force)
+    options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
+    where = f"the Dask cluster at {args.scheduler}" if args.scheduler else (
+        "this process" if args.workers == 1 else f"{args.workers or default_workers()} worker processes")
+    total = 1 + len(scenario_set.scenarios)
+    print(f"sweeping {base.name}: base + {total - 1} scenario(s) on {where} (Ctrl-C stops and keeps the plans so far)",
+          file=sys.stderr, flush=True)
+    unit = f" {base.cost_unit}" if base.cost_unit else ""
+
+    def progress(done: int, total: int, o: SweepOutcome) -> None:
+        objective = o.result.objective if o.result is not None else None
+        extra = f" ({o.error})" if o.error else ""
+        print(f"[{done}/{total}] {o.name}: {_describe(o.status.value, objective, o.seconds, unit)}{extra}", flush=True)
+
+    sweep = run_sweep(base, scenario_set, workers=args.workers, scheduler=args.scheduler, options=options,
+                      builder=args.builder, on_result=progress)
+    written = sweep.write(out, force=args.force)
+    print(sweep.comparison_text())
+    if written != out:
+        print(f"note: {out} holds an earlier run; wrote {written} instead (use --force to replace it)", file=sys.stderr)
+    print(f"wrote {written}/ (one folder per run, comparison.csv)")
+    return sweep.exit_code
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """``spatialopt diff A B [--csv FILE]``."""
+    from .scenarios.diff import diff_plans
+
+    for path in (args.a, args.b):
+        if not Path(path).exists():
+            raise SolutionFileError(f"{path}: no such result folder or solution file")
+    diff = diff_plans(args.a, args.b)
+    print(diff.text())
+    if args.csv is not None:
+        diff.to_frame().to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    return EXIT_OK
+
+
+def cmd_pareto(args: argparse.Namespace) -> int:
+    """``spatialopt pareto INSTANCE [--points N] [--source ID]``."""
+    from .api import solver_options
+    from .scenarios.pareto import pareto_front
+
+    if args.points < 2:
         print("spatialopt: error: --points must be at least 2", file=sys.stderr)
         return EXIT_INPUT
-    command = {"sweep": scenarios.sweep_command, "diff": scenarios.diff_command, "pareto": scenarios.pareto_command}
-    return command[args.command](args)
+    instance = _load(args.instance, args.allow_outside_paths)
+    out = output_folder(args.out, instance.name, "-pareto", PARETO, args.force)
+    options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
+    unit = f" {instance.cost_unit}" if instance.cost_unit else ""
+    print(f"tracing {instance.name}: {args.points} points (Ctrl-C stops and keeps the points so far)",
+          file=sys.stderr, flush=True)
+
+    def progress(done: int, total: int, row: dict[str, Any]) -> None:
+        print(f"[{done}/{total}] scale {row['target_scale']:.4g}: "
+              f"{_describe(row['status'], row['objective'], row['seconds'], unit)}, warm start {row['warm_start']}",
+              flush=True)
+
+    front = pareto_front(instance, args.points, source=args.source, workers=args.workers, scheduler=args.scheduler,
+                         options=options, builder=args.builder, on_point=progress)
+    if front.table.empty:
+        print(f"{instance.name}: no front: {front.status.value}" + "".join(f"\n  why: {r}" for r in front.reasons))
+        return front.exit_code
+    written = front.write(out, force=args.force)
+    shown = front.table.drop(columns=["plan_from"])
+    print(shown.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:,.2f}"))
+    print(f"largest target scale reached: {front.max_scale:.6g} (found in {front.max_scale_seconds:.2f} s)")
+    if written != out:
+        print(f"note: {out} holds an earlier run; wrote {written} instead (use --force to replace it)", file=sys.stderr)
+    print(f"wrote {written}/ (pareto.csv, pareto.png)")
+    return front.exit_code
 
 
-COMMANDS.update({"sweep": cmd_whatif, "diff": cmd_whatif, "pareto": cmd_whatif})
+COMMANDS.update({"sweep": cmd_sweep, "diff": cmd_diff, "pareto": cmd_pareto})
 
 
 def _positive_float(text: str) -> float:
@@ -493,7 +605,7 @@ def _scheduler_address(text: str) -> str:
 
 
 def _version() -> str:
-    from . import __version__
+    from ._version import __version__
 
     return __version__
 

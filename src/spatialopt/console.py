@@ -106,8 +106,8 @@ def guarded_process(owns_process: bool) -> Iterator[None]:
     previous_hook = sys.unraisablehook
     sys.unraisablehook = _redeliver_interrupt(previous_hook)
     originals = sys.stdout, sys.stderr
-    sys.stdout = PipeSafeStream(sys.stdout) if sys.stdout is not None else None  # type: ignore[assignment]
-    sys.stderr = PipeSafeStream(sys.stderr) if sys.stderr is not None else None  # type: ignore[assignment]
+    sys.stdout = PipeSafeStream(sys.stdout) if sys.stdout is not None else None
+    sys.stderr = PipeSafeStream(sys.stderr) if sys.stderr is not None else None
     try:
         yield
     finally:

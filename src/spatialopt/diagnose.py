@@ -9,9 +9,10 @@ Two tools:
   ``proves_infeasible`` settles the question without a solver.
 - :func:`diagnose`: an elastic relaxation. Each rule family (targets,
   must_move, min_share, capacities, site capacity / minimum / count, budget,
-  destination and region shares) gets penalised slack on its rows; the
-  relaxed model minimises the sum of slacks, each relative to its row's
-  right-hand side (so 1% of a target weighs like 1% of a cap). It is solved
+  destination and region shares) gets penalised slack on its rows — on the
+  formulation's blocks (:func:`elastic`), so the relaxation reaches every
+  family without naming a model component; the relaxed model minimises the
+  sum of slacks, each relative to its row's right-hand side (so 1% of a target weighs like 1% of a cap). It is solved
   once per family alone — every family that can repair the plan on its own is
   one alternative ("lower beijing-core's target by 42,000, or raise
   cap_residents of langfang by 42,000") — and once with all families together
@@ -22,16 +23,17 @@ Two tools:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import pyomo.environ as pyo
 
 from .derive import Derived, EligibilityRules, derive
+from .formulation import ColumnBlock, Formulation, build
 from .instance import Instance
-from .model import build_model
-from .solve import run_highs
+from .matrix import MatrixModel, matrices_from
+from .solve import HighsSession
 
 RELAXABLE = (
     "target", "assign", "min_share", "capacity", "site_capacity", "site_min", "site_count",
@@ -282,10 +284,10 @@ def diagnose(
     derived = derive(instance)
     diagnosis = Diagnosis(findings=presolve_findings(instance, derived))
     structural = [f for f in diagnosis.findings if f.rule == "must_move"]
-    base = build_model(instance, derived)
+    base = build(instance, derived)
     if not known_infeasible and not base.trivially_infeasible:
-        run = run_highs(base, {"time_limit": time_limit, "threads": threads, "mip_rel_gap": 1e-6})
-        if run.status.has_solution:
+        has_plan = base.n_cols == 0 or _solve_all_columns(matrices_from(base), time_limit, threads) is not None
+        if has_plan:
             diagnosis.feasible = True
             return diagnosis
     if structural:
@@ -299,59 +301,107 @@ def diagnose(
     return diagnosis
 
 
+@dataclass(frozen=True)
+class _Elastic:
+    """The relaxed rows of one family: their keys, bounds and slack columns."""
+
+    family: str
+    keys: list[Any]
+    lower: np.ndarray
+    upper: np.ndarray
+    short: np.ndarray  # per row: its "short of the lower bound" column, -1 when the row has no lower bound
+    over: np.ndarray  # per row: its "over the upper bound" column, -1 when the row has no upper bound
+
+
+def elastic(form: Formulation, families: Iterable[str]) -> list[_Elastic]:
+    """Give the rows of ``families`` penalised slack, on the blocks themselves; minimise relative slack.
+
+    A row ``lo <= a·v <= up`` becomes ``lo <= a·v + short - over <= up`` (a
+    ``short`` column where ``lo`` is finite, an ``over`` column where ``up``
+    is), each slack costing ``1 / max(1, |rhs|)`` so that 1% of a target
+    weighs like 1% of a cap; every other cost is dropped. ``assign`` rows are
+    relaxed only where they are equalities (``must_move``): "at most count" is
+    physics, not a rule. Works for every family of the formulation, including
+    an analyst's own.
+    """
+    out: list[_Elastic] = []
+    weights: dict[str, np.ndarray] = {}
+    for family in families:
+        if not any(b.family == family and b.n_rows for b in form.rows):
+            continue
+        block = form.family(family)
+        rows = np.arange(block.n_rows)
+        if family == "assign":
+            rows = rows[block.lower == block.upper]
+        if rows.size == 0:
+            continue
+        lower, upper = block.lower[rows], block.upper[rows]
+        scale = 1.0 / np.maximum(1.0, np.abs(np.where(np.isfinite(lower), lower, upper)))
+        short = _slack_columns(form, f"{family}_short", np.isfinite(lower), scale, weights)
+        over = _slack_columns(form, f"{family}_over", np.isfinite(upper), scale, weights)
+        has_short, has_over = short >= 0, over >= 0
+        form.replace_rows(replace(
+            block, row=np.r_[block.row, rows[has_short], rows[has_over]],
+            col=np.r_[block.col, short[has_short], over[has_over]],
+            val=np.r_[block.val, np.ones(int(has_short.sum())), -np.ones(int(has_over.sum()))],
+        ))
+        keys = block.keys
+        out.append(_Elastic(family, [keys[i] for i in rows], lower, upper, short, over))
+    form.set_objective("relaxation", weights)  # type: ignore[arg-type]
+    return out
+
+
+def _slack_columns(form: Formulation, name: str, present: np.ndarray, scale: np.ndarray,
+                   weights: dict[str, np.ndarray]) -> np.ndarray:
+    """One slack column per row where ``present``; per row its column index, -1 elsewhere."""
+    n = int(present.sum())
+    where = form.add_columns(ColumnBlock(name, np.zeros(n), np.full(n, np.inf), np.zeros(n, dtype=bool), np.zeros(n)))
+    weights[name] = scale[present]
+    column = np.full(present.size, -1, dtype=np.int64)
+    column[present] = where.start + np.arange(n)
+    return column
+
+
 def _relax(instance: Instance, derived: Derived, families: set[str], time_limit: float, threads: int | None) -> list[Change] | None:
     """Changes needed when ``families`` get slack; None if that does not restore a plan."""
-    m = build_model(instance, derived)
-    if m.trivially_infeasible:
+    form = build(instance, derived)
+    if form.trivially_infeasible:
         return None
-    elastic: list[tuple[str, Any, Any, Any, float | None, float | None]] = []
-    m.slack_lo = pyo.VarList(domain=pyo.NonNegativeReals)
-    m.slack_up = pyo.VarList(domain=pyo.NonNegativeReals)
-    m.elastic = pyo.ConstraintList()
-    weights = []
-    for family in families:
-        component = getattr(m, family, None)
-        if component is None:
-            continue
-        for index, row in list(component.items()):
-            if family == "assign" and not (row.lower is not None and row.upper is not None):
-                continue  # only must_move equalities are rules; "at most count" is physics
-            lower = None if row.lower is None else pyo.value(row.lower)
-            upper = None if row.upper is None else pyo.value(row.upper)
-            body = row.body
-            lo = m.slack_lo.add() if lower is not None else None
-            up = m.slack_up.add() if upper is not None else None
-            expr = body + (lo if lo is not None else 0) - (up if up is not None else 0)
-            m.elastic.add((lower, expr, upper))
-            row.deactivate()
-            scale = 1.0 / max(1.0, abs(lower if lower is not None else upper))  # relative change
-            for var in (lo, up):
-                if var is not None:
-                    weights.append((scale, var))
-            elastic.append((family, index, lo, up, lower, upper))
-    if not elastic:
+    relaxed = elastic(form, [f for f in RELAXABLE if f in families])
+    if not relaxed:
         return None
-    m.total_cost.deactivate()
-    m.relaxation = pyo.Objective(expr=sum(w * v for w, v in weights), sense=pyo.minimize)
-    run = run_highs(m, {"time_limit": time_limit, "threads": threads, "mip_rel_gap": 1e-6}, keep_values=True)
-    if not run.status.has_solution:
+    values = _solve_all_columns(matrices_from(form), time_limit, threads)
+    if values is None:
         return None
     changes = []
     shares: dict[str, list[tuple[Any, float]]] = {"destination_share": [], "region_share": []}
-    for family, index, lo, up, lower, upper in elastic:
-        short = pyo.value(lo) if lo is not None else 0.0
-        over = pyo.value(up) if up is not None else 0.0
-        if max(short, over) <= 1e-6 * max(1.0, abs(lower if lower is not None else upper)):
-            continue
-        if family in shares:
-            shares[family].append((index, over if family == "destination_share" else short))
-            continue
-        changes.append(_describe(instance, family, index, short, over, lower, upper))
-    changes += _share_changes(instance, m, shares)
+    for group in relaxed:
+        short = np.where(group.short >= 0, values[np.maximum(group.short, 0)], 0.0)
+        over = np.where(group.over >= 0, values[np.maximum(group.over, 0)], 0.0)
+        rhs = np.where(np.isfinite(group.lower), group.lower, group.upper)
+        for i in np.flatnonzero(np.maximum(short, over) > 1e-6 * np.maximum(1.0, np.abs(rhs))):
+            if group.family in shares:
+                shares[group.family].append((group.keys[i], over[i] if group.family == "destination_share" else short[i]))
+                continue
+            lower = float(group.lower[i]) if np.isfinite(group.lower[i]) else None
+            upper = float(group.upper[i]) if np.isfinite(group.upper[i]) else None
+            changes.append(_describe(instance, group.family, group.keys[i], float(short[i]), float(over[i]), lower, upper))
+    totals = {name: float(values[form.column(name).start]) for name in ("moved_residents", "moved_jobs")
+              if form.has_column(name)}
+    changes += _share_changes(instance, totals, shares)
     return changes
 
 
-def _share_changes(instance: Instance, m: pyo.ConcreteModel, shares: dict[str, list[tuple[Any, float]]]) -> list[Change]:
+def _solve_all_columns(matrices: MatrixModel, time_limit: float, threads: int | None) -> np.ndarray | None:
+    """Every column's value in HiGHS's plan, or None without a plan."""
+    session = HighsSession(matrices, {"time_limit": time_limit, "threads": threads, "mip_rel_gap": 1e-6})
+    run = session.run()
+    if not run.status.has_solution:
+        return None
+    return np.asarray(session.solution().col_value, dtype=float)
+
+
+def _share_changes(instance: Instance, totals: dict[str, float], shares: dict[str, list[tuple[Any, float]]]) -> list[Change]:
     """Share slacks as the share value that would have been needed.
 
     The rows read part - share * whole <= 0 (destinations) and
@@ -361,7 +411,7 @@ def _share_changes(instance: Instance, m: pyo.ConcreteModel, shares: dict[str, l
     out = []
     if shares["destination_share"]:
         alpha = instance.policy.max_destination_share or 0.0
-        whole = max(pyo.value(m.moved_residents), 1e-9)
+        whole = max(totals.get("moved_residents", 0.0), 1e-9)
         need = max(alpha + over / whole for _, over in shares["destination_share"])
         where = ", ".join(str(d) for d, _ in sorted(shares["destination_share"], key=lambda t: -t[1]))
         out.append(Change(
@@ -370,7 +420,7 @@ def _share_changes(instance: Instance, m: pyo.ConcreteModel, shares: dict[str, l
         ))
     for region, short in shares["region_share"]:
         beta = instance.policy.min_region_share[region]
-        whole = max(pyo.value(m.moved_jobs), 1e-9)
+        whole = max(totals.get("moved_jobs", 0.0), 1e-9)
         out.append(Change(
             "region_share", region, short,
             f"lower min_region_share.{region} from {beta:g} to at most {max(0.0, beta - short / whole):.3f} "
@@ -383,7 +433,7 @@ def _describe(instance: Instance, family: str, index: Any, short: float, over: f
               lower: float | None, upper: float | None) -> Change:
     """A slack, said as a change to the instance."""
     unit = f" {instance.cost_unit}" if instance.cost_unit else ""
-    amount = short if short > over else over
+    amount = max(over, short)
     if family == "target":
         src = instance.sources[index]
         text = (f"lower the target of {index} by {short:,.0f} residents "

@@ -47,18 +47,80 @@ class Problem:
 def _show(value: object) -> str:
     if value is None:
         return "(missing)"
-    text = repr(value) if isinstance(value, str) else str(value)
+    try:
+        text = repr(value) if isinstance(value, str) else str(value)
+    except (RecursionError, ValueError):  # a value nested hundreds deep, an integer of thousands of digits
+        text = f"({type(value).__name__})"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+PROBLEMS_PER_FILE = 50  # listed per file; the rest are counted (a junk table must not flood the terminal)
+
+
+class ProblemLog(list[Problem]):
+    """A list of problems that keeps the first ``limit`` of each file and counts the rest.
+
+    A file is recognised by the longest registered label that a problem's
+    ``where`` starts with (``cities.csv``, ``instance.toml``), else by the
+    first word of ``where``. Memory stays flat however many problems a file
+    has; :meth:`finished` appends one "and N more" line per file that
+    overflowed.
+    """
+
+    def __init__(self, limit: int = PROBLEMS_PER_FILE) -> None:
+        super().__init__()
+        self.limit = limit
+        self.labels: list[str] = []
+        self.counts: dict[str, int] = {}
+
+    def register(self, label: str) -> None:
+        if label not in self.labels:
+            self.labels.append(label)
+            self.labels.sort(key=len, reverse=True)
+
+    def file_of(self, problem: Problem) -> str:
+        for label in self.labels:
+            if problem.where == label or problem.where.startswith(label + " ") or problem.where.startswith(label + ":"):
+                return label
+        return problem.where.split(" ", 1)[0]
+
+    def append(self, problem: Problem) -> None:
+        key = self.file_of(problem)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if self.counts[key] <= self.limit:
+            super().append(problem)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def finished(self) -> list[Problem]:
+        """The listed problems, then one line per file saying how many were not listed."""
+        more = [
+            Problem(key, None, None, f"and {count - self.limit:,} more problem{'s' if count - self.limit != 1 else ''}"
+                    f" in this file (only the first {self.limit} of each file are listed)")
+            for key, count in self.counts.items() if count > self.limit
+        ]
+        return list(self) + more
+
+
 class InstanceError(SpatialoptError):
-    """An instance that cannot be used; ``problems`` lists every problem found."""
+    """An instance that cannot be used; ``problems`` lists every problem found.
+
+    ``total`` counts every problem found, also those not listed (a
+    :class:`ProblemLog` lists at most a few per file).
+    """
 
     def __init__(self, problems: list[Problem], source: str = "instance") -> None:
-        self.problems = list(problems)
+        if isinstance(problems, ProblemLog):
+            self.total = problems.total
+            self.problems = problems.finished()
+        else:
+            self.problems = list(problems)
+            self.total = len(self.problems)
         self.source = source
-        count = len(self.problems)
-        head = f"{source}: {count} problem{'s' if count != 1 else ''}"
+        count = self.total
+        head = f"{source}: {count:,} problem{'s' if count != 1 else ''}"
         super().__init__(head + "\n" + "\n".join(f"  {p}" for p in self.problems))
 
 

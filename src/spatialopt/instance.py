@@ -25,12 +25,20 @@ Column conventions of the tables:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 TABLE_NAMES = ("cities", "facilities", "arcs", "sites", "distances")
+# The columns each table must have (spec §2); ``lon``/``lat`` may come from a Point geometry instead.
+TABLE_COLUMNS = {
+    "cities": ("id", "lon", "lat"),
+    "facilities": ("id", "origin", "type"),
+    "arcs": ("facility", "destination"),
+    "sites": ("type", "city"),
+    "distances": ("from", "to", "km"),
+}
 BUILTIN_FACILITY_COLUMNS = ("jobs", "residents", "service_units")
 WEIGHT_NAMES = ("relocation", "operating", "access", "sites", "shortfall")
 
@@ -110,6 +118,18 @@ class Weights:
         return {name: getattr(self, name) for name in WEIGHT_NAMES}
 
 
+# Scenario edits re-run the loader's validation, which sits above this module:
+# spatialopt.scenarios installs its apply_changes here when imported (and
+# importing spatialopt imports it), so that this module imports nothing above it.
+_change_applier: Callable[..., Instance] | None = None
+
+
+def install_change_applier(apply: Callable[..., Instance]) -> None:
+    """Make ``apply(instance, changes, **kwargs)`` what :meth:`Instance.with_changes` calls."""
+    global _change_applier
+    _change_applier = apply
+
+
 @dataclass(frozen=True)
 class Instance:
     """A validated instance. Build one with :func:`spatialopt.load`."""
@@ -152,9 +172,9 @@ class Instance:
         ``InstanceError`` with every problem located. Its ``sha256`` hashes this
         instance's with the changes. See :func:`spatialopt.scenarios.apply_changes`.
         """
-        from .scenarios import apply_changes
-
-        return apply_changes(self, changes, **kwargs)  # type: ignore[arg-type]
+        if _change_applier is None:  # pragma: no cover - importing spatialopt installs it
+            raise RuntimeError("scenario changes need spatialopt.scenarios; import spatialopt first")
+        return _change_applier(self, changes, **kwargs)
 
     def __repr__(self) -> str:
         return (

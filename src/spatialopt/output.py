@@ -8,73 +8,57 @@ and per city cluster) and ``flows.geojson`` (origin -> destination lines, EPSG:4
 place for). Every file is first written into a hidden sibling folder which is
 renamed into place at the end, so a crash never leaves a half-written result.
 An existing result folder is never overwritten silently: without ``force``
-the new run goes to ``<folder>-2``, ``<folder>-3``, ...
+the new run goes to ``<folder>-2``, ``<folder>-3``, ...; ``force`` replaces
+only a result folder spatialopt wrote (rules in :mod:`spatialopt.destinations`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .destinations import (
+    RESULT,
+    FolderKind,
+    check_destination,
+    new_staging,
+    place_folder,
+    written_by,
+)
+
 if TYPE_CHECKING:
     from .results import Result
 
 
-def free_folder(out_dir: Path, force: bool) -> Path:
-    """``out_dir`` itself when free (or ``force``), else the first free ``out_dir-N``."""
-    if force or not out_dir.exists() or not any(out_dir.iterdir()):
-        return out_dir
-    n = 2
-    while True:
-        candidate = out_dir.with_name(f"{out_dir.name}-{n}")
-        if not candidate.exists() or not any(candidate.iterdir()):
-            return candidate
-        n += 1
-
-
 def write_result(result: Result, out_dir: Path, *, force: bool = False) -> Path:
     """Write ``result`` into ``out_dir`` (or a fresh sibling); return the folder written."""
-    return write_folder(out_dir, lambda folder: _write_files(result, folder), force=force)
+    return write_folder(out_dir, lambda folder: _write_files(result, folder), RESULT, force=force)
 
 
-def write_folder(out_dir: Path, fill: Callable[[Path], None], *, force: bool = False) -> Path:
-    """Write a folder atomically: ``fill(staging)`` writes the files, then the folder moves into place.
+def write_folder(out_dir: Path, fill: Callable[[Path], None], kind: FolderKind, *, force: bool = False) -> Path:
+    """Write a ``kind`` folder atomically: ``fill(staging)`` writes the files, then the folder moves into place.
 
     The staging folder is a hidden sibling of the target, renamed to it at the
-    end, so a failure (or Ctrl-C) in ``fill`` leaves nothing half-written. The
-    target is ``out_dir`` when it is free or ``force`` is set (an old one is
-    replaced, removed only after the swap), else the first free
-    ``out_dir-N`` (:func:`free_folder`). Returns the folder written.
+    end, so a failure (or Ctrl-C) in ``fill`` leaves nothing half-written and
+    no staging folder behind. Where it lands follows
+    :mod:`spatialopt.destinations`: ``out_dir`` when it is missing or empty,
+    else the first free ``out_dir-N``; with ``force``, ``out_dir`` replaced
+    when it is a ``kind`` folder spatialopt wrote (anything else is refused,
+    before ``fill`` runs). Returns the folder written.
     """
-    target = free_folder(out_dir, force)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    out_dir = check_destination(out_dir, kind, force)
+    staging = new_staging(out_dir)
     try:
         fill(staging)
-        _replace_folder(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target
-
-
-def _replace_folder(staging: Path, target: Path) -> None:
-    """Move ``staging`` to ``target``; an old ``target`` is removed only after the swap."""
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-        os.replace(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, target)
+        return place_folder(staging, out_dir, kind, force)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already when it was placed
 
 
 def _write_files(result: Result, folder: Path) -> None:
@@ -89,6 +73,7 @@ def _write_files(result: Result, folder: Path) -> None:
         result.receipts("cluster").to_csv(folder / "clusters.csv", index=False)
         (folder / "flows.geojson").write_text(json.dumps(flows_geojson(result)) + "\n", encoding="utf-8")
     run = {
+        "written_by": written_by(),  # marks the folder as one spatialopt may replace (--force)
         "status": result.status.value,
         "termination": result.termination,
         "reasons": result.reasons,

@@ -29,6 +29,7 @@ import html
 import json
 import math
 import os
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +38,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .check import load_solution
+from .destinations import check_files, publish_file
 from .errors import SolutionFileError
 from .instance import Instance
+from .result_folder import (
+    PARETO,
+    SOLUTION,
+    VIEW_TEXT_COLUMNS,
+    comparison_path,
+    load_solution,
+    read_optional_table,
+    read_record,
+    read_run,
+    read_scenario,
+    read_view,
+    run_records,
+)
+from .tolerances import FEASIBILITY_TOL
 
 COMPONENT_TEXT = {
     "relocation": ("Relocation", "one-off cost of moving: fixed cost plus cost per job and km"),
@@ -58,12 +73,6 @@ STATUS_TEXT = {
 }
 STOPPED = {"maxTimeLimit": "time limit", "interrupted": "interrupted", "iterationLimit": "node or solution limit"}
 MAX_ROWS = 30
-TEXT_COLUMNS = {
-    "assignments": ("facility", "origin", "type", "destination"),
-    "destinations": ("city", "name", "tier", "region", "cluster", "sites"),
-    "sites": ("type", "city"),
-}
-
 
 class ReportInputError(SolutionFileError):
     """The result folder or its instance cannot be used for a report (CLI exit code 2)."""
@@ -132,13 +141,8 @@ def _recorded_instance(result_dir: Path) -> tuple[Path | None, str]:
     changed instance that has no manifest of its own: the base manifest named
     by a sibling run (the base run) is the one to draw names and places from.
     """
-    candidates = [result_dir / "run.json"]
-    if (result_dir.parent / "sweep.json").is_file():
-        candidates += sorted(p for p in result_dir.parent.glob("*/run.json") if p.parent != result_dir)
     named = ""
-    for candidate in candidates:
-        if not candidate.is_file():
-            continue
+    for candidate in run_records(result_dir):
         recorded = _read_json(candidate).get("instance_path")
         if not isinstance(recorded, str) or not recorded:
             continue
@@ -152,10 +156,10 @@ def read_folder(result_dir: str | os.PathLike[str], instance: str | os.PathLike[
     folder = Path(result_dir)
     if not folder.is_dir():
         raise ReportInputError(f"{folder}: not a result folder (no such folder)")
-    if not (folder / "solution.json").is_file():
-        raise ReportInputError(f"{folder}: not a result folder (no solution.json)")
-    solution = load_solution(folder / "solution.json")
-    run = _read_json(folder / "run.json") if (folder / "run.json").is_file() else {}
+    if not (folder / SOLUTION).is_file():
+        raise ReportInputError(f"{folder}: not a result folder (no {SOLUTION})")
+    solution = load_solution(folder)
+    run = _reading(read_run, folder)
     inst = find_instance(folder, instance)
     if solution.get("instance") != inst.name:
         raise ReportInputError(
@@ -164,7 +168,7 @@ def read_folder(result_dir: str | os.PathLike[str], instance: str | os.PathLike[
         )
     data = _Folder(path=folder, solution=solution, run=run, instance=inst, assignments=None, destinations=None, sites=None)
     # A run of a sweep (scenario.json beside it) was solved on the base instance with changes.
-    scenario = _read_json(folder / "scenario.json") if (folder / "scenario.json").is_file() else {}
+    scenario = _reading(read_scenario, folder)
     solved_sha = solution.get("instance_sha256")
     if scenario and inst.sha256 and inst.sha256 == scenario.get("base_sha256"):
         data.scenario = str(scenario.get("scenario") or folder.name)
@@ -182,45 +186,29 @@ def read_folder(result_dir: str | os.PathLike[str], instance: str | os.PathLike[
             "coordinates are today's; every number is the solved plan's."
         )
     if data.has_plan:
-        for name, text in TEXT_COLUMNS.items():
-            path = folder / f"{name}.csv"
-            if not path.is_file():
+        for name in VIEW_TEXT_COLUMNS:
+            frame = read_view(folder, name)
+            if frame is None:
                 raise ReportInputError(f"{folder}: {name}.csv is missing; re-run 'spatialopt solve' to rewrite the folder")
-            # Ids stay text ("1" is a city id, not a number); empty text cells stay "".
-            frame = pd.read_csv(path, dtype=dict.fromkeys(text, str), keep_default_na=False, na_values=[""])
-            for column in text:
-                if column in frame.columns:
-                    frame[column] = frame[column].fillna("")
             setattr(data, name, frame)
-    comparison = folder / "comparison.csv"
-    if not comparison.is_file() and (folder.parent / "sweep.json").is_file():
-        comparison = folder.parent / "comparison.csv"  # this folder is one run of a sweep
+    comparison = comparison_path(folder)
+    if comparison.parent != folder:  # this folder is one run of a sweep
         data.scenario = data.scenario or folder.name
-    data.comparison = _optional_csv(comparison, data.notes)
-    data.pareto = _optional_csv(folder / "pareto.csv", data.notes)
+    data.comparison = read_optional_table(comparison, data.notes)
+    data.pareto = read_optional_table(folder / PARETO, data.notes)
     return data
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ReportInputError(f"{path}: cannot read: {exc}") from exc
-    return value if isinstance(value, dict) else {}
+    return _reading(read_record, path)
 
 
-def _optional_csv(path: Path, notes: list[str]) -> pd.DataFrame | None:
-    if not path.is_file():
-        return None
+def _reading(read: Any, path: Path) -> dict[str, Any]:
+    """``read(path)``, its failure reported as the report's input error."""
     try:
-        frame = pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        notes.append(f"{path.name} could not be read and is left out: {exc}")
-        return None
-    if frame.empty:
-        notes.append(f"{path.name} has no rows and is left out.")
-        return None
-    return frame
+        return read(path)
+    except SolutionFileError as exc:
+        raise ReportInputError(str(exc)) from exc
 
 
 # -- formatting ------------------------------------------------------------------------
@@ -350,30 +338,52 @@ def write_report(
     result_dir: str | os.PathLike[str],
     instance: str | os.PathLike[str] | Instance | None = None,
     out: str | os.PathLike[str] | None = None,
+    *,
+    force: bool = False,
 ) -> ReportFiles:
-    """Write ``report.html`` (or ``out``), ``flows.png``, ``flows.svg`` and ``plan.gpkg`` beside it."""
+    """Write ``report.html`` (or ``out``), ``flows.png``, ``flows.svg`` and ``plan.gpkg`` beside it.
+
+    None of the four may exist unless ``force`` (checked before anything is
+    drawn, rules in :mod:`spatialopt.destinations`); each file is written
+    atomically.
+    """
     from . import plots
 
     data = read_folder(result_dir, instance)
     html_path = Path(out) if out is not None else data.path / "report.html"
     if html_path.is_dir():
         html_path = html_path / "report.html"
-    html_path.parent.mkdir(parents=True, exist_ok=True)
     beside = html_path.parent
+    files = ReportFiles(html=html_path, flows_png=beside / "flows.png", flows_svg=beside / "flows.svg",
+                        gpkg=beside / "plan.gpkg", notes=list(data.notes))
+    targets = [files.html, files.flows_png, files.flows_svg, files.gpkg]
+    check_files(targets, force, f"--out {out}" if out is not None else "report")
+    beside.mkdir(parents=True, exist_ok=True)
 
     flow_fig = plots.flow_map(_map_data(data))
     png = plots.figure_bytes(flow_fig, "png")
-    files = ReportFiles(html=html_path, flows_png=beside / "flows.png", flows_svg=beside / "flows.svg",
-                        gpkg=beside / "plan.gpkg", notes=list(data.notes))
-    _atomic_write(files.flows_png, png)
-    _atomic_write(files.flows_svg, plots.figure_bytes(flow_fig, "svg"))
-    write_gpkg(data, files.gpkg)
-    _atomic_write(html_path, render_html(data, png, files).encode("utf-8"))
+    svg = plots.figure_bytes(flow_fig, "svg")
+    html_bytes = render_html(data, png, files).encode("utf-8")
+    gpkg_tmp = beside / f".{secrets.token_hex(6)}.tmp.gpkg"
+    published: list[Path] = []
+    try:
+        write_gpkg(data, gpkg_tmp)
+        for path, content in ((files.flows_png, png), (files.flows_svg, svg), (files.gpkg, None),
+                              (files.html, html_bytes)):
+            publish_file(path, content, force, written=gpkg_tmp if content is None else None)
+            published.append(path)
+    except BaseException:
+        if not force:  # a report half-published is removed; what was there before is untouched
+            for path in published:
+                path.unlink(missing_ok=True)
+        raise
+    finally:
+        gpkg_tmp.unlink(missing_ok=True)
     return files
 
 
 def render_html(data: _Folder, flow_png: bytes, files: ReportFiles) -> str:
-    from . import __version__
+    from ._version import __version__
 
     inst, sol = data.instance, data.solution
     title = f"Relocation plan: {inst.name}"
@@ -482,7 +492,7 @@ def _weights_match(data: _Folder, components: dict[str, Any]) -> bool:
         return False
     weights = data.instance.weights.as_dict()
     total = sum(weights[k] * float(components.get(k) or 0) for k in weights)
-    return abs(total - objective) <= 1e-6 * max(1.0, abs(objective))
+    return abs(total - objective) <= FEASIBILITY_TOL * max(1.0, abs(objective))
 
 
 def _components_table(data: _Folder, components: dict[str, Any]) -> str:
@@ -803,7 +813,11 @@ def _city_name(data: _Folder, city: str) -> str:
 
 # -- GeoPackage ------------------------------------------------------------------------------
 def write_gpkg(data: _Folder, path: Path) -> None:
-    """Layers ``cities`` (points), ``sites`` (points) and ``flows`` (lines), EPSG:4326."""
+    """Layers ``cities`` (points), ``sites`` (points) and ``flows`` (lines), EPSG:4326, into a new ``path``.
+
+    Written in place, layer by layer: :func:`write_report` gives it a
+    temporary name and moves the finished file into place.
+    """
     import geopandas
     import pyogrio
     from shapely.geometry import LineString, Point
@@ -865,21 +879,7 @@ def write_gpkg(data: _Folder, path: Path) -> None:
             geometry=geopandas.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
 
     geometry_type = {"cities": "Point", "sites": "Point", "flows": "LineString"}
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.gpkg")
-    try:
-        tmp.unlink(missing_ok=True)
-        for name, layer in layers.items():
-            pyogrio.write_dataframe(layer, tmp, layer=name, driver="GPKG", geometry_type=geometry_type[name],
-                                    append=name != "cities")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _atomic_write(path: Path, content: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(content)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
+    for name, layer in layers.items():
+        pyogrio.write_dataframe(layer, path, layer=name, driver="GPKG", geometry_type=geometry_type[name],
+                                append=name != "cities")

@@ -21,7 +21,13 @@ import pandas as pd
 from .derive import Derived
 from .errors import SpatialoptError
 from .instance import WEIGHT_NAMES, Instance
-from .solve import SolverRun, SolveStatus
+from .status import SolverRun, SolveStatus
+from .tolerances import (
+    FEASIBILITY_TOL,
+    GAP_DENOMINATOR_FLOOR,
+    OPEN_SITE_THRESHOLD,
+    UNIT_DUST,
+)
 
 COMPONENTS = WEIGHT_NAMES  # relocation, operating, access, sites, shortfall
 COUNTY_THRESHOLD = 200_000.0  # residents: county towns the plan lifts past this are listed
@@ -49,6 +55,7 @@ class Result:
     termination: str = ""  # how HiGHS stopped: convergenceCriteriaSatisfied, maxTimeLimit, interrupted, ...
     work: dict[str, int] = field(default_factory=dict)  # HiGHS's simplex iterations and nodes
     timings: dict[str, float] = field(default_factory=dict)
+    diagnosis: Any = None  # an infeasible solve's Diagnosis (spatialopt.diagnose): rules in the way, repairs
 
     # -- tables ---------------------------------------------------------------
     @functools.cached_property
@@ -250,17 +257,17 @@ def extract_plan(instance: Instance, derived: Derived, run: SolverRun, reasons: 
     bound = run.bound
     if run.status.has_solution:
         units = _clean_units(instance, derived, run.values["x"])
-        opened = run.values["y"] > 0.5
+        opened = run.values["y"] > OPEN_SITE_THRESHOLD
         components = plan_components(instance, derived, units, opened)
         objective = sum(getattr(instance.weights, k) * components[k] for k in COMPONENTS)
         if bound is not None:
             # A proven lower bound cannot exceed a feasible objective; any excess is
             # the solver's tolerance showing through the recomputed objective.
             bound = min(bound, objective)
-            gap = (objective - bound) / max(abs(objective), 1e-10)
+            gap = (objective - bound) / max(abs(objective), GAP_DENOMINATOR_FLOOR)
     status = run.status
     rel_gap = float(run.options.get("mip_rel_gap", 0.0))
-    if status == SolveStatus.OPTIMAL and gap is not None and gap > rel_gap + 1e-6:
+    if status == SolveStatus.OPTIMAL and gap is not None and gap > rel_gap + FEASIBILITY_TOL:
         # HiGHS may stop on its absolute gap (objectives near zero); the spec's
         # "optimal" promises the relative gap recorded in solver.options.
         status = SolveStatus.FEASIBLE
@@ -284,7 +291,7 @@ def _clean_units(instance: Instance, derived: Derived, x: np.ndarray) -> np.ndar
     splittable = np.array([instance.types[t].splittable for t in fac["type"]], dtype=bool)[derived.arc_f]
     units = np.where(splittable, x, np.round(x))
     units = np.clip(units, 0.0, count)
-    units[np.abs(units) < 1e-9] = 0.0
+    units[np.abs(units) < UNIT_DUST] = 0.0
     return units
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InstanceError, Problem
+from .errors import InstanceError, Problem, ProblemLog
 from .instance import (
     BUILTIN_FACILITY_COLUMNS,
     TABLE_NAMES,
@@ -32,7 +32,15 @@ from .instance import (
     Source,
     Weights,
 )
-from .tables import RawTable, read_inline_table, read_table_file
+from .magnitudes import magnitude_problems
+from .tables import (
+    RawTable,
+    locate_table,
+    not_a_regular_file,
+    open_regular,
+    read_inline_table,
+    read_table_file,
+)
 from .values import INVALID, as_bool, as_number, as_text, is_invalid
 
 TOP_LEVEL_KEYS = {"instance", "tables", "types", "resources", "sources", "policy", "objective", *TABLE_NAMES}
@@ -59,15 +67,19 @@ POLICY_KEYS = {"budget", "max_destination_share", "min_region_share"}
 OBJECTIVE_KEYS = {"weights"}
 
 
-def load_instance(path: str | Path) -> Instance:
+def load_instance(path: str | Path, *, allow_outside_paths: bool = False) -> Instance:
     """Read and validate the instance whose manifest is ``path``.
 
-    Raises :class:`InstanceError` with every problem found.
+    Table files must lie inside the manifest's folder (symlinks resolved)
+    unless ``allow_outside_paths``. Raises :class:`InstanceError` with every
+    problem found (at most a few per file are listed, the rest counted).
     """
     manifest_path = Path(path)
     label = manifest_path.name
     manifest, manifest_bytes = _read_manifest(manifest_path)
-    return _Loader(manifest_path, label, manifest, manifest_bytes).run()
+    loader = _Loader(manifest_path, label, manifest, manifest_bytes)
+    loader.allow_outside_paths = allow_outside_paths
+    return loader.run()
 
 
 def load_instance_from_data(manifest: dict[str, Any], tables: Mapping[str, RawTable], label: str) -> Instance:
@@ -92,17 +104,40 @@ def _read_manifest(path: Path) -> tuple[dict[str, Any], bytes]:
         candidates = sorted(path.glob("*.toml"))
         hint = f" (it holds {', '.join(c.name for c in candidates)})" if candidates else ""
         raise InstanceError([Problem(str(path), None, None, f"is a folder; expected the instance's .toml manifest{hint}")], label)
-    if not path.is_file():
-        raise InstanceError([Problem(str(path), None, None, "file not found")], label)
-    data = path.read_bytes()
+    reason = not_a_regular_file(path)
+    if reason is not None:
+        raise InstanceError([Problem(str(path), None, None, reason)], label)
+    with open_regular(path) as handle:
+        data = handle.read()
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark is accepted, as in CSV tables
     except UnicodeDecodeError as exc:
         raise InstanceError([Problem(label, None, None, f"not UTF-8 text (byte {exc.start})")], label) from None
     try:
         return tomllib.loads(text), data
     except tomllib.TOMLDecodeError as exc:
         raise InstanceError([Problem(label, None, None, f"not valid TOML: {exc}")], label) from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise InstanceError([Problem(label, None, None, f"not valid TOML: {str(exc).split(';')[0]}")], label) from None
+    except RecursionError:
+        line = _deepest_line(text)
+        where = f"{label} line {line}" if line else label
+        raise InstanceError(
+            [Problem(where, None, None, "arrays or tables nested too deeply to read; expected a manifest's few levels")],
+            label,
+        ) from None
+
+
+def _deepest_line(text: str, depth: int = 100) -> int | None:
+    """The first line where brackets and braces open ``depth`` deep (roughly: strings are not skipped)."""
+    level = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        for char in line:
+            level += char in "[{"
+            level -= char in "]}"
+            if level >= depth:
+                return number
+    return None
 
 
 class _Loader:
@@ -113,7 +148,13 @@ class _Loader:
         self.label = label
         self.manifest = manifest
         self.manifest_bytes = manifest_bytes
-        self.problems: list[Problem] = []
+        self.problems = ProblemLog()
+        self.problems.register(label)
+        self.allow_outside_paths = False
+        # Table files given but unreadable: checks of other tables against
+        # their ids are skipped (one root cause, not a cascade of misses).
+        self.unreadable: set[str] = set()
+        self.table_paths: dict[str, Path] = {}  # the table files read, for the digest
         self.warnings: list[str] = []
         # Ids declared in the manifest, valid or not: a row that refers to a
         # declared but broken entry is not reported again as "unknown".
@@ -187,7 +228,7 @@ class _Loader:
         weights = self.read_weights()
         if self.problems:
             raise InstanceError(self.problems, self.label)
-        return Instance(
+        instance = Instance(
             name=header["name"],
             description=header["description"],
             cost_unit=header["cost_unit"],
@@ -208,15 +249,23 @@ class _Loader:
             warnings=tuple(self.warnings),
             source_path=str(self.path.resolve()) if self.path.is_file() else None,  # None: built from entries (scenarios)
         )
+        for problem in magnitude_problems(instance, self.label, raw):
+            self.problems.append(problem)
+        if self.problems:
+            raise InstanceError(self.problems, self.label)
+        return instance
 
     def digest(self) -> str:
         """sha256 of the manifest's bytes, then each table file's bytes in [tables] order."""
         h = hashlib.sha256(self.manifest_bytes)
         tables = self.manifest.get("tables", {})
         for name in tables if isinstance(tables, dict) else []:
-            value = tables[name]
-            if isinstance(value, str):
-                h.update((self.path.parent / value).read_bytes())
+            path = self.table_paths.get(name)
+            if path is None:
+                continue
+            with open_regular(path) as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    h.update(chunk)
         return h.hexdigest()
 
     def read_instance_header(self) -> dict[str, Any]:
@@ -241,14 +290,24 @@ class _Loader:
             inline = name in self.manifest
             if in_file and inline:
                 self.problem(where, name, paths[name], f"either a file or inline [[{name}]] rows, not both")
+                self.unreadable.add(name)
                 continue
             table: RawTable | None = None
             if in_file:
                 value = paths[name]
                 if not isinstance(value, str) or value.strip() == "":
                     self.problem(where, name, value, "a path to a table file, relative to the manifest")
+                    self.unreadable.add(name)
                     continue
-                table = read_table_file(name, self.path.parent / value, self.problems)
+                path = locate_table(name, value, self.path.parent, where, self.problems,
+                                    allow_outside_paths=self.allow_outside_paths)
+                if path is not None:
+                    self.problems.register(path.name)
+                    table = read_table_file(name, path, self.problems)
+                    if table is not None:
+                        self.table_paths[name] = path
+                if table is None:
+                    self.unreadable.add(name)
             elif inline:
                 table = read_inline_table(name, self.label, self.manifest[name], self.problems)
             elif name in ("cities", "facilities"):
@@ -561,11 +620,11 @@ class _Loader:
             where = f"{base} ({facility!r} -> {destination!r})" if isinstance(facility, str) and isinstance(destination, str) else base
             if facility is None:
                 self.problem(where, "facility", None, "a facility id (required)")
-            elif isinstance(facility, str) and facility not in facilities.index:
+            elif isinstance(facility, str) and facility not in facilities.index and "facilities" not in self.unreadable:
                 self.problem(where, "facility", facility, "the id of a facility in the facilities table")
             if destination is None:
                 self.problem(where, "destination", None, "a city id (required)")
-            elif isinstance(destination, str) and destination not in cities.index:
+            elif isinstance(destination, str) and destination not in cities.index and "cities" not in self.unreadable:
                 self.problem(where, "destination", destination, "the id of a city in the cities table")
             if isinstance(facility, str) and isinstance(destination, str):
                 if (facility, destination) in seen:
@@ -608,7 +667,8 @@ class _Loader:
                 self.problem(where, "city", None, "a city id (required)")
             elif isinstance(city, str):
                 if city not in cities.index:
-                    self.problem(where, "city", city, "the id of a city in the cities table")
+                    if "cities" not in self.unreadable:
+                        self.problem(where, "city", city, "the id of a city in the cities table")
                 elif city in sources:
                     self.problem(where, "city", city, "a destination (this city is a source)")
             if isinstance(type_id, str) and isinstance(city, str):
@@ -639,7 +699,7 @@ class _Loader:
             for column, city in (("from", a), ("to", b)):
                 if city is None:
                     self.problem(where, column, None, "a city id (required)")
-                elif isinstance(city, str) and city not in cities.index:
+                elif isinstance(city, str) and city not in cities.index and "cities" not in self.unreadable:
                     self.problem(where, column, city, "the id of a city in the cities table")
             km = as_number(row.get("km"), where, "km", self.problems, minimum=0)
             if km is None:

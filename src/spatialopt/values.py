@@ -16,6 +16,11 @@ from .errors import Problem
 TRUE_WORDS = {"true", "yes", "1"}
 FALSE_WORDS = {"false", "no", "0"}
 ABSENT_WORDS = {"nan", "null"}  # a CSV cell spelling out "no value"
+# The largest size any number of an instance may have. HiGHS treats |value| >=
+# 1e20 as infinite; 1e15 leaves room for the products the model forms (see
+# spatialopt.magnitudes) and is far beyond any real count, cost or capacity.
+MAX_MAGNITUDE = 1e15
+MAGNITUDE_TEXT = "at most 1e15 in size (spatialopt's limit, which keeps the model's numbers finite for HiGHS)"
 
 
 class Invalid:
@@ -36,7 +41,7 @@ def _range_text(minimum: float | None, maximum: float | None, whole: bool, finit
         return f"{kind} >= {_fmt(minimum)}"
     if maximum is not None:
         return f"{kind} <= {_fmt(maximum)}"
-    return ("a finite " if finite else "") + kind
+    return kind.replace("a ", "a finite ", 1) if finite else kind
 
 
 def _fmt(x: float) -> str:
@@ -64,7 +69,11 @@ def as_number(
         problems.append(Problem(where, column, value, expected))
         return INVALID
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            problems.append(Problem(where, column, value, f"{expected}, {MAGNITUDE_TEXT}"))
+            return INVALID
     elif isinstance(value, str):
         text = value.strip()
         if text == "" or text.lower() in ABSENT_WORDS:
@@ -81,6 +90,9 @@ def as_number(
         return None
     if math.isinf(number):
         problems.append(Problem(where, column, value, expected + " (finite; leave it empty for no limit)"))
+        return INVALID
+    if abs(number) > MAX_MAGNITUDE:
+        problems.append(Problem(where, column, value, f"{expected}, {MAGNITUDE_TEXT}"))
         return INVALID
     too_low = minimum is not None and (number <= minimum if exclusive_minimum else number < minimum)
     too_high = maximum is not None and number > maximum

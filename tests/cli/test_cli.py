@@ -204,3 +204,37 @@ def test_infeasible_solve_explains_itself(tmp_path: Path, capsys: pytest.Capture
     assert code == 3 and "raise max_destination_share" in out
     code, out, _ = run(capsys, "diagnose", str(TUTORIAL))
     assert code == 0 and "feasible plan as it stands" in out
+
+
+@pytest.mark.parametrize(
+    ("policy", "named"),
+    [
+        ({"min_region_share": {"west": 0.1}}, ["moved_jobs"]),
+        ({"max_destination_share": 0.9}, ["moved_residents"]),
+        ({"max_destination_share": 0.9, "min_region_share": {"west": 0.1}}, ["moved_residents", "moved_jobs"]),
+    ],
+)
+def test_export_names_the_auxiliary_totals_by_the_share_that_needs_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], policy: dict[str, object], named: list[str]
+) -> None:
+    """A region share alone adds moved_jobs (spec §4 (11)), a destination share moved_residents (10)."""
+    data = {
+        "instance": {"name": "aux"},
+        "types": [{"id": "t"}],
+        "resources": [{"id": "res", "use": "residents", "cap": "cap_res"}],
+        "sources": [{"city": "s", "target_reduction": 50}],
+        "cities": [
+            {"id": "s", "lon": 116.0, "lat": 40.0, "region": "east", "cap_res": 10**6},
+            {"id": "a", "lon": 117.0, "lat": 40.0, "region": "east", "cap_res": 1000},
+            {"id": "b", "lon": 116.0, "lat": 41.0, "region": "west", "cap_res": 1000},
+        ],
+        "facilities": [{"id": "f1", "origin": "s", "type": "t", "jobs": 100}],
+        "policy": policy,
+    }
+    manifest = write_manifest(tmp_path, data)
+    lp = tmp_path / "aux.lp"
+    code, _, _ = run(capsys, "export", str(manifest), "--lp", str(lp))
+    assert code == 0
+    text = lp.read_text()
+    for name in ("moved_residents", "moved_jobs"):
+        assert (name in text) == (name in named), name

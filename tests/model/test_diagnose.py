@@ -78,7 +78,7 @@ def test_base_is_feasible(tmp_path: Path) -> None:
 )
 def test_planted_cause_is_named(tmp_path: Path, name: str, edit: Any, family: str, words: str) -> None:
     instance = load_dict(tmp_path, plant(edit))
-    result = spatialopt.solve(instance)
+    result = spatialopt.solve(instance, diagnose=False)  # diagnosed below, with the check solve
     assert result.status == SolveStatus.INFEASIBLE
     diagnosis = diagnose(instance, time_limit=30)
     report = "\n".join(diagnosis.lines())
@@ -86,6 +86,20 @@ def test_planted_cause_is_named(tmp_path: Path, name: str, edit: Any, family: st
     assert words in report, report
     named = {f.rule for f in diagnosis.findings} | set(diagnosis.alternatives) | {c.family for c in diagnosis.combined}
     assert family in named, report
+
+
+def test_solve_explains_an_infeasible_plan_as_the_terminal_does(tmp_path: Path) -> None:
+    """spatialopt.solve (notebooks, sweeps) fills the reasons with the diagnosis the CLI prints:
+    the same lines as diagnose() after HiGHS's proof; diagnose=False leaves HiGHS's word only."""
+    instance = load_dict(tmp_path, plant(lambda d: d.update(policy={"budget": 1.5})))
+    result = spatialopt.solve(instance)
+    assert result.status == SolveStatus.INFEASIBLE and result.termination != "presolve checks"
+    assert result.diagnosis is not None and not result.diagnosis.feasible
+    assert result.reasons == diagnose(instance, known_infeasible=True).lines()
+    assert any("raise the budget by 0.50 CNY million" in r for r in result.reasons), result.reasons
+    assert "diagnose" in result.timings
+    bare = spatialopt.solve(instance, diagnose=False)
+    assert bare.diagnosis is None and bare.reasons == ["HiGHS ended with provenInfeasible"]
 
 
 def test_site_rules(tmp_path: Path) -> None:

@@ -15,9 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from same_model import assert_same_model
 from support import load_dict, solve_checked
 
 from spatialopt import SolveStatus
+from spatialopt.derive import derive
+from spatialopt.formulation import build
 
 KM_PER_DEGREE = math.radians(1.0) * 6371.0088  # one degree of latitude
 
@@ -41,8 +44,11 @@ def base(facilities: list[dict[str, Any]], arcs: list[tuple[str, str, float]] | 
     return data
 
 
-def solve_dict(tmp_path: Path, data: dict[str, Any]):  # noqa: ANN201
-    return solve_checked(load_dict(tmp_path, data))
+def solve_dict(tmp_path: Path, data: dict[str, Any]):
+    """Solve both ways (``solve_checked``), after checking that both back ends build the same model."""
+    instance = load_dict(tmp_path, data)
+    assert_same_model(build(instance, derive(instance)))
+    return solve_checked(instance)
 
 
 def units(result: Any) -> dict[tuple[str, str], float]:

@@ -9,7 +9,7 @@ from support import solve_checked
 
 import spatialopt
 from spatialopt import InstanceError, SolveStatus
-from spatialopt.solve import STATUS_BY_TERMINATION, TerminationCondition, map_status
+from spatialopt.status import STATUS_BY_MODEL_STATUS, map_highs_status
 
 TUTORIAL = Path(__file__).parents[2] / "instances" / "tutorial" / "instance.toml"
 
@@ -67,25 +67,36 @@ def test_node_limit_before_any_solution(tutorial: spatialopt.Instance) -> None:
 
 
 @pytest.mark.parametrize(
-    ("termination", "incumbent", "expected"),
+    ("model_status", "incumbent", "interrupted", "expected"),
     [
-        (TerminationCondition.convergenceCriteriaSatisfied, True, SolveStatus.OPTIMAL),
-        (TerminationCondition.provenInfeasible, False, SolveStatus.INFEASIBLE),
-        (TerminationCondition.infeasibleOrUnbounded, False, SolveStatus.INFEASIBLE),
-        (TerminationCondition.unbounded, False, SolveStatus.UNBOUNDED),
-        (TerminationCondition.maxTimeLimit, True, SolveStatus.FEASIBLE),
-        (TerminationCondition.maxTimeLimit, False, SolveStatus.LIMIT_NO_SOLUTION),
-        (TerminationCondition.iterationLimit, False, SolveStatus.LIMIT_NO_SOLUTION),
-        (TerminationCondition.interrupted, True, SolveStatus.FEASIBLE),
-        (TerminationCondition.error, False, SolveStatus.ERROR),
+        ("kOptimal", True, False, SolveStatus.OPTIMAL),
+        ("kOptimal", True, True, SolveStatus.OPTIMAL),  # finished before the Ctrl-C took effect
+        ("kInfeasible", False, False, SolveStatus.INFEASIBLE),
+        ("kUnboundedOrInfeasible", False, False, SolveStatus.INFEASIBLE),
+        ("kUnbounded", False, False, SolveStatus.UNBOUNDED),
+        ("kTimeLimit", True, False, SolveStatus.FEASIBLE),
+        ("kTimeLimit", False, False, SolveStatus.LIMIT_NO_SOLUTION),
+        ("kSolutionLimit", False, False, SolveStatus.LIMIT_NO_SOLUTION),
+        ("kInterrupt", True, False, SolveStatus.FEASIBLE),
+        ("kSolveError", True, True, SolveStatus.FEASIBLE),  # a Ctrl-C with an incumbent keeps it
+        ("kSolveError", False, False, SolveStatus.ERROR),
+        ("kNoSuchStatus", False, False, SolveStatus.ERROR),
     ],
 )
-def test_status_table(termination: TerminationCondition, incumbent: bool, expected: SolveStatus) -> None:
-    assert map_status(termination, incumbent) == expected
+def test_status_table(model_status: str, incumbent: bool, interrupted: bool, expected: SolveStatus) -> None:
+    assert map_highs_status(model_status, incumbent, interrupted)[0] == expected
 
 
-def test_every_termination_condition_is_mapped() -> None:
-    assert set(TerminationCondition) <= set(STATUS_BY_TERMINATION)
+def test_every_highs_model_status_is_mapped() -> None:
+    """The table covers every status the pinned highspy can return (its enum, not a list typed here)."""
+    import highspy
+
+    assert set(highspy.HighsModelStatus.__members__) <= set(STATUS_BY_MODEL_STATUS)
+
+
+def test_a_ctrl_c_is_recorded_as_interrupted() -> None:
+    assert map_highs_status("kTimeLimit", True, interrupted=True) == (SolveStatus.FEASIBLE, "interrupted")
+
 
 
 def test_optimal_is_only_claimed_within_the_recorded_relative_gap(tutorial: spatialopt.Instance) -> None:
@@ -95,7 +106,7 @@ def test_optimal_is_only_claimed_within_the_recorded_relative_gap(tutorial: spat
 
     from spatialopt.derive import derive
     from spatialopt.results import extract_plan
-    from spatialopt.solve import SolverRun
+    from spatialopt.status import SolverRun
 
     d = derive(tutorial)
     # Moving nothing costs Tianjin's shortfall: 19,300 residents x 0.01 = 193.

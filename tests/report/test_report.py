@@ -184,7 +184,7 @@ def test_unreadable_sweep_file_is_left_out_with_a_note(solved: tuple[Path, spati
     folder = tmp_path / "odd"
     shutil.copytree(solved[0], folder)
     (folder / "pareto.csv").write_text("lambda,cost\n1,2\n")  # not the columns the front needs
-    assert main(["report", str(folder)]) == 0
+    assert main(["report", "--force", str(folder)]) == 0
     text = (folder / "report.html").read_text(encoding="utf-8")
     assert "lacks the column(s) moved_residents, objective" in text
 
@@ -199,7 +199,7 @@ def test_instance_is_required_when_run_json_does_not_name_it(
     (folder / "run.json").write_text(json.dumps(run))
     assert main(["report", str(folder)]) == 2
     assert "--instance" in capsys.readouterr().err
-    assert main(["report", str(folder), "--instance", str(TUTORIAL)]) == 0
+    assert main(["report", "--force", str(folder), "--instance", str(TUTORIAL)]) == 0
 
 
 def test_wrong_instance_or_folder_exits_2(
@@ -219,7 +219,7 @@ def test_changed_instance_is_flagged(solved: tuple[Path, spatialopt.Result], tmp
     manifest.write_text(manifest.read_text() + "\n# edited after the solve\n")
     folder = tmp_path / "res"
     shutil.copytree(solved[0], folder)
-    assert main(["report", str(folder), "--instance", str(manifest)]) == 0
+    assert main(["report", "--force", str(folder), "--instance", str(manifest)]) == 0
     assert "instance files have changed" in (folder / "report.html").read_text(encoding="utf-8")
 
 
@@ -286,7 +286,7 @@ def test_run_of_a_sweep_finds_the_base_instance_and_the_comparison(
         "scenario,status,objective,gap,changed_facilities\nbase,optimal,-1303.696,0,\n"
         "tight,optimal,-1216.61,0," + ";".join(f"facility-{i}" for i in range(40)) + "\n"
     )
-    assert main(["report", str(tight)]) == 0
+    assert main(["report", "--force", str(tight)]) == 0
     text = (tight / "report.html").read_text(encoding="utf-8")
     assert "scenario &#x27;tight&#x27; of a sweep" in text and "policy.budget" in text
     assert "instance files have changed" not in text  # a scenario is not a stale instance

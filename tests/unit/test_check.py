@@ -76,9 +76,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spatialopt.check import CheckReport, check_solution, haversine_km, load_solution
+from spatialopt.check import CheckReport, check_solution, haversine_km
 from spatialopt.errors import SolutionFileError
 from spatialopt.instance import FacilityType, Instance, Policy, Resource, Source, Weights
+from spatialopt.result_folder import load_solution
 
 NAN = math.nan
 INF = math.inf

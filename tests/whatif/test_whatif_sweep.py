@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 import spatialopt
-from spatialopt.check import check_solution, load_solution
+from spatialopt.check import check_solution
 from spatialopt.cli import main
+from spatialopt.result_folder import load_solution
 from spatialopt.scenarios import (
     SweepOutcome,
     diff_plans,
@@ -154,3 +155,16 @@ def test_a_failing_task_is_an_error_row_not_a_crash(tutorial: spatialopt.Instanc
     assert sweep.exit_code == 1
     row = sweep.comparison.set_index("scenario").loc["broken"]
     assert row["status"] == "error" and np.isnan(row["objective"]) and row["note"] == "RuntimeError: worker lost"
+
+
+def test_an_infeasible_scenario_carries_the_terminals_repair_hints(tutorial: spatialopt.Instance) -> None:
+    """HiGHS proves this scenario infeasible (counting does not); the sweep's result explains it as
+    'spatialopt solve' does on the same instance (README, "A plan that cannot exist")."""
+    tight = tutorial.with_changes(set={"policy.max_destination_share": 0.12})
+    sweep = run_sweep(tutorial, {"tight": tight}, workers=1, options=EXACT)
+    outcome = sweep.outcomes["tight"]
+    assert outcome.status == spatialopt.SolveStatus.INFEASIBLE and outcome.result is not None
+    assert outcome.result.termination != "presolve checks"
+    hint = "raise max_destination_share from 0.12 to at least 0.147"
+    assert any(hint in reason for reason in outcome.result.reasons), outcome.result.reasons
+    assert hint in sweep.comparison.set_index("scenario").loc["tight", "note"]

@@ -34,19 +34,44 @@ One job per module:
 ``diff``                  :func:`diff_plans` and :class:`PlanDiff`
 ``pareto``                :func:`pareto_front` and :class:`ParetoFront`
 ``front_solver``          the front's solves: the largest scale, chains of points
-``commands``              the ``sweep``, ``diff`` and ``pareto`` commands
 ========================  ===============================================================
+
+The ``sweep``, ``diff`` and ``pareto`` commands are in :mod:`spatialopt.cli`.
+Importing this package loads only :mod:`.changes` (it installs
+:meth:`Instance.with_changes <spatialopt.instance.Instance.with_changes>`);
+the other names load their module on first use.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from ..instance import install_change_applier
 from .changes import Changes, apply_changes, changed_sha256, parse_changes
-from .commands import diff_command, pareto_command, sweep_command
-from .diff import PlanDiff, diff_plans
-from .parallel import task_options
-from .pareto import ParetoFront, pareto_front
-from .scenario_file import Scenario, ScenarioSet, load_scenarios
-from .sweep import Sweep, SweepOutcome, run_sweep, worst_exit_code
+
+install_change_applier(apply_changes)
+
+# name -> the module defining it, imported on first use of any of them (sweeps
+# and fronts solve; scenario edits need none of it).
+_LAZY = {
+    "PlanDiff": "diff", "diff_plans": "diff",
+    "task_options": "parallel",
+    "ParetoFront": "pareto", "pareto_front": "pareto",
+    "Scenario": "scenario_file", "ScenarioSet": "scenario_file", "load_scenarios": "scenario_file",
+    "Sweep": "sweep", "SweepOutcome": "sweep", "run_sweep": "sweep", "worst_exit_code": "sweep",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import diff, parallel, pareto, scenario_file, sweep
+
+    modules = {"diff": diff, "parallel": parallel, "pareto": pareto, "scenario_file": scenario_file, "sweep": sweep}
+    value = getattr(modules[_LAZY[name]], name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Changes",
@@ -58,14 +83,11 @@ __all__ = [
     "SweepOutcome",
     "apply_changes",
     "changed_sha256",
-    "diff_command",
     "diff_plans",
     "load_scenarios",
-    "pareto_command",
     "pareto_front",
     "parse_changes",
     "run_sweep",
-    "sweep_command",
     "task_options",
     "worst_exit_code",
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -178,18 +177,9 @@ def _read_plan(item: Any) -> tuple[str, dict[str, Any], dict[str, tuple[str, str
         return item.instance.name, item.to_solution_dict(), info
     if isinstance(item, Mapping):
         return str(item.get("instance", "plan")), dict(item), {}
-    from ..check import load_solution
+    from ..result_folder import facility_info, load_solution
 
-    path = Path(item)
-    folder = path if path.is_dir() else path.parent
-    solution = load_solution(path / "solution.json" if path.is_dir() else path)
-    info: dict[str, tuple[str, str]] = {}
-    csv = folder / "assignments.csv"
-    if csv.is_file():
-        frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
-        if {"facility", "type", "origin"} <= set(frame.columns):
-            info = {f: (t, o) for f, t, o in zip(frame["facility"], frame["type"], frame["origin"])}
-    return str(item), solution, info
+    return str(item), load_solution(item), facility_info(item)
 
 
 def diff_plans(a: Any, b: Any, *, labels: tuple[str, str] | None = None) -> PlanDiff:

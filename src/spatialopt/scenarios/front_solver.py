@@ -2,15 +2,19 @@
 
 :func:`largest_scale` finds λ*, the largest scale of the targets that some
 plan reaches (a MIP maximising λ). :func:`solve_chain` solves a descending
-run of scales with ONE model and ONE persistent HiGHS, per builder:
+run of scales with ONE model and ONE persistent HiGHS.
 
-- ``matrix``: the numpy model (:mod:`spatialopt.matrix`) with one target row
-  per scaled source, in one :class:`~spatialopt.solve.HighsSession`; a new
-  point only changes those rows' bounds;
-- ``pyomo``: the Pyomo model in Pyomo's persistent HiGHS interface
-  (:func:`~spatialopt.solve.pyomo_highs_solver`), whose target rows take
-  their right-hand side from a mutable Param (Pyomo's update turns a new
-  Param value into new row bounds; no rebuild).
+Both add their rows to the model's formulation (:mod:`spatialopt.formulation`)
+once, with :func:`moved_rows` (one row of residents moved per scaled source:
+``pareto_reach`` against the λ column, ``pareto_target`` against a level),
+and either back end takes the result:
+
+- ``matrix``: the highspy matrices in one :class:`~spatialopt.solve.HighsSession`;
+  a new point only changes the ``pareto_target`` rows' bounds;
+- ``pyomo``: the Pyomo model handed to the same kind of session through
+  Pyomo's HiGHS interface (:func:`~spatialopt.solve.pyomo_session`), whose ``pareto_target``
+  rows take their lower bound from the mutable Param ``pareto_target_level``
+  (Pyomo's update turns a new Param value into new row bounds; no rebuild).
 
 Each point starts from the previous point's full solution, the first from a
 plan feasible for every scale; what HiGHS said of the start is reported
@@ -20,23 +24,21 @@ and the chain with it, as in :mod:`spatialopt.solve`.
 
 from __future__ import annotations
 
-import io
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..formulation import ColumnBlock, Formulation, RowBlock, build
 from ..instance import Instance
-from ..solve import SolveStatus
+from ..status import SolveStatus
 
 if TYPE_CHECKING:
     from ..derive import Derived
-    from ..matrix import MatrixModel
     from ..results import Result
-    from ..solve import SolverRun
+    from ..status import SolverRun
 
 ChainReport = Callable[[float, "SolverRun", str], None]
 
@@ -69,10 +71,15 @@ def largest_scale(zero: Instance, derived: Derived, targets: Mapping[str, float]
     # it can move, which is fine for an upper bound on λ.
     upper = min((float(residents[arcs[s]] @ count[arcs[s]]) / t for s, t in positive.items()), default=0.0)
     started = time.perf_counter()
-    if builder == "pyomo":
-        run, reasons = _max_scale_pyomo(zero, derived, positive, arcs, residents, upper, options)
-    else:
-        run, reasons = _max_scale_matrix(zero, derived, positive, arcs, residents, upper, options)
+    form = build(zero, derived)
+    run: SolverRun | None = None
+    reasons = list(form.trivially_infeasible)
+    if not reasons and upper > 0 and form.n_cols:
+        form.add_columns(ColumnBlock("pareto_scale", np.zeros(1), np.array([upper]), np.zeros(1, dtype=bool),
+                                     np.zeros(1)))
+        form.add_rows(moved_rows(form, arcs, residents, positive, "pareto_reach", scale=form.column("pareto_scale")))
+        form.set_objective("pareto_max", {"pareto_scale": -1.0})  # minimising -λ maximises λ
+        run = _max_scale_pyomo(form, options) if builder == "pyomo" else _max_scale_matrix(form, options)
     seconds = time.perf_counter() - started
     if reasons:
         return 0.0, None, SolveStatus.INFEASIBLE, reasons, seconds
@@ -86,70 +93,43 @@ def largest_scale(zero: Instance, derived: Derived, targets: Mapping[str, float]
     return min(moved[s] / positive[s] for s in positive), plan, SolveStatus.OPTIMAL, [], seconds
 
 
-def _max_scale_pyomo(zero: Instance, derived: Derived, positive: Mapping[str, float], arcs: Mapping[str, np.ndarray],
-                     residents: np.ndarray, upper: float, options: dict[str, Any]) -> tuple[SolverRun | None, list[str]]:
-    import pyomo.environ as pyo
-    from pyomo.core.expr.numeric_expr import LinearExpression
+def moved_rows(form: Formulation, arcs: Mapping[str, np.ndarray], residents: np.ndarray, levels: Mapping[str, float],
+               family: str, scale: slice | None = None) -> RowBlock:
+    """The ε rows of the front, once for both builders: residents moved from each source of ``levels``.
 
-    from ..model import build_model
+    Without ``scale``: ``Σ residents·x >= level_s`` (the chains move the
+    levels from point to point). With ``scale`` (the λ column):
+    ``Σ residents·x - level_s·λ >= 0``.
+    """
+    sources = list(levels)
+    x0 = form.column("x").start
+    row = [np.full(arcs[s].size, i, dtype=np.int64) for i, s in enumerate(sources)]
+    col = [x0 + arcs[s] for s in sources]
+    val = [residents[arcs[s]] for s in sources]
+    lower = np.array([levels[s] for s in sources], dtype=float)
+    if scale is not None:
+        row.append(np.arange(len(sources), dtype=np.int64))
+        col.append(np.full(len(sources), scale.start, dtype=np.int64))
+        val.append(-lower)
+        lower = np.zeros(len(sources))
+    empty = np.zeros(0, dtype=np.int64)
+    return RowBlock(family, np.concatenate([empty, *row]), np.concatenate([empty, *col]),
+                    np.concatenate([np.zeros(0), *val]), lower, np.full(len(sources), np.inf), lambda: sources)
+
+
+def _max_scale_pyomo(form: Formulation, options: dict[str, Any]) -> SolverRun:
+    from ..model import model_from
     from ..solve import run_highs
 
-    model = build_model(zero, derived)
-    if model.trivially_infeasible:
-        return None, list(model.trivially_infeasible)
-    if upper <= 0 or model.nvariables() == 0:
-        return None, []
-    xs = list(model.x.values())
-    model.pareto_scale = pyo.Var(bounds=(0.0, upper))
-    model.pareto_reach = pyo.Constraint(
-        list(positive),
-        rule=lambda m, s: LinearExpression(constant=0.0, linear_coefs=[*residents[arcs[s]], -positive[s]],
-                                           linear_vars=[*(xs[a] for a in arcs[s]), m.pareto_scale]) >= 0,
-    )
-    model.total_cost.deactivate()
-    model.pareto_max = pyo.Objective(expr=model.pareto_scale, sense=pyo.maximize)
-    return run_highs(model, options), []
+    return run_highs(model_from(form), options)
 
 
-def _max_scale_matrix(zero: Instance, derived: Derived, positive: Mapping[str, float], arcs: Mapping[str, np.ndarray],
-                      residents: np.ndarray, upper: float, options: dict[str, Any]) -> tuple[SolverRun | None, list[str]]:
-    from ..matrix import build_matrices
+def _max_scale_matrix(form: Formulation, options: dict[str, Any]) -> SolverRun:
+    from ..matrix import matrices_from
     from ..solve import HighsSession
 
-    m = build_matrices(zero, derived)
-    if m.trivially_infeasible:
-        return None, list(m.trivially_infeasible)
-    if upper <= 0 or m.n_cols == 0:
-        return None, []
-    n = m.n_cols  # λ's column
-    reach = [(np.concatenate([m.x.start + arcs[s], [n]]), np.concatenate([residents[arcs[s]], [-t]]))
-             for s, t in positive.items()]
     # keep_log: HiGHS's log goes to the session, never to the console (as in the chains).
-    return HighsSession(_with_rows(m, reach, scale_upper=upper), options, keep_log=True).run(), []
-
-
-def _with_rows(m: MatrixModel, rows: Sequence[tuple[np.ndarray, np.ndarray]], *,
-               scale_upper: float | None = None) -> MatrixModel:
-    """``m`` with rows ``Σ value·v >= 0`` appended after its own, each given as (column indices, values).
-
-    With ``scale_upper``, one more continuous column λ in [0, ``scale_upper``]
-    follows ``m``'s columns (index ``m.n_cols``, which the rows may use) and is
-    all the objective counts: minimising -λ maximises λ.
-    """
-    cost, col_lower, col_upper, integer = m.cost, m.col_lower, m.col_upper, m.integer
-    if scale_upper is not None:
-        cost = np.r_[np.zeros(m.n_cols), -1.0]
-        col_lower = np.r_[col_lower, 0.0]
-        col_upper = np.r_[col_upper, scale_upper]
-        integer = np.r_[integer, False]
-    sizes = np.array([len(index) for index, _ in rows], dtype=np.int64)
-    return replace(
-        m, cost=cost, col_lower=col_lower, col_upper=col_upper, integer=integer,
-        row_lower=np.r_[m.row_lower, np.zeros(len(rows))], row_upper=np.r_[m.row_upper, np.full(len(rows), np.inf)],
-        a_start=np.r_[m.a_start, m.a_start[-1] + np.cumsum(sizes)],
-        a_index=np.concatenate([m.a_index, *(np.asarray(index, dtype=m.a_index.dtype) for index, _ in rows)]),
-        a_value=np.concatenate([m.a_value, *(np.asarray(value, dtype=float) for _, value in rows)]),
-    )
+    return HighsSession(matrices_from(form), options, keep_log=True).run()
 
 
 def solve_chain(instance: Instance, derived: Derived, targets: Mapping[str, float], scales: Sequence[float],
@@ -170,6 +150,19 @@ def solve_chain(instance: Instance, derived: Derived, targets: Mapping[str, floa
     """
     chain = _chain_pyomo if builder == "pyomo" else _chain_matrix
     return chain(instance, derived, targets, scales, start, options, on_point)
+
+
+def _chain_formulation(instance: Instance, derived: Derived, targets: Mapping[str, float]) -> Formulation:
+    """The model with a ``pareto_target`` row (at level 0) per scaled source that has arcs, for either builder."""
+    form = build(instance, derived)
+    residents = instance.facilities["residents"].to_numpy(dtype=float)[derived.arc_f]
+    arcs = {s: a for s, a in arcs_by_source(instance, derived, targets).items() if a.size and targets[s] > 0}
+    form.add_rows(moved_rows(form, arcs, residents, dict.fromkeys(arcs, 0.0), "pareto_target"))
+    return form
+
+
+def _is_mip(form: Formulation) -> bool:
+    return any(bool(np.any(group.integer)) for group in form.columns)
 
 
 _START_ACCEPTED = re.compile(r"Assessing feasibility of MIP solution[^\n]*: feasible|MIP start solution is feasible")
@@ -199,22 +192,19 @@ def _empty_chain(scales: Sequence[float], options: dict[str, Any]) -> list[tuple
 def _chain_matrix(instance: Instance, derived: Derived, targets: Mapping[str, float], scales: Sequence[float],
                   start: tuple[np.ndarray, np.ndarray] | None, options: Mapping[str, Any],
                   on_point: ChainReport | None) -> list[tuple[float, SolverRun, str]]:
-    from ..matrix import build_matrices
+    from ..matrix import matrices_from
     from ..solve import HighsSession
 
-    m = build_matrices(instance, derived)
-    if m.n_cols == 0:
+    form = _chain_formulation(instance, derived, targets)
+    if form.n_cols == 0:
         return _empty_chain(scales, dict(options))
-    is_mip = bool(np.any(m.integer))
-    residents = instance.facilities["residents"].to_numpy(dtype=float)[derived.arc_f]
-    rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # scaled source -> its target row
-    for s, arcs in arcs_by_source(instance, derived, targets).items():
-        if arcs.size and targets[s] > 0:
-            rows[s] = (m.x.start + arcs, residents[arcs])
-    row_of = {s: m.n_rows + k for k, s in enumerate(rows)}
+    m = matrices_from(form)
+    is_mip = _is_mip(form)
+    block = m.family_rows.get("pareto_target", slice(0, 0))
+    row_of = dict(zip(map(str, form.family("pareto_target").keys), range(block.start, block.stop)))
     out: list[tuple[float, SolverRun, str]] = []
     previous = None  # the last point's full solution: feasible for every lower scale
-    with HighsSession(_with_rows(m, list(rows.values())), options, keep_log=True) as session:
+    with HighsSession(m, options, keep_log=True) as session:
         for scale in scales:
             if row_of:
                 session.set_row_bounds(list(row_of.values()), [scale * targets[s] for s in row_of], np.inf)
@@ -239,84 +229,50 @@ def _chain_matrix(instance: Instance, derived: Derived, targets: Mapping[str, fl
 def _chain_pyomo(instance: Instance, derived: Derived, targets: Mapping[str, float], scales: Sequence[float],
                  start: tuple[np.ndarray, np.ndarray] | None, options: Mapping[str, Any],
                  on_point: ChainReport | None) -> list[tuple[float, SolverRun, str]]:
-    import highspy
-    import pyomo.environ as pyo
-    from pyomo.core.expr.numeric_expr import LinearExpression
+    from ..model import model_from
+    from ..solve import pinned_options, pyomo_session
 
-    from ..model import build_model
-    from ..solve import (
-        DEFAULT_OPTIONS,
-        SolveInterrupt,
-        SolverRun,
-        highs_version,
-        pyomo_highs_solver,
-        quiet_highs,
-        quiet_pyomo_highs_log,
-        read_pyomo_results,
-    )
+    form = _chain_formulation(instance, derived, targets)
+    if form.n_cols == 0:
+        return _empty_chain(scales, pinned_options(options))
+    model = model_from(form, mutable_lower=["pareto_target"])  # its levels: model.pareto_target_level
+    is_mip = _is_mip(form)
+    rows = [str(s) for s in form.family("pareto_target").keys]
+    # The first point's levels go to HiGHS with the model; later ones as Pyomo's updates before each run.
+    first = scales[0] if len(scales) else 0.0
+    for s in rows:
+        model.pareto_target_level[s] = first * targets[s]
 
-    used = {**DEFAULT_OPTIONS, **{k: v for k, v in options.items() if v is not None}}
-    model = build_model(instance, derived)
-    if model.nvariables() == 0:
-        return _empty_chain(scales, used)
-    xs = list(model.x.values())
-    ys = list(model.y.values())
-    is_mip = any(not v.is_continuous() for v in [*xs, *ys])
-    residents = instance.facilities["residents"].to_numpy(dtype=float)[derived.arc_f]
-    rows = {s: a for s, a in arcs_by_source(instance, derived, targets).items() if a.size and targets[s] > 0}
-    model.pareto_level = pyo.Param(list(rows), mutable=True, initialize=0.0, within=pyo.Reals)
-    model.pareto_target = pyo.Constraint(
-        list(rows),
-        rule=lambda mm, s: LinearExpression(constant=0.0, linear_coefs=residents[rows[s]].tolist(),
-                                            linear_vars=[xs[a] for a in rows[s]]) >= mm.pareto_level[s],
-    )
+    def params_only(interface: Any) -> None:
+        # Between points only the Params change: skip Pyomo's scan for new or
+        # changed constraints, variables and objective (costly on a large model).
+        auto = interface.config.auto_updates
+        for name in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+                     "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
+                     "update_vars", "update_named_expressions", "update_objective"):
+            setattr(auto, name, False)
+        auto.update_parameters = True
 
-    solver = pyomo_highs_solver()  # its before_run hook hands HiGHS a start right before it runs
-    # Between points only the Params change: skip Pyomo's scan for new or
-    # changed constraints, variables and objective (costly on a large model).
-    auto = solver.config.auto_updates
-    for name in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
-                 "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
-                 "update_vars", "update_named_expressions", "update_objective"):
-        setattr(auto, name, False)
-    auto.update_parameters = True
-
-    def partial_start(h: Any, var_map: dict[int, int]) -> None:
-        # Pyomo numbers HiGHS's columns in the order it met the variables: ask its map.
-        units, opened = start  # type: ignore[misc]
-        index = np.asarray([var_map[id(v)] for v in [*xs, *ys]], dtype=np.int32)
-        h.setSolution(index.size, index, np.r_[np.asarray(units, float), np.asarray(opened, float)])
-
-    quiet_highs()
+    session, _ = pyomo_session(model, options, keep_log=True, configure=params_only)
+    columns = np.r_[session.column_index("x"), session.column_index("y")]
     out: list[tuple[float, SolverRun, str]] = []
     previous = None
-    with quiet_pyomo_highs_log(), SolveInterrupt() as interrupt:
-        solver.interrupt = interrupt
+    with session:
         for scale in scales:
             for s in rows:
-                model.pareto_level[s] = scale * targets[s]
+                model.pareto_target_level[s] = scale * targets[s]
             given = previous is not None or start is not None
             if previous is not None:
-                solver.before_run = lambda h, _m, sol=previous: h.setSolution(sol)
+                session.set_start(previous)
             elif start is not None:
-                solver.before_run = partial_start
-            highspy.Highs.resetGlobalScheduler(True)
-            stream = io.StringIO()
-            started = time.perf_counter()
-            results = solver.solve(model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                                   tee=[stream], solver_options=dict(used))
-            seconds = time.perf_counter() - started
-            status, termination, objective, bound, values = read_pyomo_results(results, model, interrupt)
-            if values:  # a plan: its full solution starts the next point
-                solution = solver.highs.getSolution()
-                if solution.value_valid:
-                    previous = solution
-            warm = _warm_verdict(stream.getvalue(), given, is_mip)
-            run = SolverRun(status=status, objective=objective, bound=bound, values=values, seconds=seconds,
-                            version=highs_version(), options=used, termination=str(termination.name))
+                session.set_start(np.r_[np.asarray(start[0], float), np.asarray(start[1], float)], columns)
+            run = session.run()
+            if run.values:  # a plan: its full solution starts the next point
+                previous = session.solution()
+            warm = _warm_verdict(session.log, given, is_mip)
             out.append((scale, run, warm))
             if on_point is not None:
                 on_point(scale, run, warm)
-            if interrupt.requested:
+            if session.interrupted:
                 break
     return out

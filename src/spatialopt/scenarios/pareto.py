@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..destinations import PARETO
 from ..errors import InstanceError, Problem, SpatialoptError
 from ..instance import WEIGHT_NAMES, Instance
 from ..output import write_folder
@@ -110,7 +111,7 @@ class ParetoFront:
                 return
             fig.savefig(folder / "pareto.png", dpi=120)
 
-        return write_folder(Path(out_dir), fill, force=force)
+        return write_folder(Path(out_dir), fill, PARETO, force=force)
 
 
 def _scaled_changes(scaled: Sequence[str], targets: Mapping[str, float], scale: float) -> Changes:

@@ -14,7 +14,7 @@ from .document import shown_value
 
 FILE_KEYS = {"base", "description", "scenarios"}
 BASE_NAME = "base"  # the sweep's name for the unchanged instance; no scenario may take it
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # a folder name: bounded
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def load_scenarios(path: str | Path) -> ScenarioSet:
         where = f"{label} [[scenarios]] #{number}" + (f" (name {raw!r})" if isinstance(raw, str) else "")
         name = raw if isinstance(raw, str) else ""
         if not isinstance(raw, str) or not NAME_PATTERN.match(raw):
-            problems.append(Problem(where, "name", raw, "a name of letters, digits, '.', '-' or '_' (it names a folder)"))
+            problems.append(Problem(where, "name", raw, "a name of letters, digits, '.', '-' or '_', at most 100 of them (it names a folder)"))
         elif raw == BASE_NAME:
             problems.append(Problem(where, "name", raw, f"a name other than {BASE_NAME!r} (the sweep's name for the base)"))
         elif raw in seen:

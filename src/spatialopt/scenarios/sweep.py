@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..destinations import SWEEP, written_by
 from ..instance import WEIGHT_NAMES, Instance
 from ..output import write_folder
 from ..solve import SolveStatus
@@ -85,31 +86,34 @@ class Sweep:
         for name, o in self.outcomes.items():
             row: dict[str, Any] = {"scenario": name, "status": o.status.value}
             r = o.result
-            solved = r is not None and r.status.has_solution
-            row["objective"] = r.objective if solved else None
-            row["gap"] = r.gap if solved else None
-            for c in WEIGHT_NAMES:
-                row[c] = r.components[c] if solved and r.components else None
-            src = r.sources.set_index("city") if solved else None
-            for s in self.base.sources:
-                has = src is not None and s in src.index
-                row[f"moved_{s}"] = float(src.loc[s, "moved_residents"]) if has else None
-                after = src.loc[s, "density_after"] if has else None
-                row[f"density_after_{s}"] = None if after is None or pd.isna(after) else float(after)
-            row["sites_opened"] = int(np.count_nonzero(r.opened)) if solved else None
-            if solved and base_plan is not None:
-                changed = changed_facilities(base_plan, plan_of(r.to_solution_dict()))
-                row["destinations_changed"] = len(changed)
-                row["changed_facilities"] = ";".join(changed)
-            else:
-                row["destinations_changed"] = None
-                row["changed_facilities"] = ""
+            row.update(self._plan_columns(r if r is not None and r.status.has_solution else None, base_plan))
             row["seconds"] = round(o.seconds, 3)
             row["note"] = o.error or ("; ".join(r.reasons) if r is not None else "")
             rows.append(row)
         frame = pd.DataFrame(rows)
         numbers = ["objective", "gap", *WEIGHT_NAMES, *(c for c in frame.columns if c.startswith(("moved_", "density_")))]
         return frame.astype({**{c: float for c in numbers}, "sites_opened": "Int64", "destinations_changed": "Int64"})
+
+    def _plan_columns(self, r: Result | None, base_plan: Any) -> dict[str, Any]:
+        """A run's figures in the comparison (None without a plan): objective, components, sources, sites, changes."""
+        row: dict[str, Any] = {"objective": None if r is None else r.objective, "gap": None if r is None else r.gap}
+        for c in WEIGHT_NAMES:
+            row[c] = r.components[c] if r is not None and r.components else None
+        src = r.sources.set_index("city") if r is not None else None
+        for s in self.base.sources:
+            has = src is not None and s in src.index
+            row[f"moved_{s}"] = float(src.loc[s, "moved_residents"]) if src is not None and has else None
+            after = src.loc[s, "density_after"] if src is not None and has else None
+            row[f"density_after_{s}"] = None if after is None or pd.isna(after) else float(after)
+        row["sites_opened"] = int(np.count_nonzero(r.opened)) if r is not None else None
+        if r is not None and base_plan is not None:
+            changed = changed_facilities(base_plan, plan_of(r.to_solution_dict()))
+            row["destinations_changed"] = len(changed)
+            row["changed_facilities"] = ";".join(changed)
+        else:
+            row["destinations_changed"] = None
+            row["changed_facilities"] = ""
+        return row
 
     def comparison_text(self) -> str:
         table = self.comparison.drop(columns=["changed_facilities", "note"])
@@ -127,11 +131,11 @@ class Sweep:
                           "changes": o.changes.as_dict() if o.changes is not None else {}}
                 (written / "scenario.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
             self.comparison.to_csv(folder / "comparison.csv", index=False)
-            summary = {"instance": self.base.name, "instance_sha256": self.base.sha256, "options": self.options,
+            summary = {"written_by": written_by(), "instance": self.base.name, "instance_sha256": self.base.sha256, "options": self.options,
                        "runs": {n: {"status": o.status.value, "error": o.error} for n, o in self.outcomes.items()}}
             (folder / "sweep.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
 
-        return write_folder(Path(out_dir), fill, force=force)
+        return write_folder(Path(out_dir), fill, SWEEP, force=force)
 
 
 def run_sweep(base: Instance, scenarios: Mapping[str, Instance] | ScenarioSet, *, workers: int | None = None,
