@@ -46,6 +46,7 @@ and users can grep for it.
 from __future__ import annotations
 
 import math
+import reprlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,6 +76,15 @@ COMPONENT_NAMES = WEIGHT_NAMES  # relocation, operating, access, sites, shortfal
 _REQUIRED_KEYS = ("status", "objective", "bound", "gap", "components", "assignments", "sites", "sources")
 _SOURCE_NUMBERS = ("target", "moved_residents", "shortfall")
 _SOURCE_NULLABLE = ("density_before", "density_after")
+#: Largest magnitude of a number in a solution file. Plans need nothing near
+#: it; the bound keeps every product with the instance's coefficients, and
+#: every sum of them, finite (a file with 1e308 units would otherwise turn
+#: the recomputation into inf - inf).
+MAX_MAGNITUDE = 1e100
+_NUMBER = f"a finite number with |value| <= {MAX_MAGNITUDE:g}"
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlevel = 3
 #: Format problems listed before "... and N more" (a file with a million
 #: broken rows should not produce a million-line exception).
 _MAX_FORMAT_PROBLEMS = 20
@@ -116,6 +126,9 @@ class CheckReport:
         return head + "\n" + "\n".join(f"  {line}" for line in self.violations)
 
 
+# Overflow in a product or a sum is reported as a violation (a non-finite
+# recomputation), not as numpy warnings on the terminal.
+@np.errstate(over="ignore", invalid="ignore")
 def check_solution(
     instance: Instance, solution: Mapping[str, Any], *, max_lines_per_family: int | None = 100
 ) -> CheckReport:
@@ -179,7 +192,7 @@ def check_solution(
         "shortfall": float(np.sum(np.where(data.soft, data.penalty * shortfall, 0.0))),
     }
     weights = instance.weights.as_dict()
-    objective = math.fsum(weights[name] * components[name] for name in COMPONENT_NAMES)
+    objective = _finite_sum([weights[name] * components[name] for name in COMPONENT_NAMES])
     _check_objective(solution, components, objective, out)
     _check_sources(data, solution["sources"], moved, shortfall, out)
     _check_gap(solution, out)
@@ -262,7 +275,18 @@ class _Violations:
 
 def _is_number(value: Any) -> bool:
     # bool is an int in Python, but `true` is not a number in the file.
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, int):  # compared as an int: a 400-digit one does not fit a float
+        return -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE
+    return math.isfinite(value) and abs(value) <= MAX_MAGNITUDE
+
+
+def _show(value: Any) -> str:
+    """A value in a message: short, and safe for any size or depth."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return f"{'-' if value < 0 else ''}<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    return _SHORT.repr(value)
 
 
 def solution_format_problems(sol: Any) -> list[str]:
@@ -282,23 +306,23 @@ def _format_problems(sol: Any) -> list[str]:
 
     status = sol.get("status")
     if "status" in sol and status not in STATUSES:
-        problems.append(f"status={status!r}, expected one of {', '.join(STATUSES)}")
+        problems.append(f"status={_show(status)}, expected one of {', '.join(STATUSES)}")
     for key in ("objective", "bound", "gap"):
         if key in sol and sol[key] is not None and not _is_number(sol[key]):
-            problems.append(f"{key}={sol[key]!r}, expected a finite number or null")
+            problems.append(f"{key}={_show(sol[key])}, expected {_NUMBER} or null")
     for key in ("instance", "instance_sha256"):
         if key in sol and not isinstance(sol[key], str):
-            problems.append(f"{key}={sol[key]!r}, expected a string")
+            problems.append(f"{key}={_show(sol[key])}, expected a string")
     if "solver" in sol and not isinstance(sol["solver"], Mapping):
-        problems.append(f"solver={sol['solver']!r}, expected an object")
+        problems.append(f"solver={_show(sol['solver'])}, expected an object")
 
     comps = sol.get("components")
     if comps is not None:
         if not isinstance(comps, Mapping):
-            problems.append(f"components={comps!r}, expected an object or null")
+            problems.append(f"components={_show(comps)}, expected an object or null")
         else:
             problems += [
-                f"components.{k}={v!r}, expected a finite number"
+                f"components.{_show(k)}={_show(v)}, expected {_NUMBER}"
                 for k, v in comps.items()
                 if not _is_number(v)
             ]
@@ -323,24 +347,24 @@ def _list_problems(
         return []
     rows = sol[key]
     if not isinstance(rows, list):
-        return [f"{key}={rows!r:.60}, expected a list"]
+        return [f"{key}={_show(rows)}, expected a list"]
     problems = []
     for i, row in enumerate(rows):
         if not isinstance(row, Mapping):
-            problems.append(f"{key}[{i}]={row!r:.60}, expected an object")
+            problems.append(f"{key}[{i}]={_show(row)}, expected an object")
             continue
         for name, kind in fields.items():
             if name not in row:
                 problems.append(f"{key}[{i}]: missing {name!r}")
             elif kind is str and not isinstance(row[name], str):
-                problems.append(f"{key}[{i}].{name}={row[name]!r}, expected a string")
+                problems.append(f"{key}[{i}].{name}={_show(row[name])}, expected a string")
             elif kind is float and not _is_number(row[name]):
-                problems.append(f"{key}[{i}].{name}={row[name]!r}, expected a finite number")
+                problems.append(f"{key}[{i}].{name}={_show(row[name])}, expected {_NUMBER}")
         for name in nullable:
             if name not in row:
                 problems.append(f"{key}[{i}]: missing {name!r} (null when unknown)")
             elif row[name] is not None and not _is_number(row[name]):
-                problems.append(f"{key}[{i}].{name}={row[name]!r}, expected a finite number or null")
+                problems.append(f"{key}[{i}].{name}={_show(row[name])}, expected {_NUMBER} or null")
     return problems
 
 
@@ -825,11 +849,24 @@ def _check_region_share(data: _InstanceArrays, arcs: _Arcs, out: _Violations) ->
 # --------------------------------------------------------------------------- reported numbers
 
 
+def _finite_sum(terms: Sequence[float]) -> float:
+    """``math.fsum``, or ``inf`` when a term is not finite or the sum overflows."""
+    try:
+        return math.fsum(terms)
+    except (OverflowError, ValueError):  # inf - inf, or an intermediate overflow
+        return math.inf
+
+
 def _check_objective(
     sol: Mapping[str, Any], components: Mapping[str, float], objective: float, out: _Violations
 ) -> None:
     """The file's objective and unweighted components against the recomputed ones."""
     reported = sol["objective"]
+    overflowed = [name for name, value in components.items() if not math.isfinite(value)]
+    if overflowed or not math.isfinite(objective):
+        out.add("objective", "the recomputed objective is not finite: the file's units times the instance's "
+                             f"coefficients overflow ({', '.join(overflowed) or 'the weighted sum'})")
+        return
     if reported is None:
         out.add("objective", f"status {sol['status']!r} has a solution but objective is null")
     elif _eq_fails(reported, objective):
