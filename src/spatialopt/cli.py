@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 INSTANCE_COMMANDS = ("validate", "info", "diagnose", "solve", "export", "check", "sweep", "pareto", "report")
 
 
-def _add_allow_outside_paths(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_allow_outside_paths(sub: argparse._SubParsersAction) -> None:
     for name in INSTANCE_COMMANDS:
         sub.choices[name].add_argument(
             "--allow-outside-paths", action="store_true",
