@@ -64,6 +64,16 @@ class Result:
     move_units: np.ndarray | None = None
     site_period: np.ndarray | None = None
 
+    def column_start(self) -> tuple[np.ndarray, np.ndarray]:
+        """The plan as values of the model's x and y columns (a solver's warm start)."""
+        if self.move_units is None or self.site_period is None:
+            return self.units, self.opened
+        n_periods = len(self.instance.plan_periods)
+        y = np.zeros((self.site_period.size, n_periods))
+        opened = self.site_period >= 0
+        y[np.flatnonzero(opened), self.site_period[opened]] = 1.0
+        return self.move_units, y.reshape(-1)
+
     # -- periods ----------------------------------------------------------------
     @functools.cached_property
     def _moves(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
