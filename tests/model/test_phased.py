@@ -304,3 +304,14 @@ def test_checker_accepts_phased_plans() -> None:
     result = spatialopt.solve(instance)
     report = check_solution(instance, result.to_solution_dict())
     assert report.ok, report.violations
+
+
+def test_shipped_phased_hand_instance() -> None:
+    """instances/hand/phased-schedule.toml (its comments derive the optimum): 25, one move per period to a."""
+    instance = spatialopt.load(Path(__file__).parents[2] / "instances" / "hand" / "phased-schedule.toml")
+    results = [spatialopt.solve(instance, builder=b, gap=1e-9) for b in ("matrix", "pyomo")]
+    for result in results:
+        assert result.status == SolveStatus.OPTIMAL
+        assert result.objective == pytest.approx(25.0, rel=1e-9)
+        assert sorted(result.assignments["period"]) == ["2021-2025", "2026-2030"]
+        assert set(result.assignments["destination"]) == {"a"}
