@@ -101,7 +101,7 @@ def reference_distance(instance: Instance, a: str, b: str) -> float:
         return 0.0
     if instance.distances is not None:
         for x, y, km in zip(instance.distances["from"], instance.distances["to"], instance.distances["km"]):
-            if {x, y} == {a, b}:
+            if {x, y} == {a, b} and km == km:  # a row may give minutes only (km NaN, spec v2)
                 return float(km)
     ca, cb = instance.cities.loc[a], instance.cities.loc[b]
     return float(haversine_km(ca["lon"], ca["lat"], cb["lon"], cb["lat"]))

@@ -56,8 +56,19 @@ class InstanceDocument:
             self.header["description"] = inst.description
         if inst.cost_unit:
             self.header["cost_unit"] = inst.cost_unit
+        # spec v2: periods, discounting and travel time travel with the instance unchanged
+        if inst.base_year is not None:
+            self.header["base_year"] = inst.base_year
+        if inst.discount_rate:
+            self.header["discount_rate"] = inst.discount_rate
+        self.periods = [{"id": p.id, "end_year": p.end_year, **({"budget": p.budget} if p.budget is not None else {})}
+                        for p in inst.periods]
+        self.travel = None if inst.travel is None else {"speed_kmh": inst.travel.speed_kmh,
+                                                         "detour": inst.travel.detour}
         self.types = {k: _type_entry(t) for k, t in inst.types.items()}
-        self.resources = [{"id": r.id, "use": r.use, "cap": r.cap} for r in inst.resources]
+        self.resources = [{"id": r.id, "use": r.use, "cap": r.cap,
+                           **({"cap_by_period": dict(r.cap_by_period)} if r.cap_by_period else {})}
+                          for r in inst.resources]
         self.sources = {s: _source_entry(src) for s, src in inst.sources.items()}
         self.policy: dict[str, Any] = {"min_region_share": dict(inst.policy.min_region_share)}
         if inst.policy.budget is not None:
@@ -65,9 +76,11 @@ class InstanceDocument:
         if inst.policy.max_destination_share is not None:
             self.policy["max_destination_share"] = inst.policy.max_destination_share
         self.weights = inst.weights.as_dict()
-        self.city_columns = list(dict.fromkeys([*CITY_COLUMNS, *(r.cap for r in inst.resources)]))
+        by_period = [c for r in inst.resources for c in r.cap_by_period.values()]
+        self.city_columns = list(dict.fromkeys([*CITY_COLUMNS, *(r.cap for r in inst.resources), *by_period]))
         extra_use = [r.use for r in inst.resources if r.use not in BUILTIN_FACILITY_COLUMNS]
-        self.facility_columns = list(dict.fromkeys([*FACILITY_COLUMNS, *extra_use]))
+        window = ["earliest", "latest"] if inst.phased else []
+        self.facility_columns = list(dict.fromkeys([*FACILITY_COLUMNS, *window, *extra_use]))
 
         cities = inst.cities
         caps = inst.city_caps.to_numpy(dtype=float) if len(inst.resources) else np.zeros((len(cities), 0))
@@ -84,6 +97,9 @@ class InstanceDocument:
             }
             for j, r in enumerate(inst.resources):
                 entry[r.cap] = None if math.isinf(caps[i, j]) else float(caps[i, j])
+                for pid, column in r.cap_by_period.items():
+                    value = float(inst.city_caps_by_period[pid].loc[cid, r.id])
+                    entry[column] = None if math.isinf(value) else value
             self.cities[cid] = entry
 
         fac = inst.facilities
@@ -100,6 +116,8 @@ class InstanceDocument:
                 "service_units": float(row["service_units"]), "fixed_cost": float(row["fixed_cost"]),
                 "must_move": bool(row["must_move"]),
             }
+            if inst.phased:
+                entry.update(earliest=fac.at[fid, "earliest"], latest=fac.at[fid, "latest"])
             for j, r in enumerate(inst.resources):
                 if r.use not in BUILTIN_FACILITY_COLUMNS:
                     entry[r.use] = float(uses[i, j])
@@ -110,11 +128,14 @@ class InstanceDocument:
         use_columns = [f"use_{r.id}" for r in inst.resources]
         self.arcs = _frame_rows(inst.arcs, ["facility", "destination", "cost", *use_columns])
         self.sites = _frame_rows(inst.sites, ["type", "city", "site_cost", "capacity_jobs"])
-        self.distances = _frame_rows(inst.distances, ["from", "to", "km"])
+        distance_columns = ["from", "to", "km"]
+        if inst.distances is not None and inst.distances["minutes"].notna().any():
+            distance_columns.append("minutes")
+        self.distances = _frame_rows(inst.distances, distance_columns)
         self.table_columns = {
             "arcs": ["facility", "destination", "cost", *use_columns],
             "sites": ["type", "city", "site_cost", "capacity_jobs"],
-            "distances": ["from", "to", "km"],
+            "distances": distance_columns,
         }
 
     # -- applying ---------------------------------------------------------------
@@ -275,7 +296,7 @@ class InstanceDocument:
     # -- validating ---------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:
         policy = {k: v for k, v in self.policy.items() if k != "min_region_share" or v}
-        return {
+        manifest = {
             "instance": dict(self.header),
             "types": [dict(t) for t in self.types.values()],
             "resources": [dict(r) for r in self.resources],
@@ -283,6 +304,11 @@ class InstanceDocument:
             "policy": policy,
             "objective": {"weights": dict(self.weights)},
         }
+        if self.periods:
+            manifest["periods"] = [dict(p) for p in self.periods]
+        if self.travel is not None:
+            manifest["travel"] = dict(self.travel)
+        return manifest
 
     def raw_tables(self, label: str) -> dict[str, RawTable]:
         tables = {}
@@ -319,6 +345,9 @@ def _type_entry(t: Any) -> dict[str, Any]:
     )
     if math.isfinite(t.max_km):
         entry["max_km"] = t.max_km
+    for key in ("min_minutes", "max_minutes"):
+        if getattr(t, key) is not None:
+            entry[key] = getattr(t, key)
     if t.requires_site:
         entry.update(site_cost=t.site_cost, min_site_jobs=t.min_site_jobs, min_sites=int(t.min_sites))
         if math.isfinite(t.site_capacity_jobs):
@@ -331,6 +360,8 @@ def _type_entry(t: Any) -> dict[str, Any]:
 def _source_entry(src: Any) -> dict[str, Any]:
     entry: dict[str, Any] = {"city": src.city, src.target_form: src.target_value, "soft": src.soft,
                              "shortfall_penalty": src.shortfall_penalty, "min_share": dict(src.min_share)}
+    if src.milestones:
+        entry["milestones"] = dict(src.milestones)
     if src.core_population is not None:
         entry["core_population"] = src.core_population
     if src.core_area_km2 is not None:

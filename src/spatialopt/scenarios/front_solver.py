@@ -49,6 +49,32 @@ def arcs_by_source(instance: Instance, derived: Derived, sources: Iterable[str])
     return {s: np.nonzero(origin == s)[0] for s in sources}
 
 
+def scaled_rows(instance: Instance, derived: Derived, targets: Mapping[str, float], *, skip_empty: bool
+                ) -> tuple[dict[str, np.ndarray], dict[str, int], dict[str, float]]:
+    """The front's rows per scaled source: its arcs, the last period it counts, its level at scale 1.
+
+    One row per source (key ``s``, the whole plan); for a phased instance
+    (spec v2) also one per milestone of it (key ``s@period``, moves up to that
+    period, level ``milestone share x T_s``), so that every point meets its
+    scaled milestones too. ``skip_empty`` leaves out sources without arcs.
+    """
+    arcs_of = arcs_by_source(instance, derived, targets)
+    periods = instance.plan_periods
+    arcs: dict[str, np.ndarray] = {}
+    until: dict[str, int] = {}
+    levels: dict[str, float] = {}
+    for s, t in targets.items():
+        if skip_empty and not (arcs_of[s].size and t > 0):
+            continue
+        arcs[s], until[s], levels[s] = arcs_of[s], len(periods) - 1, t
+        milestones = instance.sources[s].milestones
+        for p, period in enumerate(periods[:-1]):
+            if milestones.get(period.id, 0.0) * t > 0:
+                key = f"{s}@{period.id}"
+                arcs[key], until[key], levels[key] = arcs_of[s], p, milestones[period.id] * t
+    return arcs, until, levels
+
+
 def largest_scale(zero: Instance, derived: Derived, targets: Mapping[str, float], options: dict[str, Any],
                   builder: str) -> tuple[float, Result | None, SolveStatus, list[str], float]:
     """The largest λ such that some plan moves λ·T_s from every scaled source (a MIP maximising λ).
@@ -63,13 +89,13 @@ def largest_scale(zero: Instance, derived: Derived, targets: Mapping[str, float]
     proofs = [f.message for f in presolve_findings(zero, derived) if f.proves_infeasible]
     if proofs:
         return 0.0, None, SolveStatus.INFEASIBLE, proofs, 0.0
-    arcs = arcs_by_source(zero, derived, positive)
+    arcs, until, levels = scaled_rows(zero, derived, positive, skip_empty=False)
     fac = zero.facilities
     residents = fac["residents"].to_numpy(dtype=float)[derived.arc_f]
     count = fac["count"].to_numpy(dtype=float)[derived.arc_f]
     # Per arc a facility's full count: summed over its arcs this overstates what
     # it can move, which is fine for an upper bound on λ.
-    upper = min((float(residents[arcs[s]] @ count[arcs[s]]) / t for s, t in positive.items()), default=0.0)
+    upper = min((float(residents[arcs[s]] @ count[arcs[s]]) / t for s, t in levels.items()), default=0.0)
     started = time.perf_counter()
     form = build(zero, derived)
     run: SolverRun | None = None
@@ -77,7 +103,8 @@ def largest_scale(zero: Instance, derived: Derived, targets: Mapping[str, float]
     if not reasons and upper > 0 and form.n_cols:
         form.add_columns(ColumnBlock("pareto_scale", np.zeros(1), np.array([upper]), np.zeros(1, dtype=bool),
                                      np.zeros(1)))
-        form.add_rows(moved_rows(form, arcs, residents, positive, "pareto_reach", scale=form.column("pareto_scale")))
+        form.add_rows(moved_rows(form, arcs, residents, levels, "pareto_reach", scale=form.column("pareto_scale"),
+                                 until=until))
         form.set_objective("pareto_max", {"pareto_scale": -1.0})  # minimising -λ maximises λ
         run = _max_scale_pyomo(form, options) if builder == "pyomo" else _max_scale_matrix(form, options)
     seconds = time.perf_counter() - started
@@ -89,12 +116,22 @@ def largest_scale(zero: Instance, derived: Derived, targets: Mapping[str, float]
         why = f"the search for the largest target scale ended {run.status.value} ({run.termination})"
         return 0.0, None, run.status, [why], seconds
     plan = extract_plan(zero, derived, run)
-    moved = {s: float(residents[arcs[s]] @ plan.units[arcs[s]]) for s in positive}
-    return min(moved[s] / positive[s] for s in positive), plan, SolveStatus.OPTIMAL, [], seconds
+    units = plan.column_start()[0]
+    moved = {}
+    for s, level in levels.items():
+        moves = _moves_of(form, arcs[s], until[s])
+        moved[s] = float(residents[form.move_arc[moves]] @ units[moves]) / level
+    return min(moved.values()), plan, SolveStatus.OPTIMAL, [], seconds
+
+
+def _moves_of(form: Formulation, arcs: np.ndarray, until: int | None) -> np.ndarray:
+    """Positions within x of the moves of ``arcs`` in periods up to ``until`` (all when None)."""
+    moves = form.arc_columns(arcs)
+    return moves if until is None else moves[form.move_period[moves] <= until]
 
 
 def moved_rows(form: Formulation, arcs: Mapping[str, np.ndarray], residents: np.ndarray, levels: Mapping[str, float],
-               family: str, scale: slice | None = None) -> RowBlock:
+               family: str, scale: slice | None = None, until: Mapping[str, int] | None = None) -> RowBlock:
     """The ε rows of the front, once for both builders: residents moved from each source of ``levels``.
 
     Without ``scale``: ``Σ residents·x >= level_s`` (the chains move the
@@ -103,9 +140,11 @@ def moved_rows(form: Formulation, arcs: Mapping[str, np.ndarray], residents: np.
     """
     sources = list(levels)
     x0 = form.column("x").start
-    row = [np.full(arcs[s].size, i, dtype=np.int64) for i, s in enumerate(sources)]
-    col = [x0 + arcs[s] for s in sources]
-    val = [residents[arcs[s]] for s in sources]
+    # the moves of those arcs by the end of the row's period (spec v2; every move without periods)
+    moves = {s: _moves_of(form, arcs[s], None if until is None else until[s]) for s in sources}
+    row = [np.full(moves[s].size, i, dtype=np.int64) for i, s in enumerate(sources)]
+    col = [x0 + moves[s] for s in sources]
+    val = [residents[form.move_arc[moves[s]]] for s in sources]
     lower = np.array([levels[s] for s in sources], dtype=float)
     if scale is not None:
         row.append(np.arange(len(sources), dtype=np.int64))
@@ -152,13 +191,17 @@ def solve_chain(instance: Instance, derived: Derived, targets: Mapping[str, floa
     return chain(instance, derived, targets, scales, start, options, on_point)
 
 
-def _chain_formulation(instance: Instance, derived: Derived, targets: Mapping[str, float]) -> Formulation:
-    """The model with a ``pareto_target`` row (at level 0) per scaled source that has arcs, for either builder."""
+def _chain_formulation(instance: Instance, derived: Derived, targets: Mapping[str, float]
+                       ) -> tuple[Formulation, dict[str, float]]:
+    """The model with a ``pareto_target`` row (at level 0) per scaled source that has arcs, for either builder.
+
+    Also each row's level at scale 1 (by row key: see :func:`scaled_rows`).
+    """
     form = build(instance, derived)
     residents = instance.facilities["residents"].to_numpy(dtype=float)[derived.arc_f]
-    arcs = {s: a for s, a in arcs_by_source(instance, derived, targets).items() if a.size and targets[s] > 0}
-    form.add_rows(moved_rows(form, arcs, residents, dict.fromkeys(arcs, 0.0), "pareto_target"))
-    return form
+    arcs, until, levels = scaled_rows(instance, derived, targets, skip_empty=True)
+    form.add_rows(moved_rows(form, arcs, residents, dict.fromkeys(arcs, 0.0), "pareto_target", until=until))
+    return form, levels
 
 
 def _is_mip(form: Formulation) -> bool:
@@ -195,7 +238,7 @@ def _chain_matrix(instance: Instance, derived: Derived, targets: Mapping[str, fl
     from ..matrix import matrices_from
     from ..solve import HighsSession
 
-    form = _chain_formulation(instance, derived, targets)
+    form, targets = _chain_formulation(instance, derived, targets)
     if form.n_cols == 0:
         return _empty_chain(scales, dict(options))
     m = matrices_from(form)
@@ -232,7 +275,7 @@ def _chain_pyomo(instance: Instance, derived: Derived, targets: Mapping[str, flo
     from ..model import model_from
     from ..solve import pinned_options, pyomo_session
 
-    form = _chain_formulation(instance, derived, targets)
+    form, targets = _chain_formulation(instance, derived, targets)
     if form.n_cols == 0:
         return _empty_chain(scales, pinned_options(options))
     model = model_from(form, mutable_lower=["pareto_target"])  # its levels: model.pareto_target_level

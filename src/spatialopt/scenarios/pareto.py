@@ -185,7 +185,7 @@ def pareto_front(instance: Instance, points: int = 11, *, source: str | None = N
         return ParetoFront(instance, scaled, targets, 0.0, empty, [], [], status, reasons, max_seconds)
     scales = [largest * k / (points - 1) for k in range(points)] if largest > 0 else [0.0]
     scales[-1] = largest
-    start = (top_plan.units, top_plan.opened) if top_plan is not None else None
+    start = top_plan.column_start() if top_plan is not None else None
     descending = list(reversed(scales))
     n_chains = max(1, min(len(descending), default_workers() if workers is None else workers))
     chains = [[float(x) for x in c] for c in np.array_split(np.array(descending), n_chains) if len(c)]
