@@ -295,10 +295,8 @@ def test_no_solution_has_empty_periods_and_milestones() -> None:
     assert any("by the end of p1" in r for r in result.reasons), result.reasons
 
 
-@pytest.mark.xfail(strict=True, reason="check.py does not verify spec v2 plans yet (present values, "
-                                       "period rows); its v2 extension is developed on another branch")
 def test_checker_accepts_phased_plans() -> None:
-    """The independent checker accepts the discounted optimal plan above (strict: remove this mark when it does)."""
+    """The independent checker accepts the discounted optimal plan above."""
     data = base(discount_rate=0.1)
     instance = load(data)
     result = spatialopt.solve(instance)
