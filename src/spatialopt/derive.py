@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .instance import Instance
-from .periods import discount_factors, minutes
+from .periods import discount_factors, travel_minutes
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG), as the spec prescribes
 
@@ -62,7 +62,7 @@ def minutes_matrix(instance: Instance, from_ids: list[str], to_ids: list[str] | 
                    km: np.ndarray | None = None) -> np.ndarray:
     """Travel minutes (spec §3): the table's where it times a pair, else from ``[travel]`` (NaN without)."""
     km = distance_matrix(instance, from_ids, to_ids) if km is None else km
-    return minutes(instance, km, timed_matrix(instance, from_ids, to_ids))
+    return travel_minutes(instance, km, timed_matrix(instance, from_ids, to_ids))
 
 
 def _overlay(instance: Instance, column: str, from_ids: list[str], to_ids: list[str], out: np.ndarray) -> None:

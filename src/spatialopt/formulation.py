@@ -37,6 +37,21 @@ Rows (:class:`RowBlock`, one family each, keyed by instance ids)
 
 Objective (``total_cost``), minimised: the sum of the column costs above.
 
+Plan periods (spec v2, an instance with ``[[periods]]``): x is one column per
+move ``x[f, d, p]`` (each arc in each period of f's ``earliest``..``latest``,
+:func:`move_layout`), y one per opening ``y[k, d, p]`` (:func:`site_layout`),
+u one per target row of a soft source ``u[s, p]``; costs are present values
+(``delta_p``, ``Y_p`` of :mod:`spatialopt.periods`). Every family above sums a
+facility's moves over periods where the spec reads ``X_fd``; in addition
+    target[s, p]         moved from s by the end of p (+ u_sp) >= T_sp, p = P and each milestone
+    capacity[r, d, p]    uses moved by the end of p <= cap_{d,r,p} (cap_by_period; the last: cap)
+    site_open[k, d]      sum_p y_kdp <= 1                   (several periods)
+    site_link[f, d, p]   x_fdp - count_f sum_{q<=p} y_kdq <= 0
+    period_budget[p]     sum r_fd x_fdp + sum site_cost_kd y_kdp <= budget_p
+``site_capacity`` and ``site_min`` sum y over all periods (the last period's
+rows; earlier capacity rows are implied by ``site_link``). Without
+``[[periods]]`` the blocks are exactly v1.1's (one period, the moves are the arcs).
+
 The two share rules compare part of the move with the whole; the whole is one
 auxiliary column, so each share row holds only its own arcs plus one term.
 Rows that cannot bind (a share of 0 or 1, a zero target, an unlimited cap)

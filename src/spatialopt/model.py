@@ -13,6 +13,12 @@ ids::
     m.destination_share[d]  m.moved_jobs_def  m.region_share[g]
     m.total_cost (the objective, minimised)
 
+For a phased instance (spec v2) ``m.x[f, d, p]`` is over ``m.MOVES``,
+``m.y[k, d, p]`` over ``m.SITE_OPENINGS``, ``m.u[s, p]`` over
+``m.SOFT_TARGETS``, and ``m.target[s, p]``, ``m.capacity[r, d, p]``,
+``m.site_link[f, d, p]``, ``m.site_open[k, d]``, ``m.period_budget[p]`` join
+(period keys are the period ids).
+
 ``m.trivially_infeasible`` lists the reasons the model cannot hold, if any
 (see the formulation module). An analyst can add Pyomo constraints to the
 model before solving it (``docs/extending.md``).

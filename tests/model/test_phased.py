@@ -292,7 +292,8 @@ def test_no_solution_has_empty_periods_and_milestones() -> None:
     assert result.status == SolveStatus.INFEASIBLE
     solution = result.to_solution_dict()
     assert solution["periods"] == [] and solution["sources"][0]["milestones"] == []
-    assert any("by the end of p1" in r for r in result.reasons), result.reasons
+    assert any("milestone p1 of s needs 10 residents moved, but the facilities allowed to move by 2025 hold 0" in r
+               for r in result.reasons), result.reasons
 
 
 def test_checker_accepts_phased_plans() -> None:
@@ -313,3 +314,43 @@ def test_shipped_phased_hand_instance() -> None:
         assert result.objective == pytest.approx(25.0, rel=1e-9)
         assert sorted(result.assignments["period"]) == ["2021-2025", "2026-2030"]
         assert set(result.assignments["destination"]) == {"a"}
+
+
+def _budget_split() -> dict[str, Any]:
+    """The period-budget setting: f1, f2 (r = 50, -5 a year at a), target 20, milestone 0.5 at p1."""
+    data = base()
+    data["types"][0]["annual_cost_per_job"] = 1.0
+    data["cities"][1]["cost_index"] = 0.5
+    data["sources"][0].update(target_reduction=20, milestones={"p1": 0.5})
+    data["facilities"] = [{"id": f, "origin": "s", "type": "m", "jobs": 10, "fixed_cost": 50.0} for f in ("f1", "f2")]
+    return data
+
+
+def test_diagnosis_of_a_phased_instance_names_periods() -> None:
+    """Milestone 1.0 at p1 (20 residents by 2025) but p1's budget 60 pays one relocation (50):
+    the elastic relaxation finds two single repairs, each in the instance's words: lower the p1
+    target by 10 (20 -> 10), or raise p1's budget by 40 (60 -> 100, two relocations)."""
+    data = _budget_split()
+    data["sources"][0]["milestones"] = {"p1": 1.0}
+    data["periods"][0]["budget"] = 60.0
+    result = spatialopt.solve(load(data))
+    assert result.status == SolveStatus.INFEASIBLE
+    texts = {family: [c.text for c in changes] for family, changes in result.diagnosis.alternatives.items()}
+    assert texts["target"] == ["lower milestone p1 of s by 10 residents moved by 2025 "
+                               "(from 20 to 10: milestones.p1 from 1 to at most 0.500)"]
+    assert texts["period_budget"] == ["raise the budget of period p1 by 40.00 (from 60.00 to 100.00)"]
+
+
+def test_pareto_front_of_a_phased_instance_meets_the_milestones() -> None:
+    """The milestone setting (ρ = 10 %, milestone 1.0 at p1): the front's top point (scale 1) is the
+    instance's optimum 100 (f1 moves in p1), not the 62.09 of a move in p2 that ignores the
+    milestone: each point's rows include the scaled milestone."""
+    from spatialopt.scenarios.pareto import pareto_front
+
+    data = base(discount_rate=0.1)
+    data["sources"][0]["milestones"] = {"p1": 1.0}
+    instance = load(data)
+    for builder in ("matrix", "pyomo"):
+        front = pareto_front(instance, points=3, builder=builder, workers=1, options={"mip_rel_gap": 1e-9})
+        top = front.table[front.table["target_scale"] == 1.0]
+        assert float(top["objective"].iloc[0]) == pytest.approx(100.0, rel=1e-9)
