@@ -589,28 +589,41 @@ def _share_changes(instance: Instance, totals: dict[str, float], shares: dict[st
     return out
 
 
+def _target_text(instance: Instance, index: Any, short: float, lower: float | None) -> str:
+    """A target row's slack: the source's target, or (phased, before the last period) its milestone share."""
+    if not isinstance(index, tuple) or index[1] == instance.periods[-1].id:
+        s = index[0] if isinstance(index, tuple) else index
+        target = instance.sources[s].target_persons
+        return f"lower the target of {s} by {short:,.0f} residents (from {target:,.0f} to {target - short:,.0f})"
+    s, period = index
+    end = next(p.end_year for p in instance.periods if p.id == period)
+    share, need = instance.sources[s].milestones[period], float(lower or 0.0)
+    new_share = max(0.0, share * (1 - short / need)) if need else 0.0
+    return (f"lower milestone {period} of {s} by {short:,.0f} residents moved by {end} "
+            f"(from {need:,.0f} to {need - short:,.0f}: milestones.{period} from {share:g} "
+            f"to at most {new_share:.3f})")
+
+
+def _capacity_text(instance: Instance, index: Any, over: float, upper: float | None) -> str:
+    """A capacity row's slack as a raised cap column; a phased row says which period's cap it is."""
+    r, d = index[:2]
+    resource = next(res for res in instance.resources if res.id == r)
+    column = resource.cap if len(index) == 2 else resource.cap_by_period.get(index[2], resource.cap)
+    cap = float(upper or 0.0)
+    text = f"raise {column} of {d} by {over:,.0f} (from {cap:,.0f} to {cap + over:,.0f})"
+    if len(index) == 3:
+        end = next(p.end_year for p in instance.periods if p.id == index[2])
+        text += f", its {r} cap by {end}"
+    return text
+
+
 def _describe(instance: Instance, family: str, index: Any, short: float, over: float,
               lower: float | None, upper: float | None) -> Change:
     """A slack, said as a change to the instance."""
     unit = f" {instance.cost_unit}" if instance.cost_unit else ""
     amount = max(over, short)
-    if family == "target" and isinstance(index, tuple):  # a phased target row: (source, period)
-        s, period = index
-        src = instance.sources[s]
-        if period == instance.periods[-1].id:
-            text = (f"lower the target of {s} by {short:,.0f} residents "
-                    f"(from {src.target_persons:,.0f} to {src.target_persons - short:,.0f})")
-        else:
-            end = next(p.end_year for p in instance.periods if p.id == period)
-            share, need = src.milestones[period], float(lower or 0.0)
-            new_share = max(0.0, share * (1 - short / need)) if need else 0.0
-            text = (f"lower milestone {period} of {s} by {short:,.0f} residents moved by {end} "
-                    f"(from {need:,.0f} to {need - short:,.0f}: milestones.{period} from {share:g} "
-                    f"to at most {new_share:.3f})")
-    elif family == "target":
-        src = instance.sources[index]
-        text = (f"lower the target of {index} by {short:,.0f} residents "
-                f"(from {src.target_persons:,.0f} to {src.target_persons - short:,.0f})")
+    if family == "target":
+        text = _target_text(instance, index, short, lower)
     elif family == "assign":
         text = f"let facility {index} stay (must_move = false; {short:g} unit(s) cannot move)"
     elif family == "min_share":
@@ -618,13 +631,7 @@ def _describe(instance: Instance, family: str, index: Any, short: float, over: f
         share = instance.sources[s].min_share[k]
         text = f"lower min_share.{k} of {s} from {share:g} (it is {short:,.0f} jobs short)"
     elif family == "capacity":
-        r, d = index[:2]
-        resource = next(res for res in instance.resources if res.id == r)
-        column = resource.cap if len(index) == 2 else resource.cap_by_period.get(index[2], resource.cap)
-        text = f"raise {column} of {d} by {over:,.0f} (from {upper:,.0f} to {upper + over:,.0f})"  # type: ignore[operator]
-        if len(index) == 3:  # a phased row: say which period's cap it is
-            end = next(p.end_year for p in instance.periods if p.id == index[2])
-            text += f", its {r} cap by {end}"
+        text = _capacity_text(instance, index, over, upper)
     elif family == "site_capacity":
         k, d = index
         text = f"raise the {k} site capacity at {d} by {over:,.0f} jobs"
