@@ -32,6 +32,18 @@ listed sites (the file lists every opened site) and ``u_s = max(0, T_s -
 moved_s)`` for a soft source, the smallest shortfall that satisfies its target
 row (with a positive penalty it is also the only optimal one).
 
+Plan periods (spec v2)
+----------------------
+For an instance with ``[[periods]]`` every move and site carries its period.
+The checker derives δ_p and Y_p itself (Y_p as the spec's yearly sum, not the
+closed form the model uses; see :func:`_present_value_factors`), the milestone
+targets T_sp, each facility's window and the travel minutes of §3, and checks
+every row of §4 in every period — cumulative targets, caps by period, site
+links and capacities by each period's end (also the rows the model leaves out
+as implied), ``site_open``, ``period_budget`` — plus the v2 fields of the
+file (``period`` keys, ``sources[].milestones``, ``periods[]``). Without
+periods everything runs with one period and gives exactly the v1.1 checks.
+
 Layout
 ------
 :func:`check_solution` parses the file's lists into integer positions (one
