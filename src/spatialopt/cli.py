@@ -111,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("instance")
     q.add_argument("--points", type=_positive_int, default=11, help="points on the front (default 11, at least 2)")
     q.add_argument("--source", help="scale only this source's target (default: every source's)")
+    q.add_argument("--period", help="trace this period's milestone only (a phased instance's period id, not the "
+                                    "last): residents moved by its end against cost")
     for p, what in ((p, "sweep"), (q, "pareto")):  # noqa: B020 - p becomes each of the two parsers
         p.add_argument("--out", type=Path, help=f"output folder (default: results/<instance name>-{what}/)")
         p.add_argument("--force", action="store_true", help="replace an existing output folder")
@@ -527,7 +529,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
-    """``spatialopt pareto INSTANCE [--points N] [--source ID]``."""
+    """``spatialopt pareto INSTANCE [--points N] [--source ID] [--period ID]``."""
     from .api import solver_options
     from .scenarios.pareto import pareto_front
 
@@ -546,7 +548,8 @@ def cmd_pareto(args: argparse.Namespace) -> int:
               f"{_describe(row['status'], row['objective'], row['seconds'], unit)}, warm start {row['warm_start']}",
               flush=True)
 
-    front = pareto_front(instance, args.points, source=args.source, workers=args.workers, scheduler=args.scheduler,
+    front = pareto_front(instance, args.points, source=args.source, period=args.period, workers=args.workers,
+                         scheduler=args.scheduler,
                          options=options, builder=args.builder, on_point=progress)
     if front.table.empty:
         print(f"{instance.name}: no front: {front.status.value}" + "".join(f"\n  why: {r}" for r in front.reasons))

@@ -202,6 +202,12 @@ class InstanceDocument:
                 if op != "set" and type_id not in shares:
                     raise _Bad(f"a type with a min_share at this source ({', '.join(shares) or 'none'})")
                 return shares, type_id
+            if param.startswith("milestones.") and len(param) > len("milestones."):  # spec v2: per period id
+                period_id = param[len("milestones."):]
+                milestones = entry.setdefault("milestones", {})
+                if op != "set" and period_id not in milestones:
+                    raise _Bad(f"a period with a milestone at this source ({', '.join(milestones) or 'none'})")
+                return milestones, period_id
             if param not in SOURCE_PARAMETERS:
                 raise _Bad(f"a source parameter ({', '.join(SOURCE_PARAMETERS)} or min_share.<type>)")
             return entry, param
