@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .instance import Instance
+from .periods import discount_factors, minutes
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG), as the spec prescribes
 
@@ -43,16 +44,41 @@ def distance_matrix(instance: Instance, from_ids: list[str], to_ids: list[str] |
     )
     same = np.asarray(from_ids, dtype=object)[:, None] == np.asarray(to_ids, dtype=object)[None, :]
     km[same] = 0.0
-    table = instance.distances
-    if table is not None and len(table):
-        row_of = {c: i for i, c in enumerate(from_ids)}
-        col_of = {c: j for j, c in enumerate(to_ids)}
-        for a, b, value in zip(table["from"], table["to"], table["km"]):
-            for x, y in ((a, b), (b, a)):
-                i, j = row_of.get(x), col_of.get(y)
-                if i is not None and j is not None:
-                    km[i, j] = value
+    _overlay(instance, "km", from_ids, to_ids, km)
     return km
+
+
+def timed_matrix(instance: Instance, from_ids: list[str], to_ids: list[str] | None = None) -> np.ndarray:
+    """The distances table's minutes from each of ``from_ids`` to each of ``to_ids``; NaN where it gives none."""
+    to_ids = list(instance.cities.index) if to_ids is None else to_ids
+    timed = np.full((len(from_ids), len(to_ids)), np.nan)
+    same = np.asarray(from_ids, dtype=object)[:, None] == np.asarray(to_ids, dtype=object)[None, :]
+    timed[same] = 0.0
+    _overlay(instance, "minutes", from_ids, to_ids, timed)
+    return timed
+
+
+def minutes_matrix(instance: Instance, from_ids: list[str], to_ids: list[str] | None = None,
+                   km: np.ndarray | None = None) -> np.ndarray:
+    """Travel minutes (spec §3): the table's where it times a pair, else from ``[travel]`` (NaN without)."""
+    km = distance_matrix(instance, from_ids, to_ids) if km is None else km
+    return minutes(instance, km, timed_matrix(instance, from_ids, to_ids))
+
+
+def _overlay(instance: Instance, column: str, from_ids: list[str], to_ids: list[str], out: np.ndarray) -> None:
+    """Write the distances table's ``column`` (both directions) over ``out`` where it gives a value."""
+    table = instance.distances
+    if table is None or not len(table) or column not in table.columns:
+        return
+    row_of = {c: i for i, c in enumerate(from_ids)}
+    col_of = {c: j for j, c in enumerate(to_ids)}
+    for a, b, value in zip(table["from"], table["to"], table[column]):
+        if value != value:  # NaN: this row gives the other column only
+            continue
+        for x, y in ((a, b), (b, a)):
+            i, j = row_of.get(x), col_of.get(y)
+            if i is not None and j is not None:
+                out[i, j] = value
 
 
 @dataclass(frozen=True)
@@ -77,6 +103,9 @@ class Derived:
     site_d: np.ndarray  # int, position in city_ids
     site_cost: np.ndarray
     site_capacity: np.ndarray  # inf when unlimited
+    # annual_cost_per_job x jobs x cost-index difference: p_fdp = Y_p x this (spec v2 §3);
+    # ``operating`` is the first period's (v1.1's p_fd with one period at rate 0)
+    annual_operating: np.ndarray | None = None
 
     @property
     def n_arcs(self) -> int:
@@ -129,6 +158,8 @@ class EligibilityRules:
         self.km_from_source = (
             distance_matrix(instance, source_ids) if source_ids else np.zeros((0, len(self.city_ids)))
         )
+        self.source_ids = source_ids
+        self._minutes_from_source: np.ndarray | None = None
         self.site_cities_by_type = _site_cities_by_type(instance, self.city_pos)
         self.listed = _listed_arcs(instance, self.city_pos)
 
@@ -136,6 +167,20 @@ class EligibilityRules:
         """(members x cities) km from each facility's origin."""
         origins = self.instance.facilities["origin"].to_numpy(dtype=object)[members]
         return self.km_from_source[np.array([self.source_row[o] for o in origins], dtype=np.int64)]
+
+    def minutes_from_source(self) -> np.ndarray:
+        """(sources x cities) travel minutes, computed when a type first asks."""
+        if self._minutes_from_source is None:
+            self._minutes_from_source = (
+                minutes_matrix(self.instance, self.source_ids, self.city_ids, self.km_from_source)
+                if self.source_ids else np.zeros((0, len(self.city_ids)))
+            )
+        return self._minutes_from_source
+
+    def minutes(self, members: np.ndarray) -> np.ndarray:
+        """(members x cities) travel minutes from each facility's origin."""
+        origins = self.instance.facilities["origin"].to_numpy(dtype=object)[members]
+        return self.minutes_from_source()[np.array([self.source_row[o] for o in origins], dtype=np.int64)]
 
     def masks(self, type_id: str, members: np.ndarray, km: np.ndarray | None = None) -> list[tuple[str, np.ndarray]]:
         """(rule, mask) pairs for facilities ``members`` (positions) of type ``type_id``."""
@@ -151,6 +196,13 @@ class EligibilityRules:
             rules.append(("min_km", km >= kind.min_km))
         if np.isfinite(kind.max_km):
             rules.append(("max_km", km <= kind.max_km))
+        if kind.min_minutes is not None or kind.max_minutes is not None:
+            mins = self.minutes(members)
+            with np.errstate(invalid="ignore"):  # NaN (untimed) compares False: not eligible
+                if kind.min_minutes is not None:
+                    rules.append(("min_minutes", mins >= kind.min_minutes))
+                if kind.max_minutes is not None:
+                    rules.append(("max_minutes", mins <= kind.max_minutes))
         if kind.same_cluster:
             origins = self.instance.facilities["origin"].to_numpy(dtype=object)[members]
             origin_cluster = self.clusters[np.array([self.city_pos[o] for o in origins], dtype=np.int64)]
@@ -175,6 +227,7 @@ def derive(instance: Instance) -> Derived:
     city_pos = {c: i for i, c in enumerate(city_ids)}
     cost_index = cities["cost_index"].to_numpy(dtype=float)
     rules = EligibilityRules(instance)
+    years = float(discount_factors(instance)[1][0])  # Y_1: horizon_years at rate 0, as in v1.1
 
     parts: list[dict[str, np.ndarray]] = []
     fac_pos_all = np.arange(len(facility_ids))
@@ -194,13 +247,12 @@ def derive(instance: Instance) -> Derived:
         jobs = fac["jobs"].to_numpy(dtype=float)[rows]
         dist = km[rows, cols]
         relocation = fac["fixed_cost"].to_numpy(dtype=float)[rows] + kind.cost_per_job_km * jobs * dist
-        operating = (
-            instance.horizon_years * kind.annual_cost_per_job * jobs
-            * (cost_index[cols] - cost_index[origin_city[rows]])
-        )
+        spread = cost_index[cols] - cost_index[origin_city[rows]]
+        operating = years * kind.annual_cost_per_job * jobs * spread
+        annual = kind.annual_cost_per_job * jobs * spread
         access = kind.access_cost_per_unit_km * fac["service_units"].to_numpy(dtype=float)[rows] * dist
         parts.append(
-            {"f": members[rows], "d": cols, "km": dist, "r": relocation, "p": operating, "a": access}
+            {"f": members[rows], "d": cols, "km": dist, "r": relocation, "p": operating, "a": access, "y": annual}
         )
 
     def gather(key: str, dtype: type) -> np.ndarray:
@@ -214,6 +266,7 @@ def derive(instance: Instance) -> Derived:
     arc_f, arc_d = arc_f[order], arc_d[order]
     km, relocation = gather("km", float)[order], gather("r", float)[order]
     operating, access = gather("p", float)[order], gather("a", float)[order]
+    annual = gather("y", float)[order]
     use = instance.facility_use.to_numpy(dtype=float)[arc_f] if len(instance.resources) else np.zeros((arc_f.size, 0))
     relocation, use = _apply_arc_overrides(instance, facility_ids, city_pos, arc_f, arc_d, relocation, use)
 
@@ -224,6 +277,7 @@ def derive(instance: Instance) -> Derived:
         city_ids=city_ids, facility_ids=facility_ids, arc_f=arc_f, arc_d=arc_d, arc_km=km,
         relocation=relocation, operating=operating, access=access, cost=cost, use=use,
         site_type=site_type, site_d=site_d, site_cost=site_cost, site_capacity=site_capacity,
+        annual_operating=annual,
     )
 
 

@@ -19,7 +19,18 @@ Column conventions of the tables:
   and ``use_<resource id>`` (NaN = no override).
 - ``sites`` (or ``None``): ``type, city, site_cost, capacity_jobs`` (NaN = the
   type's value).
-- ``distances`` (or ``None``): ``from, to, km``.
+- ``distances`` (or ``None``): ``from, to, km, minutes`` (NaN where a row
+  does not give that value).
+- ``facilities`` also has ``earliest, latest``: the first and last period ids
+  in which the facility may move (defaults resolved; ``""`` without periods).
+- ``city_caps_by_period``: period id -> a frame like ``city_caps`` holding the
+  ``cap_by_period`` columns (``inf`` where none is named or the cell is empty);
+  only periods some resource names appear; the last period's caps are
+  ``city_caps``.
+
+Plan periods (spec v2): ``periods`` is empty for an instance without
+``[[periods]]``; :attr:`Instance.plan_periods` always gives the periods to
+model (one implicit period then), and :attr:`Instance.phased` says which.
 """
 
 from __future__ import annotations
@@ -37,7 +48,7 @@ TABLE_COLUMNS = {
     "facilities": ("id", "origin", "type"),
     "arcs": ("facility", "destination"),
     "sites": ("type", "city"),
-    "distances": ("from", "to", "km"),
+    "distances": ("from", "to"),  # and km and/or minutes
 }
 BUILTIN_FACILITY_COLUMNS = ("jobs", "residents", "service_units")
 WEIGHT_NAMES = ("relocation", "operating", "access", "sites", "shortfall")
@@ -51,6 +62,8 @@ class FacilityType:
     allowed_tiers: tuple[str, ...] | None = None  # None: every tier
     min_km: float = 0.0
     max_km: float = math.inf
+    min_minutes: float | None = None  # None: the key is absent (no travel-time rule)
+    max_minutes: float | None = None
     same_cluster: bool = False
     splittable: bool = False
     household_factor: float = 1.0
@@ -72,6 +85,24 @@ class Resource:
     id: str
     use: str
     cap: str
+    cap_by_period: Mapping[str, str] = field(default_factory=dict)  # period id -> city column
+
+
+@dataclass(frozen=True)
+class Period:
+    """A plan period (``[[periods]]``): moves and site openings happen in one period."""
+
+    id: str
+    end_year: int
+    budget: float | None = None  # None: no period_budget row
+
+
+@dataclass(frozen=True)
+class Travel:
+    """How minutes are timed where the distances table gives none (``[travel]``)."""
+
+    speed_kmh: float
+    detour: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +118,7 @@ class Source:
     soft: bool = False
     shortfall_penalty: float = 0.0
     min_share: Mapping[str, float] = field(default_factory=dict)
+    milestones: Mapping[str, float] = field(default_factory=dict)  # period id -> share of the target
 
     @property
     def density_before(self) -> float | None:
@@ -153,6 +185,25 @@ class Instance:
     sha256: str = ""  # of the files it was read from (spec §5); "" when built in memory
     warnings: tuple[str, ...] = ()
     source_path: str | None = None  # the manifest it was read from (absolute); None when built in memory
+    periods: tuple[Period, ...] = ()  # empty: no [[periods]] (one implicit period, v1.1's meaning)
+    base_year: int | None = None
+    discount_rate: float = 0.0
+    travel: Travel | None = None
+    city_caps_by_period: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def phased(self) -> bool:
+        """True when the instance lists ``[[periods]]``."""
+        return bool(self.periods)
+
+    @property
+    def plan_periods(self) -> tuple[Period, ...]:
+        """The periods to model: ``periods``, or one implicit period ending at the horizon."""
+        if self.periods:
+            return self.periods
+        horizon = self.horizon_years
+        end = int(horizon) if float(horizon).is_integer() else horizon
+        return (Period(id="", end_year=end, budget=None),)  # type: ignore[arg-type]
 
     @property
     def destination_ids(self) -> list[str]:

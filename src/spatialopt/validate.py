@@ -27,9 +27,11 @@ from .instance import (
     WEIGHT_NAMES,
     FacilityType,
     Instance,
+    Period,
     Policy,
     Resource,
     Source,
+    Travel,
     Weights,
 )
 from .magnitudes import magnitude_problems
@@ -43,14 +45,20 @@ from .tables import (
 )
 from .values import INVALID, as_bool, as_number, as_text, is_invalid
 
-TOP_LEVEL_KEYS = {"instance", "tables", "types", "resources", "sources", "policy", "objective", *TABLE_NAMES}
-INSTANCE_KEYS = {"name", "description", "cost_unit", "horizon_years"}
+TOP_LEVEL_KEYS = {
+    "instance", "tables", "types", "resources", "sources", "policy", "objective", "periods", "travel", *TABLE_NAMES,
+}
+INSTANCE_KEYS = {"name", "description", "cost_unit", "horizon_years", "base_year", "discount_rate"}
+PERIOD_KEYS = {"id", "end_year", "budget"}
+TRAVEL_KEYS = {"speed_kmh", "detour"}
 SITE_KEYS = ("site_cost", "site_capacity_jobs", "min_site_jobs", "min_sites", "max_sites")
 TYPE_KEYS = {
     "id",
     "allowed_tiers",
     "min_km",
     "max_km",
+    "min_minutes",
+    "max_minutes",
     "same_cluster",
     "splittable",
     "household_factor",
@@ -60,9 +68,11 @@ TYPE_KEYS = {
     "requires_site",
     *SITE_KEYS,
 }
-RESOURCE_KEYS = {"id", "use", "cap"}
+RESOURCE_KEYS = {"id", "use", "cap", "cap_by_period"}
 TARGET_KEYS = ("target_reduction", "target_reduction_pct", "target_density")
-SOURCE_KEYS = {"city", "core_population", "core_area_km2", "soft", "shortfall_penalty", "min_share", *TARGET_KEYS}
+SOURCE_KEYS = {
+    "city", "core_population", "core_area_km2", "soft", "shortfall_penalty", "min_share", "milestones", *TARGET_KEYS,
+}
 POLICY_KEYS = {"budget", "max_destination_share", "min_region_share"}
 OBJECTIVE_KEYS = {"weights"}
 
@@ -160,6 +170,10 @@ class _Loader:
         # declared but broken entry is not reported again as "unknown".
         self.declared_types: list[str] = []
         self.declared_sources: list[str] = []
+        # Period ids declared (valid or not), in order; the problems of later
+        # entries that name them are then about those entries only.
+        self.declared_periods: list[str] = []
+        self.type_where: dict[str, str] = {}  # type id -> its location, for rules checked later
 
     # -- helpers -----------------------------------------------------------
     def problem(self, where: str, column: str | None, value: object, expected: str) -> None:
@@ -215,15 +229,19 @@ class _Loader:
     def run(self) -> Instance:
         self.unknown_keys(self.label, self.manifest, TOP_LEVEL_KEYS)
         header = self.read_instance_header()
+        periods = self.read_periods(header)
+        travel = self.read_travel()
         raw = self.read_tables()
         types = self.read_types()
         resources = self.read_resources()
         cities, city_caps = self.read_cities(raw.get("cities"), resources)
+        caps_by_period = self.read_caps_by_period(raw.get("cities"), cities, resources)
         sources = self.read_sources(cities, types)
         facilities, facility_use = self.read_facilities(raw.get("facilities"), types, sources, resources)
         arcs = self.read_arcs(raw.get("arcs"), facilities, cities, resources)
         sites = self.read_sites(raw.get("sites"), types, cities, sources)
         distances = self.read_distances(raw.get("distances"), cities)
+        self.check_minutes_rules(types, travel, facilities, cities, sources, distances)
         policy = self.read_policy(cities, sources)
         weights = self.read_weights()
         if self.problems:
@@ -248,6 +266,11 @@ class _Loader:
             sha256=self.digest(),
             warnings=tuple(self.warnings),
             source_path=str(self.path.resolve()) if self.path.is_file() else None,  # None: built from entries (scenarios)
+            periods=tuple(periods),
+            base_year=header["base_year"],
+            discount_rate=header["discount_rate"],
+            travel=travel,
+            city_caps_by_period=caps_by_period,
         )
         for problem in magnitude_problems(instance, self.label, raw):
             self.problems.append(problem)
@@ -278,7 +301,90 @@ class _Loader:
         description = self.text(where, section, "description") or ""
         cost_unit = self.text(where, section, "cost_unit") or ""
         horizon = self.number(where, section, "horizon_years", 10.0, minimum=0)
-        return {"name": name, "description": description, "cost_unit": cost_unit, "horizon_years": horizon}
+        base_year = self.number(where, section, "base_year", None, whole=True)
+        rate = self.number(where, section, "discount_rate", 0.0, minimum=0)
+        return {"name": name, "description": description, "cost_unit": cost_unit, "horizon_years": horizon,
+                "base_year": None if base_year is None or is_invalid(base_year) else int(base_year),
+                "base_year_invalid": is_invalid(base_year), "discount_rate": 0.0 if is_invalid(rate) else rate}
+
+    def read_periods(self, header: dict[str, Any]) -> list[Period]:
+        """``[[periods]]``: ids unique, end years whole, after base_year and strictly increasing."""
+        if "periods" not in self.manifest:
+            return []
+        entries = self.array("periods")
+        if isinstance(self.manifest["periods"], list) and not self.manifest["periods"]:
+            self.problem(self.label, "periods", "[]", "at least one [[periods]] entry when periods are given")
+        base_year = header["base_year"]
+        if entries and base_year is None and not header["base_year_invalid"]:
+            self.problem(f"{self.label} [instance]", "base_year", None,
+                         "a whole-number year (required with [[periods]]: the year core_population describes)")
+        periods: list[Period] = []
+        previous: tuple[float, str] | None = None
+        for number, entry in enumerate(entries, start=1):
+            raw_id = entry.get("id")
+            where = f"{self.label} [[periods]] #{number}" + (f" (id {raw_id!r})" if isinstance(raw_id, str) else "")
+            self.unknown_keys(where, entry, PERIOD_KEYS)
+            pid = self.text(where, entry, "id", required=True)
+            if isinstance(pid, str):
+                if pid in self.declared_periods:
+                    self.problem(where, "id", pid, "a unique period id (this one repeats)")
+                self.declared_periods.append(pid)
+            else:  # keeps the order (which period is last) for the checks of other entries
+                self.declared_periods.append(f"<period #{number}>")
+            end = self.number(where, entry, "end_year", None, whole=True)
+            if end is None:
+                self.problem(where, "end_year", None, "a whole-number year (required)")
+            elif not is_invalid(end):
+                if base_year is not None and end <= base_year:
+                    self.problem(where, "end_year", int(end), f"a year after base_year ({base_year})")
+                if previous is not None and end <= previous[0]:
+                    self.problem(where, "end_year", int(end),
+                                 f"a year after the previous period's end_year ({int(previous[0])}, {previous[1]}): "
+                                 "periods are listed in order")
+                previous = (end, str(pid))
+            budget = self.number(where, entry, "budget", None, minimum=0)
+            if isinstance(pid, str) and isinstance(end, float) and not is_invalid(budget):
+                periods.append(Period(id=pid, end_year=int(end), budget=budget))
+        horizon = header["horizon_years"]
+        if periods and base_year is not None and not is_invalid(horizon):
+            span = periods[-1].end_year - base_year
+            if horizon < span:
+                self.problem(f"{self.label} [instance]", "horizon_years", horizon,
+                             f"at least the last period's end_year - base_year ({periods[-1].end_year} - {base_year} "
+                             f"= {span}): operating costs are counted to the horizon")
+        return periods
+
+    def read_travel(self) -> Travel | None:
+        """``[travel]``: speed_kmh > 0 (required), detour >= 1."""
+        if "travel" not in self.manifest:
+            return None
+        section = self.section("travel")
+        where = f"{self.label} [travel]"
+        self.unknown_keys(where, section, TRAVEL_KEYS)
+        speed = self.number(where, section, "speed_kmh", None, minimum=0, exclusive_minimum=True)
+        if speed is None:
+            self.problem(where, "speed_kmh", None, "a speed in km/h > 0 (required in [travel])")
+        detour = self.number(where, section, "detour", 1.0, minimum=1)
+        if speed is None or is_invalid(speed, detour):
+            return None
+        return Travel(speed_kmh=speed, detour=detour)
+
+    def period_keys(self, where: str, key: str, given: Mapping[str, Any]) -> list[str]:
+        """The keys of ``given`` that are period ids other than the last; the others are reported."""
+        allowed = self.declared_periods[:-1]
+        valid: list[str] = []
+        for pid in given:
+            if pid in allowed:
+                valid.append(pid)
+            elif not self.declared_periods:
+                self.problem(where, f"{key}.{pid}", given[pid], "no period keys: the instance has no [[periods]]")
+            elif pid == self.declared_periods[-1]:
+                self.problem(where, f"{key}.{pid}", given[pid],
+                             "a period other than the last (the last period's value is the plan's own)")
+            else:
+                self.problem(where, f"{key}.{pid}", given[pid],
+                             f"a period id other than the last ({', '.join(allowed) or 'none'})")
+        return valid
 
     def read_tables(self) -> dict[str, RawTable]:
         paths = self.section("tables")
@@ -339,6 +445,13 @@ class _Loader:
             max_km = self.number(where, entry, "max_km", math.inf, minimum=0)
             if not is_invalid(min_km, max_km) and min_km > max_km:
                 self.problem(where, "max_km", max_km, f"a number >= min_km ({min_km})")
+            min_minutes = self.number(where, entry, "min_minutes", None, minimum=0)
+            max_minutes = self.number(where, entry, "max_minutes", None, minimum=0)
+            if not is_invalid(min_minutes, max_minutes) and min_minutes is not None and max_minutes is not None \
+                    and min_minutes > max_minutes:
+                self.problem(where, "max_minutes", max_minutes, f"a number >= min_minutes ({min_minutes})")
+            if isinstance(type_id, str):
+                self.type_where.setdefault(type_id, where)
             requires_site = self.flag(where, entry, "requires_site", False)
             fields: dict[str, Any] = {
                 "same_cluster": self.flag(where, entry, "same_cluster", False),
@@ -365,13 +478,15 @@ class _Loader:
                         f"{where}: {', '.join(given)} ignored because requires_site is false"
                     )
                 site_fields = {}
-            values = [type_id, allowed, min_km, max_km, requires_site, *fields.values(), *site_fields.values()]
+            values = [type_id, allowed, min_km, max_km, min_minutes, max_minutes, requires_site,
+                      *fields.values(), *site_fields.values()]
             if is_invalid(*values) or not isinstance(type_id, str):
                 continue
             if "min_sites" in site_fields:
                 site_fields["min_sites"] = int(site_fields["min_sites"])
             types[type_id] = FacilityType(
-                id=type_id, allowed_tiers=allowed, min_km=min_km, max_km=max_km, requires_site=requires_site,
+                id=type_id, allowed_tiers=allowed, min_km=min_km, max_km=max_km, min_minutes=min_minutes,
+                max_minutes=max_minutes, requires_site=requires_site,
                 **fields, **site_fields,
             )
         return types
@@ -391,8 +506,19 @@ class _Loader:
                     self.problem(where, "id", rid, "a unique resource id (this one repeats)")
                     continue
                 seen.add(rid)
+            by_period = entry.get("cap_by_period", {})
+            cap_by_period: dict[str, str] = {}
+            if not isinstance(by_period, dict):
+                self.problem(where, "cap_by_period", by_period, "a table of period id = city column name")
+            else:
+                for pid in self.period_keys(where, "cap_by_period", by_period):
+                    column = by_period[pid]
+                    if not isinstance(column, str) or column.strip() == "":
+                        self.problem(where, f"cap_by_period.{pid}", column, "the name of a city column (text)")
+                    else:
+                        cap_by_period[pid] = column
             if not is_invalid(rid, use, cap):
-                resources.append(Resource(rid, use, cap))
+                resources.append(Resource(rid, use, cap, cap_by_period))
         return resources
 
     # -- tables --------------------------------------------------------------
@@ -459,6 +585,39 @@ class _Loader:
         )
         return frame, city_caps
 
+    def read_caps_by_period(
+        self, table: RawTable | None, cities: pd.DataFrame, resources: list[Resource],
+    ) -> dict[str, pd.DataFrame]:
+        """Per period some resource names: the cities' caps by that period's end (inf: no cap)."""
+        named = [pid for pid in self.declared_periods if any(pid in r.cap_by_period for r in resources)]
+        if table is None or not named:
+            return {}
+        present = set(table.columns)
+        for resource in resources:
+            for pid, column in resource.cap_by_period.items():
+                if column not in present:
+                    self.problem(
+                        f"{self.label} [[resources]] (id {resource.id!r})", f"cap_by_period.{pid}", column,
+                        f"a column of {table.label} (it has: {', '.join(table.columns)})",
+                    )
+        out: dict[str, pd.DataFrame] = {}
+        ids = [r.get("id") for r in table.rows]
+        keep = [i for i, c in enumerate(ids) if isinstance(c, str) and c in cities.index]
+        for pid in named:
+            values = np.full((len(cities), len(resources)), math.inf)
+            position = {c: i for i, c in enumerate(cities.index)}
+            for j, resource in enumerate(resources):
+                cap_column = resource.cap_by_period.get(pid)
+                if cap_column is None or cap_column not in present:
+                    continue
+                for index in keep:
+                    where = table.where(index, ids[index])
+                    value = as_number(table.rows[index].get(cap_column), where, cap_column, self.problems, minimum=0)
+                    if isinstance(value, float):
+                        values[position[ids[index]], j] = value
+            out[pid] = pd.DataFrame(values, index=cities.index, columns=[r.id for r in resources])
+        return out
+
     def read_sources(self, cities: pd.DataFrame, types: Mapping[str, FacilityType]) -> dict[str, Source]:
         sources: dict[str, Source] = {}
         for number, entry in enumerate(self.array("sources"), start=1):
@@ -519,22 +678,45 @@ class _Loader:
                         self.problem(where, key, share, "a share in [0, 1]")
                     elif not is_invalid(parsed):
                         min_share[type_id] = parsed
+            milestones = self.read_milestones(where, entry.get("milestones", {}))
             if is_invalid(city, population, area, target, value, soft, penalty) or not isinstance(city, str):
                 continue
             sources[city] = Source(
                 city=city, target_persons=float(target), target_form=form, target_value=float(value),
                 core_population=population, core_area_km2=area, soft=soft,
-                shortfall_penalty=penalty, min_share=min_share,
+                shortfall_penalty=penalty, min_share=min_share, milestones=milestones,
             )
         if not self.manifest.get("sources"):
             self.problem(self.label, "sources", None, "at least one [[sources]] entry (a megacity core)")
         return sources
 
+    def read_milestones(self, where: str, given: object) -> dict[str, float]:
+        """A source's ``milestones``: non-last period ids -> shares in [0, 1], not decreasing in period order."""
+        if not isinstance(given, dict):
+            self.problem(where, "milestones", given, "a table of period id = share of the target in [0, 1]")
+            return {}
+        milestones: dict[str, float] = {}
+        for pid in self.period_keys(where, "milestones", given):
+            key = f"milestones.{pid}"
+            parsed = self.number(where, {key: given[pid]}, key, None, minimum=0, maximum=1)
+            if parsed is None:
+                self.problem(where, key, given[pid], "a share in [0, 1]")
+            elif not is_invalid(parsed):
+                milestones[pid] = parsed
+        ordered = [p for p in self.declared_periods if p in milestones]
+        for before, after in zip(ordered, ordered[1:]):
+            if milestones[after] < milestones[before]:
+                self.problem(where, f"milestones.{after}", milestones[after],
+                             f"a share >= the earlier milestone {before!r} ({milestones[before]:g}): "
+                             "milestones do not decrease")
+        return milestones
+
     def read_facilities(
         self, table: RawTable | None, types: Mapping[str, FacilityType], sources: Mapping[str, Source],
         resources: list[Resource],
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        columns = ["origin", "type", "count", "jobs", "residents", "service_units", "fixed_cost", "must_move"]
+        columns = ["origin", "type", "count", "jobs", "residents", "service_units", "fixed_cost", "must_move",
+                   "earliest", "latest"]
         if table is None:
             empty = pd.DataFrame(columns=columns, index=pd.Index([], name="id", dtype=object))
             return empty, pd.DataFrame(index=empty.index)
@@ -567,6 +749,7 @@ class _Loader:
             service = as_number(row.get("service_units"), where, "service_units", self.problems, minimum=0)
             fixed = as_number(row.get("fixed_cost"), where, "fixed_cost", self.problems)
             must_move = as_bool(row.get("must_move"), where, "must_move", self.problems)
+            earliest, latest = self.facility_window(where, row)
             kind = types.get(type_id) if isinstance(type_id, str) else None
             jobs_value = 0.0 if jobs is None or jobs is INVALID else jobs
             if residents is None:
@@ -578,6 +761,7 @@ class _Loader:
                 "service_units": 0.0 if service is None else service,
                 "fixed_cost": 0.0 if fixed is None else fixed,
                 "must_move": False if must_move is None else must_move,
+                "earliest": earliest, "latest": latest,
             }
             builtin = {"jobs": record["jobs"], "residents": record["residents"], "service_units": record["service_units"]}
             use_row: list[float] = []
@@ -596,13 +780,35 @@ class _Loader:
             return frame, pd.DataFrame(index=frame.index)
         frame = frame.astype(
             {"count": np.int64, "jobs": float, "residents": float, "service_units": float,
-             "fixed_cost": float, "must_move": bool, "origin": object, "type": object}
+             "fixed_cost": float, "must_move": bool, "origin": object, "type": object,
+             "earliest": object, "latest": object}
         )
         use_frame = pd.DataFrame(
             np.array(uses, dtype=float).reshape(len(ids), len(resources)),
             index=frame.index, columns=[r.id for r in resources],
         )
         return frame, use_frame
+
+    def facility_window(self, where: str, row: Mapping[str, Any]) -> tuple[str, str]:
+        """A facility's ``earliest`` and ``latest`` period ids (defaults: first and last; "" without periods)."""
+        periods = self.declared_periods
+        given: dict[str, Any] = {}
+        for column in ("earliest", "latest"):
+            value = as_text(row.get(column), where, column, self.problems)
+            if value is None or value is INVALID:
+                continue
+            if not periods:
+                self.problem(where, column, value, "an empty cell (the instance has no [[periods]])")
+            elif value not in periods:
+                self.problem(where, column, value, f"a period id ({', '.join(periods)})")
+            else:
+                given[column] = value
+        if not periods:
+            return "", ""
+        earliest, latest = given.get("earliest", periods[0]), given.get("latest", periods[-1])
+        if periods.index(earliest) > periods.index(latest):
+            self.problem(where, "earliest", earliest, f"a period not after latest ({latest!r})")
+        return earliest, latest
 
     def read_arcs(
         self, table: RawTable | None, facilities: pd.DataFrame, cities: pd.DataFrame, resources: list[Resource]
@@ -686,11 +892,15 @@ class _Loader:
         return frame.astype({"site_cost": float, "capacity_jobs": float})
 
     def read_distances(self, table: RawTable | None, cities: pd.DataFrame) -> pd.DataFrame | None:
+        """km and/or minutes per pair, read both ways; one value of each column per pair."""
         if table is None:
             return None
-        self.require_columns(table, ["from", "to", "km"])
+        self.require_columns(table, ["from", "to"])
+        if "km" not in table.columns and "minutes" not in table.columns:
+            self.problem(table.label, "km", None,
+                         f"a column named 'km' or 'minutes' (columns found: {', '.join(table.columns) or 'none'})")
         rows: list[dict[str, Any]] = []
-        known: dict[frozenset[str], tuple[float, str]] = {}
+        known: dict[tuple[str, frozenset[str]], tuple[float, str]] = {}
         for index, row in enumerate(table.rows):
             base = table.where(index)
             a = as_text(row.get("from"), base, "from", self.problems)
@@ -702,19 +912,53 @@ class _Loader:
                 elif isinstance(city, str) and city not in cities.index and "cities" not in self.unreadable:
                     self.problem(where, column, city, "the id of a city in the cities table")
             km = as_number(row.get("km"), where, "km", self.problems, minimum=0)
-            if km is None:
-                self.problem(where, "km", None, "a distance in km >= 0 (required)")
+            minutes = as_number(row.get("minutes"), where, "minutes", self.problems, minimum=0)
+            if km is None and minutes is None:
+                self.problem(where, "km", None, "a distance in km >= 0 and/or a travel time in minutes >= 0")
             if isinstance(a, str) and isinstance(b, str):
                 if a == b:
                     self.problem(where, "to", b, "a city other than 'from' (a city's distance to itself is 0)")
                     continue
-                if isinstance(km, float):
-                    pair = frozenset((a, b))
-                    if pair in known and known[pair][0] != km:
-                        self.problem(where, "km", km, f"the same km as {known[pair][1]} ({known[pair][0]}) for this pair")
-                    known.setdefault(pair, (km, table.row_labels[index]))
-                    rows.append({"from": a, "to": b, "km": km})
-        return pd.DataFrame(rows, columns=["from", "to", "km"]).astype({"km": float})
+                pair = frozenset((a, b))
+                for column, value in (("km", km), ("minutes", minutes)):
+                    if not isinstance(value, float):
+                        continue
+                    seen = known.get((column, pair))
+                    if seen is not None and seen[0] != value:
+                        self.problem(where, column, value,
+                                     f"the same {column} as {seen[1]} ({seen[0]}) for this pair")
+                    known.setdefault((column, pair), (value, table.row_labels[index]))
+                if isinstance(km, float) or isinstance(minutes, float):
+                    rows.append({"from": a, "to": b,
+                                 "km": km if isinstance(km, float) else np.nan,
+                                 "minutes": minutes if isinstance(minutes, float) else np.nan})
+        return pd.DataFrame(rows, columns=["from", "to", "km", "minutes"]).astype({"km": float, "minutes": float})
+
+    def check_minutes_rules(
+        self, types: Mapping[str, FacilityType], travel: Travel | None, facilities: pd.DataFrame,
+        cities: pd.DataFrame, sources: Mapping[str, Source], distances: pd.DataFrame | None,
+    ) -> None:
+        """A type with a minutes rule needs [travel] unless the distances table times every pair it meets."""
+        if travel is not None or "travel" in self.manifest:
+            return
+        timed: set[frozenset[str]] = set()
+        if distances is not None and len(distances):
+            given = distances[distances["minutes"].notna()]
+            timed = {frozenset((a, b)) for a, b in zip(given["from"], given["to"])}
+        destinations = [c for c in cities.index if c not in sources]
+        for type_id, kind in types.items():
+            if kind.min_minutes is None and kind.max_minutes is None:
+                continue
+            origins = sorted(set(facilities.loc[facilities["type"] == type_id, "origin"])) if len(facilities) else []
+            missing = [(o, d) for o in origins for d in destinations if frozenset((o, d)) not in timed]
+            if missing:
+                key = "max_minutes" if kind.max_minutes is not None else "min_minutes"
+                o, d = missing[0]
+                self.problem(
+                    self.type_where.get(type_id, self.label), key, getattr(kind, key),
+                    f"a [travel] table (speed_kmh, detour): the distances table gives no minutes for "
+                    f"{len(missing)} pair(s) of an origin and a destination of this type, e.g. {o!r} - {d!r}",
+                )
 
     def read_policy(self, cities: pd.DataFrame, sources: Mapping[str, Source]) -> Policy:
         section = self.section("policy")
