@@ -683,7 +683,7 @@ def manifest(
         tr = phase["travel"]
         L += ["", "[travel]", f"speed_kmh = {toml_value(tr['speed_kmh'])}", f"detour = {toml_value(tr['detour'])}"]
     min_share = inst.get("min_share", {})
-    for cid, shares in min_share.items():
+    for cid in min_share:
         if cid not in cores:
             raise SystemExit(f"{name}: min_share for {cid!r}, which is not a source")
     for cid in sorted(cores):

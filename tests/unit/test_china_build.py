@@ -373,13 +373,21 @@ def test_flagship_phasing() -> None:
 
 
 # -- spatialopt reads and solves them ----------------------------------------------
-@pytest.mark.parametrize("name", SINGLE)
+@pytest.mark.parametrize("name", INSTANCES)
 def test_spatialopt_loads_without_warnings(name: str) -> None:
     import spatialopt
 
     inst = spatialopt.load(ROOT / "instances" / name / "instance.toml")
     assert inst.warnings == ()
     assert len(inst.sources) == len(_manifest(name)["sources"])
+    assert inst.phased == (name in PHASED)
+    if inst.phased:
+        assert [p.id for p in inst.periods] == [p["id"] for p in _manifest(name)["periods"]]
+        assert inst.travel is not None and inst.base_year == 2020
+        assert set(inst.city_caps_by_period) == {"2021-2025", "2026-2030"}
+    if name == "jingjinji-2035-phased":
+        minutes = dict(zip(inst.distances["to"], inst.distances["minutes"], strict=True))
+        assert minutes == {r["to"]: float(r["minutes"]) for r in _table(name, "distances.csv")}
 
 
 def _solve_and_check(name: str, time_limit: float) -> None:
