@@ -37,7 +37,7 @@ from .solve import HighsSession
 
 RELAXABLE = (
     "target", "assign", "min_share", "capacity", "site_capacity", "site_min", "site_count",
-    "budget", "destination_share", "region_share",
+    "budget", "period_budget", "destination_share", "region_share",
 )
 
 
@@ -434,7 +434,11 @@ def _describe(instance: Instance, family: str, index: Any, short: float, over: f
     """A slack, said as a change to the instance."""
     unit = f" {instance.cost_unit}" if instance.cost_unit else ""
     amount = max(over, short)
-    if family == "target":
+    if family == "target" and isinstance(index, tuple):  # a phased target row: (source, period)
+        s, period = index
+        text = (f"lower the target of {s} by the end of {period} by {short:,.0f} residents "
+                f"(from {lower:,.0f} to {lower - short:,.0f})")  # type: ignore[operator]
+    elif family == "target":
         src = instance.sources[index]
         text = (f"lower the target of {index} by {short:,.0f} residents "
                 f"(from {src.target_persons:,.0f} to {src.target_persons - short:,.0f})")
@@ -445,8 +449,9 @@ def _describe(instance: Instance, family: str, index: Any, short: float, over: f
         share = instance.sources[s].min_share[k]
         text = f"lower min_share.{k} of {s} from {share:g} (it is {short:,.0f} jobs short)"
     elif family == "capacity":
-        r, d = index
-        column = next(res.cap for res in instance.resources if res.id == r)
+        r, d = index[:2]
+        resource = next(res for res in instance.resources if res.id == r)
+        column = resource.cap if len(index) == 2 else resource.cap_by_period.get(index[2], resource.cap)
         text = f"raise {column} of {d} by {over:,.0f} (from {upper:,.0f} to {upper + over:,.0f})"  # type: ignore[operator]
     elif family == "site_capacity":
         k, d = index
@@ -462,6 +467,9 @@ def _describe(instance: Instance, family: str, index: Any, short: float, over: f
             text = f"raise max_sites of {index} by {math.ceil(over - 1e-9)} (from {int(kind.max_sites)})"
     elif family == "budget":
         text = f"raise the budget by {over:,.2f}{unit} (from {upper:,.2f} to {upper + over:,.2f})"  # type: ignore[operator]
+    elif family == "period_budget":
+        text = (f"raise the budget of period {index} by {over:,.2f}{unit} "
+                f"(from {upper:,.2f} to {upper + over:,.2f})")  # type: ignore[operator]
     else:  # pragma: no cover - every relaxable family is named above
         text = f"{family}[{index}] off by {amount:g}"
     subject = index if isinstance(index, str) else "/".join(map(str, index)) if isinstance(index, tuple) else str(index)

@@ -60,6 +60,7 @@ import numpy as np
 
 from .derive import Derived
 from .instance import Instance
+from .periods import discount_factors, facility_windows, milestone_targets
 
 INF = math.inf
 Key = Hashable
@@ -150,6 +151,13 @@ class Formulation:
     objective_name: str = "total_cost"
     instance: Instance | None = None
     derived: Derived | None = None
+    # Per x column: its arc (index into ``derived``'s arcs) and period position (0 without periods).
+    move_arc: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    move_period: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def arc_columns(self, arcs: np.ndarray) -> np.ndarray:
+        """Positions within ``x`` of every move of the arcs ``arcs`` (all their periods)."""
+        return np.flatnonzero(np.isin(self.move_arc, np.asarray(arcs, dtype=np.int64)))
 
     @property
     def n_cols(self) -> int:
@@ -282,6 +290,29 @@ class _Data:
         self.soft = [s for s, src in instance.sources.items() if src.soft]
         self.city_ids = np.asarray(derived.city_ids, dtype=object)
         self.facility_ids = np.asarray(derived.facility_ids, dtype=object)
+        # Moves (x columns): each arc in each period of its facility's window,
+        # arc-major. Without [[periods]] the moves are the arcs, in arc order.
+        self.phased = instance.phased
+        self.period_ids = [p.id for p in instance.plan_periods]
+        self.n_periods = len(self.period_ids)
+        self.mv_arc, self.mv_p = move_layout(instance, derived)
+        self.n_moves = int(self.mv_arc.size)
+        self.mv = np.arange(self.n_moves)
+        self.mv_f, self.mv_d = self.af[self.mv_arc], self.ad[self.mv_arc]
+        self.mv_jobs, self.mv_res = self.arc_jobs[self.mv_arc], self.arc_res[self.mv_arc]
+        self.delta, self.years = discount_factors(instance)
+
+    def site_column(self, site: np.ndarray, period: np.ndarray | int) -> np.ndarray:
+        """Position within y of the opening of site candidate ``site`` in ``period`` (site-major)."""
+        return np.asarray(site, dtype=np.int64) * self.n_periods + period
+
+    def move_keys(self, moves: np.ndarray) -> Keys:
+        """Keys of the rows or columns of ``moves``: (f, d) without periods, (f, d, period id) with."""
+        f, d = self.facility_ids[self.mv_f[moves]], self.city_ids[self.mv_d[moves]]
+        if not self.phased:
+            return _keys2(f, d)
+        p = np.asarray(self.period_ids, dtype=object)[self.mv_p[moves]]
+        return lambda: list(zip(f.tolist(), d.tolist(), p.tolist()))
 
     @cached_property
     def link(self) -> tuple[np.ndarray, np.ndarray]:
@@ -294,6 +325,15 @@ class _Data:
         arc_code = self.arc_type_code[link] * n_cities + self.ad[link]
         return link, order[np.searchsorted(site_code[order], arc_code)].astype(np.int64)
 
+    @cached_property
+    def move_link(self) -> tuple[np.ndarray, np.ndarray]:
+        """Moves of types that require a site, and the position of each one's site candidate."""
+        link, site = self.link
+        site_of_arc = np.full(self.n_arcs, -1, dtype=np.int64)
+        site_of_arc[link] = site
+        moves = np.flatnonzero(site_of_arc[self.mv_arc] >= 0) if self.n_moves else np.zeros(0, np.int64)
+        return moves, site_of_arc[self.mv_arc[moves]]
+
     def origin_code(self, sources: Sequence[str]) -> np.ndarray:
         """Per facility, the position of its origin in ``sources`` (-1 when not there)."""
         at = {s: i for i, s in enumerate(sources)}
@@ -304,24 +344,85 @@ def _keys2(first: np.ndarray | Sequence[Any], second: np.ndarray) -> Keys:
     return lambda: list(zip(np.asarray(first, dtype=object).tolist(), np.asarray(second, dtype=object).tolist()))
 
 
+def move_layout(instance: Instance, derived: Derived) -> tuple[np.ndarray, np.ndarray]:
+    """The x columns as (arc, period position) arrays: each arc in each period of its facility's window.
+
+    Arc-major, periods ascending within an arc; without ``[[periods]]`` the
+    moves are the arcs themselves (period 0), so the model is v1.1's.
+    """
+    n_arcs = derived.n_arcs
+    if not instance.phased:
+        return np.arange(n_arcs, dtype=np.int64), np.zeros(n_arcs, np.int64)
+    earliest, latest = facility_windows(instance)
+    first, last = earliest[derived.arc_f], latest[derived.arc_f]
+    length = np.maximum(last - first + 1, 0)
+    arc = np.repeat(np.arange(n_arcs, dtype=np.int64), length)
+    offset = np.arange(arc.size, dtype=np.int64) - np.repeat(np.cumsum(length) - length, length)
+    return arc, (first[arc] + offset).astype(np.int64)
+
+
+def site_layout(instance: Instance, derived: Derived) -> tuple[np.ndarray, np.ndarray]:
+    """The y columns as (site candidate, period position) arrays, site-major."""
+    n_periods = len(instance.plan_periods)
+    n_sites = len(derived.site_type)
+    return (np.repeat(np.arange(n_sites, dtype=np.int64), n_periods),
+            np.tile(np.arange(n_periods, dtype=np.int64), n_sites))
+
+
+def soft_layout(instance: Instance) -> list[tuple[str, int]]:
+    """The u columns: (soft source, period position) of each of its target rows, in source order."""
+    targets = milestone_targets(instance)
+    return [(s, p) for s, src in instance.sources.items() if src.soft for p, _ in targets[s]]
+
+
 # -- columns ------------------------------------------------------------------------
 def _columns(data: _Data, form: Formulation) -> None:
     """x, y, u and the auxiliary totals, in that order."""
     inst, d = data.instance, data.derived
-    splittable = np.array([inst.types[t].splittable for t in data.fac_type], dtype=bool)
-    form.add_columns(ColumnBlock("x", np.zeros(data.n_arcs), data.count[data.af], ~splittable[data.af],
-                                 np.asarray(d.cost, float), d.arc_keys, "ARCS", 2))
-    form.add_columns(ColumnBlock("y", np.zeros(data.n_sites), np.ones(data.n_sites), np.ones(data.n_sites, bool),
-                                 inst.weights.sites * np.asarray(d.site_cost, float), d.site_keys, "SITES", 2))
-    penalty = np.array([inst.sources[s].shortfall_penalty for s in data.soft], dtype=float)
-    soft = list(data.soft)
-    form.add_columns(ColumnBlock("u", np.zeros(len(soft)), np.full(len(soft), INF), np.zeros(len(soft), bool),
-                                 inst.weights.shortfall * penalty, lambda: soft, "SOFT"))
+    if data.phased:
+        _phased_columns(data, form)
+    else:
+        splittable = np.array([inst.types[t].splittable for t in data.fac_type], dtype=bool)
+        form.add_columns(ColumnBlock("x", np.zeros(data.n_arcs), data.count[data.af], ~splittable[data.af],
+                                     np.asarray(d.cost, float), d.arc_keys, "ARCS", 2))
+        form.add_columns(ColumnBlock("y", np.zeros(data.n_sites), np.ones(data.n_sites), np.ones(data.n_sites, bool),
+                                     inst.weights.sites * np.asarray(d.site_cost, float), d.site_keys, "SITES", 2))
+        penalty = np.array([inst.sources[s].shortfall_penalty for s in data.soft], dtype=float)
+        soft = list(data.soft)
+        form.add_columns(ColumnBlock("u", np.zeros(len(soft)), np.full(len(soft), INF), np.zeros(len(soft), bool),
+                                     inst.weights.shortfall * penalty, lambda: soft, "SOFT"))
     alpha = inst.policy.max_destination_share
     if alpha is not None and alpha < 1 and data.n_arcs:
         form.add_columns(_total("moved_residents"))
     if _regions(inst) and data.n_arcs:
         form.add_columns(_total("moved_jobs"))
+
+
+def _phased_columns(data: _Data, form: Formulation) -> None:
+    """x over moves (f, d, p), y over openings (k, d, p), u over soft target rows (s, p); present-value costs."""
+    inst, d = data.instance, data.derived
+    w = inst.weights
+    splittable = np.array([inst.types[t].splittable for t in data.fac_type], dtype=bool)
+    delta, years = data.delta[data.mv_p], data.years[data.mv_p]
+    annual = np.asarray(d.annual_operating, float)[data.mv_arc]
+    cost = (w.relocation * delta * np.asarray(d.relocation, float)[data.mv_arc] + w.operating * years * annual
+            + w.access * delta * np.asarray(d.access, float)[data.mv_arc])
+    form.add_columns(ColumnBlock("x", np.zeros(data.n_moves), data.count[data.mv_f], ~splittable[data.mv_f],
+                                 cost, data.move_keys(data.mv), "MOVES", 3))
+    site, period = site_layout(inst, d)
+    n = site.size
+    periods = np.asarray(data.period_ids, dtype=object)
+    site_type = np.asarray(d.site_type, dtype=object)[site]
+    site_city = data.city_ids[np.asarray(d.site_d, dtype=np.int64)[site]] if n else np.zeros(0, dtype=object)
+    form.add_columns(ColumnBlock(
+        "y", np.zeros(n), np.ones(n), np.ones(n, bool),
+        w.sites * data.delta[period] * np.asarray(d.site_cost, float)[site],
+        lambda: list(zip(site_type.tolist(), site_city.tolist(), periods[period].tolist())), "SITE_OPENINGS", 3))
+    soft = soft_layout(inst)
+    penalty = np.array([inst.sources[s].shortfall_penalty for s, _ in soft], dtype=float)
+    keys = [(s, data.period_ids[p]) for s, p in soft]
+    form.add_columns(ColumnBlock("u", np.zeros(len(soft)), np.full(len(soft), INF), np.zeros(len(soft), bool),
+                                 w.shortfall * penalty, lambda: list(keys), "SOFT_TARGETS", 2))
 
 
 def _total(name: str) -> ColumnBlock:
@@ -334,7 +435,7 @@ def _regions(instance: Instance) -> dict[str, float]:
 
 # -- (1) assign -----------------------------------------------------------------------
 def _assign(data: _Data, form: Formulation) -> RowBlock:
-    """sum_d x_fd <= count_f (= when must_move), one row per facility."""
+    """sum_{d,p} x_fdp <= count_f (= when must_move), one row per facility."""
     x0 = form.column("x").start
     lower = np.where(data.must, data.count, -INF)
     ids = data.facility_ids
@@ -342,13 +443,15 @@ def _assign(data: _Data, form: Formulation) -> RowBlock:
     def explain(f: Key, lo: float, _up: float) -> str:
         return f"facility {f!r} must move ({lo:g} unit(s)) but has no eligible destination"
 
-    return RowBlock("assign", data.af, x0 + data.arc, np.ones(data.n_arcs), lower, data.count.copy(),
+    return RowBlock("assign", data.mv_f, x0 + data.mv, np.ones(data.n_moves), lower, data.count.copy(),
                     lambda: ids.tolist(), explain)
 
 
 # -- (2) target -----------------------------------------------------------------------
 def _target(data: _Data, form: Formulation) -> RowBlock:
     """Residents moved from s (+ u_s when soft) >= T_s, sources with T_s > 0."""
+    if data.phased:
+        return _phased_target(data, form)
     inst = data.instance
     chosen = [s for s, src in inst.sources.items() if src.target_persons > 0]
     code = data.origin_code(chosen)[data.af]
@@ -366,6 +469,42 @@ def _target(data: _Data, form: Formulation) -> RowBlock:
     return RowBlock("target", row, col, val, lower, np.full(len(chosen), INF), lambda: list(chosen), explain)
 
 
+def _phased_target(data: _Data, form: Formulation) -> RowBlock:
+    """Residents moved from s by the end of p (+ u_sp when soft) >= T_sp: p = P and each milestone, T_sp > 0."""
+    inst = data.instance
+    u_at = {key: form.column("u").start + j for j, key in enumerate(soft_layout(inst))}
+    origin = data.origin_code(list(inst.sources))[data.mv_f]
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    lower: list[float] = []
+    keys: list[tuple[str, str]] = []
+    x0 = form.column("x").start
+    for i, (s, targets) in enumerate(milestone_targets(inst).items()):
+        for p, target in targets:
+            if target <= 0:
+                continue
+            on = np.flatnonzero((origin == i) & (data.mv_p <= p))
+            extra = [u_at[(s, p)]] if (s, p) in u_at else []
+            rows.append(np.full(on.size + len(extra), len(keys), dtype=np.int64))
+            cols.append(np.r_[x0 + on, extra].astype(np.int64))
+            vals.append(np.r_[data.mv_res[on], np.ones(len(extra))])
+            lower.append(target)
+            keys.append((s, data.period_ids[p]))
+
+    def explain(key: Key, lo: float, _up: float) -> str:
+        s, period = typing.cast(tuple[str, str], key)
+        return (f"source {s!r}: hard target {lo:,.0f} residents by the end of {period} but none of its "
+                "facilities can move by then to an eligible destination")
+
+    return RowBlock("target", _cat(rows, np.int64), _cat(cols, np.int64), _cat(vals, float),
+                    np.array(lower, float), np.full(len(keys), INF), lambda: list(keys), explain)
+
+
+def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+
 # -- (3) min_share --------------------------------------------------------------------
 def _min_share(data: _Data, form: Formulation) -> RowBlock:
     """Jobs moved of type k from s >= share * all such jobs, for required shares > 0."""
@@ -374,16 +513,17 @@ def _min_share(data: _Data, form: Formulation) -> RowBlock:
     need: list[float] = []
     rows, cols = [], []
     x0 = form.column("x").start
-    arc_origin = data.fac_origin[data.af]
+    move_origin = data.fac_origin[data.mv_f]
+    move_type = data.fac_type[data.mv_f]
     for s, src in inst.sources.items():
         for k, share in src.min_share.items():
             members = (data.fac_origin == s) & (data.fac_type == k)
             required = share * float(np.sum(data.jobs[members] * data.count[members]))
             if required <= 0:
                 continue
-            arcs = np.flatnonzero((arc_origin == s) & (data.fac_type[data.af] == k))
-            rows.append(np.full(arcs.size, len(chosen), dtype=np.int64))
-            cols.append(x0 + arcs)
+            moves = np.flatnonzero((move_origin == s) & (move_type == k))
+            rows.append(np.full(moves.size, len(chosen), dtype=np.int64))
+            cols.append(x0 + moves)
             chosen.append((s, k))
             need.append(required)
     row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
@@ -395,61 +535,101 @@ def _min_share(data: _Data, form: Formulation) -> RowBlock:
         return (f"source {source!r}: min_share {share:g} of {kind} jobs ({lo:,.0f} jobs) but no {kind} "
                 "facility of it has an eligible destination")
 
-    return RowBlock("min_share", row, col, data.arc_jobs[col - x0], np.array(need, float),
+    return RowBlock("min_share", row, col, data.mv_jobs[col - x0], np.array(need, float),
                     np.full(len(chosen), INF), lambda: list(chosen), explain)
 
 
 # -- (4) capacity ---------------------------------------------------------------------
 def _capacity(data: _Data, form: Formulation) -> RowBlock:
-    """Per resource and destination with a finite cap: sum of uses <= cap."""
+    """Per resource, destination and period with a finite cap: uses moved by the period's end <= cap.
+
+    Without periods: one row per resource and destination, keyed (r, d); with
+    periods keyed (r, d, period id): the last period's caps are the ``cap``
+    columns, earlier ones the ``cap_by_period`` columns (cumulative).
+    """
     inst, d = data.instance, data.derived
-    rows, cols, vals, caps, res_ids, cities = [], [], [], [], [], []
+    rows, cols, vals, caps, res_ids, cities, periods = [], [], [], [], [], [], []
     offset = 0
+    last = data.n_periods - 1
     for j, resource in enumerate(inst.resources):
-        cap = inst.city_caps[resource.id].to_numpy(dtype=float)
-        sel = np.flatnonzero(np.isfinite(cap[data.ad]) & (d.use[:, j] != 0))
-        row, dest = _rows_of(data.ad[sel])
-        rows.append(row + offset)
-        cols.append(sel)
-        vals.append(d.use[sel, j])
-        caps.append(cap[dest])
-        res_ids += [resource.id] * dest.size
-        cities.append(dest)
-        offset += dest.size
+        use = d.use[data.mv_arc, j]
+        for p, pid in enumerate(data.period_ids):
+            if p == last:
+                cap = inst.city_caps[resource.id].to_numpy(dtype=float)
+            elif pid in inst.city_caps_by_period:
+                cap = inst.city_caps_by_period[pid][resource.id].to_numpy(dtype=float)
+            else:
+                continue
+            ok = np.isfinite(cap[data.mv_d]) & (use != 0)
+            if p != last:
+                ok &= data.mv_p <= p
+            sel = np.flatnonzero(ok)
+            row, dest = _rows_of(data.mv_d[sel])
+            rows.append(row + offset)
+            cols.append(sel)
+            vals.append(use[sel])
+            caps.append(cap[dest])
+            res_ids += [resource.id] * dest.size
+            periods += [pid] * dest.size
+            cities.append(dest)
+            offset += dest.size
     x0 = form.column("x").start
-
-    def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
-
-    city = cat(cities, np.int64)
-    return RowBlock("capacity", cat(rows, np.int64), x0 + cat(cols, np.int64), cat(vals, float),
-                    np.full(offset, -INF), cat(caps, float), _keys2(res_ids, data.city_ids[city]))
+    city = _cat(cities, np.int64)
+    keys = _keys2(res_ids, data.city_ids[city])
+    if data.phased:
+        names = data.city_ids[city]
+        keys = lambda: list(zip(res_ids, names.tolist(), periods))  # noqa: E731
+    return RowBlock("capacity", _cat(rows, np.int64), x0 + _cat(cols, np.int64), _cat(vals, float),
+                    np.full(offset, -INF), _cat(caps, float), keys)
 
 
 # -- (5)-(8) sites --------------------------------------------------------------------
+def _site_open(data: _Data, form: Formulation) -> RowBlock | None:
+    """sum_p y_kdp <= 1: a site opens once (only with several periods)."""
+    if data.n_periods < 2:
+        return None
+    n, n_periods = data.n_sites, data.n_periods
+    row = np.repeat(np.arange(n, dtype=np.int64), n_periods)
+    col = form.column("y").start + np.arange(n * n_periods, dtype=np.int64)
+    d = data.derived
+    return RowBlock("site_open", row, col, np.ones(row.size), np.full(n, -INF), np.ones(n),
+                    _keys2(np.asarray(d.site_type, dtype=object), data.city_ids[np.asarray(d.site_d, np.int64)]))
+
+
 def _site_link(data: _Data, form: Formulation) -> RowBlock:
-    """x_fd - count_f y_kd <= 0 per arc whose type requires a site."""
-    link, site = data.link
-    n = link.size
+    """x_fdp - count_f sum_{q <= p} y_kdq <= 0 per move whose type requires a site."""
+    moves, site = data.move_link
+    n = moves.size
     r = np.arange(n)
-    return RowBlock("site_link", np.r_[r, r], np.r_[form.column("x").start + link, form.column("y").start + site],
-                    np.r_[np.ones(n), -data.count[data.af[link]]], np.full(n, -INF), np.zeros(n),
-                    _keys2(data.facility_ids[data.af[link]], data.city_ids[data.ad[link]]))
+    opened_by = data.mv_p[moves] + 1  # the openings of periods 0..p
+    y_row = np.repeat(r, opened_by)
+    y_period = np.arange(y_row.size) - np.repeat(np.cumsum(opened_by) - opened_by, opened_by)
+    y_col = form.column("y").start + data.site_column(np.repeat(site, opened_by), y_period)
+    return RowBlock("site_link", np.r_[r, y_row], np.r_[form.column("x").start + moves, y_col],
+                    np.r_[np.ones(n), -np.repeat(data.count[data.mv_f[moves]], opened_by)], np.full(n, -INF),
+                    np.zeros(n), data.move_keys(moves))
 
 
 def _site_jobs(data: _Data, form: Formulation, family: str, chosen: np.ndarray, coef: np.ndarray,
                upper: bool) -> RowBlock:
-    """sum of jobs at site candidate ``chosen[i]`` + coef[i] y <= 0 (``upper``) or >= 0."""
-    link, site = data.link
+    """Jobs moved to site candidate ``chosen[i]`` + coef[i] * (opened by the end) <= 0 (``upper``) or >= 0.
+
+    Built for the last period only: before it the capacity rows are implied by
+    ``site_link`` (a site not yet open receives nothing), spec §4.
+    """
+    moves, site = data.move_link
     number = np.full(data.n_sites, -1, dtype=np.int64)
     number[chosen] = np.arange(chosen.size)
     on = number[site] >= 0
     n = chosen.size
     d = data.derived
+    n_periods = data.n_periods
+    y_sites = np.repeat(chosen, n_periods)
+    y_period = np.tile(np.arange(n_periods, dtype=np.int64), n)
     return RowBlock(
-        family, np.r_[number[site[on]], np.arange(n)],
-        np.r_[form.column("x").start + link[on], form.column("y").start + chosen],
-        np.r_[data.arc_jobs[link[on]], coef], np.full(n, -INF) if upper else np.zeros(n),
+        family, np.r_[number[site[on]], np.repeat(np.arange(n), n_periods)],
+        np.r_[form.column("x").start + moves[on], form.column("y").start + data.site_column(y_sites, y_period)],
+        np.r_[data.mv_jobs[moves[on]], np.repeat(coef, n_periods)], np.full(n, -INF) if upper else np.zeros(n),
         np.zeros(n) if upper else np.full(n, INF),
         _keys2(np.asarray(d.site_type, dtype=object)[chosen], data.city_ids[np.asarray(d.site_d)[chosen]]),
     )
@@ -470,9 +650,10 @@ def _site_min(data: _Data, form: Formulation) -> RowBlock:
 
 
 def _site_count(data: _Data, form: Formulation) -> RowBlock:
-    """min_sites_k <= sites of type k opened <= max_sites_k, where either binds."""
+    """min_sites_k <= sites of type k opened (in any period) <= max_sites_k, where either binds."""
     rows, cols, lower, upper = [], [], [], []
     chosen: list[str] = []
+    n_periods = data.n_periods
     for code, k in enumerate(data.type_ids):
         kind = data.instance.types[k]
         members = np.flatnonzero(data.site_type_code == code)
@@ -486,8 +667,9 @@ def _site_count(data: _Data, form: Formulation) -> RowBlock:
         up = kind.max_sites if kind.max_sites < members.size else INF
         if lo == -INF and up == INF:
             continue
-        rows.append(np.full(members.size, len(chosen), dtype=np.int64))
-        cols.append(form.column("y").start + members)
+        columns = data.site_column(np.repeat(members, n_periods), np.tile(np.arange(n_periods), members.size))
+        rows.append(np.full(columns.size, len(chosen), dtype=np.int64))
+        cols.append(form.column("y").start + columns)
         lower.append(lo)
         upper.append(up)
         chosen.append(k)
@@ -500,16 +682,42 @@ def _site_count(data: _Data, form: Formulation) -> RowBlock:
                     np.array(lower, float), np.array(upper, float), lambda: list(chosen), explain)
 
 
-# -- (9) budget -----------------------------------------------------------------------
+# -- (9) budget, period_budget ----------------------------------------------------------
+def _spending(data: _Data, form: Formulation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every x and y column with its undiscounted cost (r_fd, site_cost_kd) and its period position."""
+    d = data.derived
+    site, period = site_layout(data.instance, d)
+    col = np.r_[form.column("x").start + data.mv, form.column("y").start + np.arange(site.size)]
+    val = np.r_[np.asarray(d.relocation, float)[data.mv_arc], np.asarray(d.site_cost, float)[site]]
+    return col, val, np.r_[data.mv_p, period]
+
+
 def _budget(data: _Data, form: Formulation) -> RowBlock | None:
-    """Relocation plus site costs (unweighted) <= budget."""
+    """Relocation plus site costs (unweighted, undiscounted) <= budget."""
     budget = data.instance.policy.budget
     if budget is None:
         return None
-    d = data.derived
-    col = np.r_[form.column("x").start + data.arc, form.column("y").start + np.arange(data.n_sites)]
-    return RowBlock("budget", np.zeros(col.size, np.int64), col, np.r_[d.relocation, d.site_cost],
+    col, val, _ = _spending(data, form)
+    return RowBlock("budget", np.zeros(col.size, np.int64), col, val,
                     np.array([-INF]), np.array([float(budget)]), lambda: [None], scalar=True)
+
+
+def _period_budget(data: _Data, form: Formulation) -> RowBlock | None:
+    """Relocation plus site costs (unweighted, undiscounted) in period p <= budget_p, periods with a budget."""
+    budgets = [(p, period) for p, period in enumerate(data.instance.periods) if period.budget is not None]
+    if not budgets:
+        return None
+    col, val, when = _spending(data, form)
+    rows, cols, vals = [], [], []
+    for i, (p, _) in enumerate(budgets):
+        on = np.flatnonzero(when == p)
+        rows.append(np.full(on.size, i, dtype=np.int64))
+        cols.append(col[on])
+        vals.append(val[on])
+    keys = [period.id for _, period in budgets]
+    return RowBlock("period_budget", _cat(rows, np.int64), _cat(cols, np.int64), _cat(vals, float),
+                    np.full(len(keys), -INF), np.array([float(period.budget) for _, period in budgets]),  # type: ignore[arg-type]
+                    lambda: list(keys))
 
 
 # -- (10) destination_share, (11) region_share ----------------------------------------------
@@ -524,7 +732,7 @@ def _moved_residents_def(data: _Data, form: Formulation) -> RowBlock | None:
     if not form.has_column("moved_residents"):
         return None
     return _definition("moved_residents_def", form.column("moved_residents").start, form.column("x").start,
-                       data.arc_res)
+                       data.mv_res)
 
 
 def _destination_share(data: _Data, form: Formulation) -> RowBlock | None:
@@ -532,20 +740,20 @@ def _destination_share(data: _Data, form: Formulation) -> RowBlock | None:
     if not form.has_column("moved_residents"):
         return None
     alpha = float(data.instance.policy.max_destination_share)  # type: ignore[arg-type]
-    sel = np.flatnonzero(data.arc_res != 0)
-    row, dest = _rows_of(data.ad[sel])
+    sel = np.flatnonzero(data.mv_res != 0)
+    row, dest = _rows_of(data.mv_d[sel])
     n = dest.size
     ids = data.city_ids[dest]
     return RowBlock("destination_share", np.r_[row, np.arange(n)],
                     np.r_[form.column("x").start + sel, np.full(n, form.column("moved_residents").start)],
-                    np.r_[data.arc_res[sel], np.full(n, -alpha)], np.full(n, -INF), np.zeros(n),
+                    np.r_[data.mv_res[sel], np.full(n, -alpha)], np.full(n, -INF), np.zeros(n),
                     lambda: ids.tolist())
 
 
 def _moved_jobs_def(data: _Data, form: Formulation) -> RowBlock | None:
     if not form.has_column("moved_jobs"):
         return None
-    return _definition("moved_jobs_def", form.column("moved_jobs").start, form.column("x").start, data.arc_jobs)
+    return _definition("moved_jobs_def", form.column("moved_jobs").start, form.column("x").start, data.mv_jobs)
 
 
 def _region_share(data: _Data, form: Formulation) -> RowBlock | None:
@@ -553,29 +761,30 @@ def _region_share(data: _Data, form: Formulation) -> RowBlock | None:
     if not form.has_column("moved_jobs"):
         return None
     regions = _regions(data.instance)
-    region_of = data.instance.cities["region"].to_numpy(dtype=object)[data.ad]
+    region_of = data.instance.cities["region"].to_numpy(dtype=object)[data.mv_d]
     total = form.column("moved_jobs").start
     rows, cols, vals = [], [], []
     for i, (g, beta) in enumerate(regions.items()):
         sel = np.flatnonzero(region_of == g)
         rows.append(np.full(sel.size + 1, i, dtype=np.int64))
         cols.append(np.r_[form.column("x").start + sel, total])
-        vals.append(np.r_[data.arc_jobs[sel], -beta])
+        vals.append(np.r_[data.mv_jobs[sel], -beta])
     n = len(regions)
     return RowBlock("region_share", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals),
                     np.zeros(n), np.full(n, INF), lambda: list(regions))
 
 
 FAMILIES: tuple[Callable[[_Data, Formulation], RowBlock | None], ...] = (
-    _assign, _target, _min_share, _capacity, _site_link, _site_capacity, _site_min, _site_count, _budget,
-    _moved_residents_def, _destination_share, _moved_jobs_def, _region_share,
+    _assign, _target, _min_share, _capacity, _site_open, _site_link, _site_capacity, _site_min, _site_count,
+    _budget, _period_budget, _moved_residents_def, _destination_share, _moved_jobs_def, _region_share,
 )
 
 
 def build(instance: Instance, derived: Derived) -> Formulation:
     """The model of spec §4 over the eligible arcs of ``derived``, as labelled blocks."""
     data = _Data(instance, derived)
-    form = Formulation(instance.name, instance=instance, derived=derived)
+    form = Formulation(instance.name, instance=instance, derived=derived, move_arc=data.mv_arc,
+                       move_period=data.mv_p)
     _columns(data, form)
     for family in FAMILIES:
         block = family(data, form)

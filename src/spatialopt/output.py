@@ -3,7 +3,8 @@
 A result folder holds ``solution.json`` (spec §5) and its views:
 ``assignments.csv``, ``sources.csv``, ``destinations.csv``, ``sites.csv``,
 ``regions.csv`` and ``clusters.csv`` (residents and jobs received per region
-and per city cluster) and ``flows.geojson`` (origin -> destination lines, EPSG:4326), plus
+and per city cluster), ``schedule.csv`` (phased instances: per period and source, see
+:attr:`~spatialopt.results.Result.schedule`) and ``flows.geojson`` (origin -> destination lines, EPSG:4326), plus
 ``run.json`` (timings, reasons, warnings: what the spec's record has no
 place for). Every file is first written into a hidden sibling folder which is
 renamed into place at the end, so a crash never leaves a half-written result.
@@ -71,6 +72,8 @@ def _write_files(result: Result, folder: Path) -> None:
         result.sites.to_csv(folder / "sites.csv", index=False)
         result.receipts("region").to_csv(folder / "regions.csv", index=False)
         result.receipts("cluster").to_csv(folder / "clusters.csv", index=False)
+        if result.instance.phased:
+            result.schedule.to_csv(folder / "schedule.csv", index=False)
         (folder / "flows.geojson").write_text(json.dumps(flows_geojson(result)) + "\n", encoding="utf-8")
     run = {
         "written_by": written_by(),  # marks the folder as one spatialopt may replace (--force)
@@ -142,6 +145,8 @@ def summary_text(result: Result, top: int = 8) -> str:
                 density = f"; {r.density_before:,.0f} -> {r.density_after:,.0f}"
             short = f", shortfall {r.shortfall:,.0f}" if r.shortfall >= 0.5 else ""  # whole persons
             lines.append(f"    {r.city}: {r.moved_residents:,.0f} / {r.target:,.0f}{short}{density}")
+    if result.status.has_solution and inst.phased:
+        lines += schedule_lines(result, unit)
     if result.status.has_solution:
         dest = result.destinations
         dest = dest[dest["residents_received"] > 0].sort_values("residents_received", ascending=False)
@@ -162,3 +167,20 @@ def summary_text(result: Result, top: int = 8) -> str:
             names = ", ".join(f"{r.city} ({r.population:,.0f} -> {r.population_after:,.0f})" for r in passing.itertuples())
             lines.append(f"  county towns past 200,000 residents: {names}")
     return "\n".join(lines)
+
+
+def schedule_lines(result: Result, unit: str) -> list[str]:
+    """The schedule of a phased plan: per period, residents moved per source against the milestone, spending."""
+    lines = ["  schedule (residents moved in the period, by its end / target; spending / budget):"]
+    table = result.schedule
+    for period in result.instance.periods:
+        rows = table[table["period"] == period.id]
+        first = rows.iloc[0]
+        budget = "" if math.isnan(first["budget"]) else f" / {first['budget']:,.2f}"
+        opened = f", {int(first['sites_opened'])} site(s) opened" if first["sites_opened"] else ""
+        lines.append(f"    {period.id} (to {period.end_year}): spending {first['spending']:,.2f}{budget}{unit}{opened}")
+        for r in rows.itertuples():
+            target = "" if math.isnan(r.target) else f" / {r.target:,.0f}"
+            short = f", shortfall {r.shortfall:,.0f}" if not math.isnan(r.shortfall) and r.shortfall >= 0.5 else ""
+            lines.append(f"      {r.source}: {r.residents_moved:,.0f} moved, {r.residents_moved_by_end:,.0f}{target}{short}")
+    return lines

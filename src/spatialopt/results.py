@@ -21,6 +21,7 @@ import pandas as pd
 from .derive import Derived
 from .errors import SpatialoptError
 from .instance import WEIGHT_NAMES, Instance
+from .periods import discount_factors, milestone_targets
 from .status import SolverRun, SolveStatus
 from .tolerances import (
     FEASIBILITY_TOL,
@@ -56,46 +57,95 @@ class Result:
     work: dict[str, int] = field(default_factory=dict)  # HiGHS's simplex iterations and nodes
     timings: dict[str, float] = field(default_factory=dict)
     diagnosis: Any = None  # an infeasible solve's Diagnosis (spatialopt.diagnose): rules in the way, repairs
+    # Phased instances (spec v2): units per move (the x columns: each arc in each period of
+    # its window, see spatialopt.formulation.move_layout) and, per site candidate, the
+    # position of the period it opens in (-1: not opened). ``units`` and ``opened`` are the
+    # whole plan's. Without [[periods]] the moves are the arcs and every site opens in period 0.
+    move_units: np.ndarray | None = None
+    site_period: np.ndarray | None = None
+
+    # -- periods ----------------------------------------------------------------
+    @functools.cached_property
+    def _moves(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(arc, period position, units) of every move with units > 0, arc-major."""
+        from .formulation import move_layout
+
+        if self.move_units is None:
+            used = np.nonzero(self.units > 0)[0]
+            return used, np.zeros(used.size, np.int64), self.units[used]
+        arc, period = move_layout(self.instance, self.derived)
+        used = np.nonzero(self.move_units > 0)[0]
+        return arc[used], period[used], self.move_units[used]
+
+    def moved_by_period(self) -> pd.DataFrame:
+        """Residents and jobs moved per (source, period position), in the period (not cumulative)."""
+        arc, period, units = self._moves
+        fac = self.instance.facilities
+        f = self.derived.arc_f[arc]
+        return pd.DataFrame({
+            "origin": fac["origin"].to_numpy(dtype=object)[f], "period": period,
+            "residents": fac["residents"].to_numpy(dtype=float)[f] * units,
+            "jobs": fac["jobs"].to_numpy(dtype=float)[f] * units,
+            "spending": self.derived.relocation[arc] * units,
+        })
 
     # -- tables ---------------------------------------------------------------
     @functools.cached_property
     def assignments(self) -> pd.DataFrame:
-        """Arcs with units > 0: who moves where, with what it carries and costs."""
+        """Arcs with units > 0: who moves where, with what it carries and costs.
+
+        For a phased instance one row per move (facility, destination, period)
+        with a ``period`` column after ``destination``; its cost columns are
+        present values (spec §5's components), so they sum to the components.
+        """
         d = self.derived
-        used = np.nonzero(self.units > 0)[0]
-        fac = self.instance.facilities
+        inst = self.instance
+        if inst.phased:
+            used, period, units = self._moves
+        else:
+            used = np.nonzero(self.units > 0)[0]
+            units = self.units[used]
+        fac = inst.facilities
         f_ids = np.asarray(d.facility_ids, dtype=object)[d.arc_f[used]]
-        units = self.units[used]
         rows = fac.loc[f_ids]
-        return pd.DataFrame(
-            {
-                "facility": f_ids,
-                "origin": rows["origin"].to_numpy(),
-                "type": rows["type"].to_numpy(),
-                "destination": np.asarray(d.city_ids, dtype=object)[d.arc_d[used]],
-                "units": units,
-                "residents": rows["residents"].to_numpy() * units,
-                "jobs": rows["jobs"].to_numpy() * units,
-                "km": d.arc_km[used],
-                "relocation": d.relocation[used] * units,
-                "operating": d.operating[used] * units,
-                "access": d.access[used] * units,
-            }
-        )
+        columns: dict[str, Any] = {
+            "facility": f_ids,
+            "origin": rows["origin"].to_numpy(),
+            "type": rows["type"].to_numpy(),
+            "destination": np.asarray(d.city_ids, dtype=object)[d.arc_d[used]],
+        }
+        relocation, operating, access = d.relocation[used], d.operating[used], d.access[used]
+        if inst.phased:
+            delta, years = discount_factors(inst)
+            columns["period"] = np.asarray([p.id for p in inst.periods], dtype=object)[period]
+            relocation = delta[period] * relocation
+            operating = years[period] * np.asarray(d.annual_operating, float)[used]
+            access = delta[period] * access
+        columns.update({
+            "units": units,
+            "residents": rows["residents"].to_numpy() * units,
+            "jobs": rows["jobs"].to_numpy() * units,
+            "km": d.arc_km[used],
+            "relocation": relocation * units,
+            "operating": operating * units,
+            "access": access * units,
+        })
+        return pd.DataFrame(columns)
 
     @property
     def sites(self) -> pd.DataFrame:
         """Every opened site, empty ones included."""
         d = self.derived
         opened = np.nonzero(self.opened)[0]
-        return pd.DataFrame(
-            {
-                "type": [d.site_type[i] for i in opened],
-                "city": np.asarray(d.city_ids, dtype=object)[d.site_d[opened]],
-                "site_cost": d.site_cost[opened],
-                "capacity_jobs": d.site_capacity[opened],
-            }
-        )
+        columns: dict[str, Any] = {
+            "type": [d.site_type[i] for i in opened],
+            "city": np.asarray(d.city_ids, dtype=object)[d.site_d[opened]],
+        }
+        if self.instance.phased:  # the period each opens in
+            period = self.site_period[opened] if self.site_period is not None else np.zeros(opened.size, np.int64)
+            columns["period"] = np.asarray([p.id for p in self.instance.periods], dtype=object)[period]
+        columns.update({"site_cost": d.site_cost[opened], "capacity_jobs": d.site_capacity[opened]})
+        return pd.DataFrame(columns)
 
     @property
     def sources(self) -> pd.DataFrame:
@@ -118,6 +168,56 @@ class Result:
                 }
             )
         return pd.DataFrame(rows, columns=["city", "target", "moved_residents", "shortfall", "density_before", "density_after", "soft"])
+
+    @functools.cached_property
+    def schedule(self) -> pd.DataFrame:
+        """Per period and source: residents and jobs moved in the period and by its end against the milestone.
+
+        Columns: ``period, end_year, source, residents_moved, jobs_moved,
+        residents_moved_by_end, target`` (the milestone's ``T_sp``, the
+        source's target in the last period, NaN where no milestone),
+        ``shortfall`` (persons, where a target), ``density_after`` (at the
+        period's end) and, per period, ``spending`` (undiscounted, as the
+        budgets count it), ``budget`` (NaN: none) and ``sites_opened``.
+        Without [[periods]] there is one row per source, period ``""``.
+        """
+        inst = self.instance
+        periods = inst.plan_periods
+        moved = self.moved_by_period()
+        spending = moved.groupby("period")["spending"].sum()
+        site_period = self._site_periods()
+        site_spending = pd.Series(self.derived.site_cost[site_period >= 0]).groupby(
+            site_period[site_period >= 0]).sum() if (site_period >= 0).any() else pd.Series(dtype=float)
+        targets = milestone_targets(inst)
+        rows = []
+        for p, period in enumerate(periods):
+            spent = float(spending.get(p, 0.0)) + float(site_spending.get(p, 0.0))
+            opened = int(np.count_nonzero(site_period == p))
+            for s, src in inst.sources.items():
+                mine = moved[moved["origin"] == s]
+                now, by_end = mine[mine["period"] == p], mine[mine["period"] <= p]
+                moved_by_end = float(by_end["residents"].sum())
+                target = dict(targets[s]).get(p, math.nan)
+                after = None
+                if src.core_population is not None and src.core_area_km2 is not None:
+                    after = (src.core_population - moved_by_end) / src.core_area_km2
+                rows.append({
+                    "period": period.id, "end_year": period.end_year, "source": s,
+                    "residents_moved": float(now["residents"].sum()), "jobs_moved": float(now["jobs"].sum()),
+                    "residents_moved_by_end": moved_by_end, "target": target,
+                    "shortfall": max(0.0, target - moved_by_end) if not math.isnan(target) else math.nan,
+                    "density_after": after, "spending": spent,
+                    "budget": math.nan if period.budget is None else float(period.budget), "sites_opened": opened,
+                })
+        return pd.DataFrame(rows, columns=["period", "end_year", "source", "residents_moved", "jobs_moved",
+                                           "residents_moved_by_end", "target", "shortfall", "density_after",
+                                           "spending", "budget", "sites_opened"])
+
+    def _site_periods(self) -> np.ndarray:
+        """Per site candidate, the period position it opens in (-1: not opened)."""
+        if self.site_period is not None:
+            return self.site_period
+        return np.where(self.opened, 0, -1).astype(np.int64)
 
     @functools.cached_property
     def destinations(self) -> pd.DataFrame:
@@ -193,6 +293,8 @@ class Result:
         solved = self.status.has_solution
         a = self.assignments if solved else None
         sources = self.sources
+        if self.instance.phased:
+            return self._phased_solution_dict(solved, a, sources)
         return {
             "instance": self.instance.name,
             "instance_sha256": self.instance.sha256,
@@ -218,6 +320,58 @@ class Result:
                 }
                 for r in sources.itertuples()
             ],
+            "solver": self.solver,
+        }
+
+    def _phased_solution_dict(self, solved: bool, a: pd.DataFrame | None, sources: pd.DataFrame) -> dict[str, Any]:
+        """spec §5 with the v2 fields: period keys, sources[].milestones, periods[]."""
+        schedule = self.schedule if solved else None
+        sites = self.sites if solved else None
+        milestone_rows: dict[str, list[dict[str, Any]]] = {s: [] for s in self.instance.sources}
+        periods: list[dict[str, Any]] = []
+        if schedule is not None:
+            last = self.instance.periods[-1].id
+            for r in schedule.itertuples():
+                if r.period != last and not math.isnan(r.target):
+                    milestone_rows[r.source].append({
+                        "period": r.period, "target": float(r.target),
+                        "moved_residents": float(r.residents_moved_by_end), "shortfall": float(r.shortfall),
+                        "density_after": _num(r.density_after),
+                    })
+            per_period = schedule.groupby("period", sort=False)
+            for period in self.instance.periods:
+                rows = per_period.get_group(period.id)
+                periods.append({
+                    "id": period.id, "end_year": period.end_year, "spending": float(rows["spending"].iloc[0]),
+                    "budget": _num(period.budget), "moved_residents": float(rows["residents_moved"].sum()),
+                })
+        return {
+            "instance": self.instance.name,
+            "instance_sha256": self.instance.sha256,
+            "status": self.status.value,
+            "objective": _num(self.objective),
+            "bound": _num(self.bound),
+            "gap": _num(self.gap),
+            "components": {k: float(v) for k, v in self.components.items()} if self.components else None,
+            "assignments": [
+                {"facility": f, "destination": d, "period": p, "units": float(u)}
+                for f, d, p, u in zip(a["facility"], a["destination"], a["period"], a["units"])
+            ] if a is not None else [],
+            "sites": [{"type": t, "city": c, "period": p} for t, c, p in zip(sites["type"], sites["city"], sites["period"])]
+            if sites is not None else [],
+            "sources": [
+                {
+                    "city": r.city,
+                    "target": float(r.target),
+                    "moved_residents": float(r.moved_residents),
+                    "shortfall": float(r.shortfall),
+                    "density_before": _num(r.density_before),
+                    "density_after": _num(r.density_after),
+                    "milestones": milestone_rows[r.city],
+                }
+                for r in sources.itertuples()
+            ],
+            "periods": periods,
             "solver": self.solver,
         }
 
@@ -255,10 +409,26 @@ def extract_plan(instance: Instance, derived: Derived, run: SolverRun, reasons: 
     objective = gap = None
     components = None
     bound = run.bound
-    if run.status.has_solution:
+    move_units = site_period = None
+    if instance.phased:
+        from .formulation import move_layout
+
+        arc, period = move_layout(instance, derived)
+        move_units = np.zeros(arc.size)
+        site_period = np.full(n_sites, -1, dtype=np.int64)
+    if run.status.has_solution and instance.phased:
+        move_units = _clean_units(instance, derived, run.values["x"], arc)
+        units = np.bincount(arc, weights=move_units, minlength=n_arcs).astype(float)
+        n_periods = len(instance.periods)
+        open_at = np.asarray(run.values["y"], float).reshape(n_sites, n_periods) > OPEN_SITE_THRESHOLD
+        opened = np.asarray(open_at.any(axis=1), dtype=bool)
+        site_period = np.where(opened, np.argmax(open_at, axis=1), -1).astype(np.int64)
+        components = phased_components(instance, derived, arc, period, move_units, site_period)
+    elif run.status.has_solution:
         units = _clean_units(instance, derived, run.values["x"])
         opened = run.values["y"] > OPEN_SITE_THRESHOLD
         components = plan_components(instance, derived, units, opened)
+    if components is not None:
         objective = sum(getattr(instance.weights, k) * components[k] for k in COMPONENTS)
         if bound is not None:
             # A proven lower bound cannot exceed a feasible objective; any excess is
@@ -280,15 +450,19 @@ def extract_plan(instance: Instance, derived: Derived, run: SolverRun, reasons: 
     return Result(
         instance=instance, derived=derived, status=status, objective=objective, bound=bound, gap=gap,
         components=components, units=units, opened=opened, solver=solver, reasons=list(reasons or []),
-        termination=run.termination, work=dict(run.work),
+        termination=run.termination, work=dict(run.work), move_units=move_units, site_period=site_period,
     )
 
 
-def _clean_units(instance: Instance, derived: Derived, x: np.ndarray) -> np.ndarray:
-    """Whole numbers for integer arcs; continuous ones clipped to [0, count], dust removed."""
+def _clean_units(instance: Instance, derived: Derived, x: np.ndarray, arcs: np.ndarray | None = None) -> np.ndarray:
+    """Whole numbers for integer arcs; continuous ones clipped to [0, count], dust removed.
+
+    ``x`` holds one value per arc, or per move when ``arcs`` gives each move's arc.
+    """
     fac = instance.facilities
-    count = fac["count"].to_numpy(dtype=float)[derived.arc_f]
-    splittable = np.array([instance.types[t].splittable for t in fac["type"]], dtype=bool)[derived.arc_f]
+    f = derived.arc_f if arcs is None else derived.arc_f[arcs]
+    count = fac["count"].to_numpy(dtype=float)[f]
+    splittable = np.array([instance.types[t].splittable for t in fac["type"]], dtype=bool)[f]
     units = np.where(splittable, x, np.round(x))
     units = np.clip(units, 0.0, count)
     units[np.abs(units) < UNIT_DUST] = 0.0
@@ -309,5 +483,36 @@ def plan_components(instance: Instance, derived: Derived, units: np.ndarray, ope
         "operating": float(derived.operating @ units),
         "access": float(derived.access @ units),
         "sites": float(derived.site_cost[opened].sum()),
+        "shortfall": shortfall,
+    }
+
+
+def phased_components(instance: Instance, derived: Derived, arc: np.ndarray, period: np.ndarray,
+                      move_units: np.ndarray, site_period: np.ndarray) -> dict[str, float]:
+    """Unweighted present-value components of a phased plan (spec §5).
+
+    ``relocation = Σ δ_p r_fd x_fdp``, ``operating = Σ Y_p (annual) x_fdp``,
+    ``access = Σ δ_p a_fd x_fdp``, ``sites = Σ δ_p site_cost y_kdp``,
+    ``shortfall = Σ penalty_s max(0, T_sp - moved by the end of p)`` over each
+    soft source's target rows.
+    """
+    delta, years = discount_factors(instance)
+    fac = instance.facilities
+    f = derived.arc_f[arc]
+    moved = fac["residents"].to_numpy(dtype=float)[f] * move_units
+    origin = fac["origin"].to_numpy(dtype=object)[f]
+    shortfall = 0.0
+    for s, rows in milestone_targets(instance).items():
+        src = instance.sources[s]
+        if src.soft:
+            for p, target in rows:
+                by_end = float(moved[(origin == s) & (period <= p)].sum())
+                shortfall += src.shortfall_penalty * max(0.0, target - by_end)
+    opened = site_period >= 0
+    return {
+        "relocation": float((delta[period] * derived.relocation[arc]) @ move_units),
+        "operating": float((years[period] * np.asarray(derived.annual_operating, float)[arc]) @ move_units),
+        "access": float((delta[period] * derived.access[arc]) @ move_units),
+        "sites": float((delta[site_period[opened]] * derived.site_cost[opened]).sum()),
         "shortfall": shortfall,
     }
