@@ -14,72 +14,11 @@ import numpy as np
 import pandas as pd
 
 from .instance import Instance
-from .periods import discount_factors, travel_minutes
+from .periods import discount_factors
+from .travel import EARTH_RADIUS_KM, distance_matrix, haversine_km, minutes_matrix, timed_matrix
 
-EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG), as the spec prescribes
-
-
-def haversine_km(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
-    """Great-circle distance in km between points given in degrees (broadcasts)."""
-    phi1, phi2 = np.radians(lat1), np.radians(lat2)
-    dphi = phi2 - phi1
-    dlambda = np.radians(lon2) - np.radians(lon1)
-    h = np.sin(dphi / 2.0) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlambda / 2.0) ** 2
-    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-
-
-def distance_matrix(instance: Instance, from_ids: list[str], to_ids: list[str] | None = None) -> np.ndarray:
-    """km from each of ``from_ids`` to each of ``to_ids`` (default: every city).
-
-    The distances table wins where it lists a pair (in either direction);
-    everything else is the haversine distance.
-    """
-    cities = instance.cities
-    to_ids = list(cities.index) if to_ids is None else to_ids
-    src = cities.loc[from_ids]
-    dst = cities.loc[to_ids]
-    km = haversine_km(
-        src["lon"].to_numpy()[:, None], src["lat"].to_numpy()[:, None],
-        dst["lon"].to_numpy()[None, :], dst["lat"].to_numpy()[None, :],
-    )
-    same = np.asarray(from_ids, dtype=object)[:, None] == np.asarray(to_ids, dtype=object)[None, :]
-    km[same] = 0.0
-    _overlay(instance, "km", from_ids, to_ids, km)
-    return km
-
-
-def timed_matrix(instance: Instance, from_ids: list[str], to_ids: list[str] | None = None) -> np.ndarray:
-    """The distances table's minutes from each of ``from_ids`` to each of ``to_ids``; NaN where it gives none."""
-    to_ids = list(instance.cities.index) if to_ids is None else to_ids
-    timed = np.full((len(from_ids), len(to_ids)), np.nan)
-    same = np.asarray(from_ids, dtype=object)[:, None] == np.asarray(to_ids, dtype=object)[None, :]
-    timed[same] = 0.0
-    _overlay(instance, "minutes", from_ids, to_ids, timed)
-    return timed
-
-
-def minutes_matrix(instance: Instance, from_ids: list[str], to_ids: list[str] | None = None,
-                   km: np.ndarray | None = None) -> np.ndarray:
-    """Travel minutes (spec §3): the table's where it times a pair, else from ``[travel]`` (NaN without)."""
-    km = distance_matrix(instance, from_ids, to_ids) if km is None else km
-    return travel_minutes(instance, km, timed_matrix(instance, from_ids, to_ids))
-
-
-def _overlay(instance: Instance, column: str, from_ids: list[str], to_ids: list[str], out: np.ndarray) -> None:
-    """Write the distances table's ``column`` (both directions) over ``out`` where it gives a value."""
-    table = instance.distances
-    if table is None or not len(table) or column not in table.columns:
-        return
-    row_of = {c: i for i, c in enumerate(from_ids)}
-    col_of = {c: j for j, c in enumerate(to_ids)}
-    for a, b, value in zip(table["from"], table["to"], table[column]):
-        if value != value:  # NaN: this row gives the other column only
-            continue
-        for x, y in ((a, b), (b, a)):
-            i, j = row_of.get(x), col_of.get(y)
-            if i is not None and j is not None:
-                out[i, j] = value
-
+__all__ = ["EARTH_RADIUS_KM", "Derived", "EligibilityRules", "derive", "distance_matrix", "haversine_km",
+           "minutes_matrix", "timed_matrix"]
 
 @dataclass(frozen=True)
 class Derived:

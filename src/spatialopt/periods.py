@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .instance import Instance
+from .travel import distance_matrix, timed_matrix, travel_minutes
 
 
 def period_starts(instance: Instance) -> np.ndarray:
@@ -69,24 +70,8 @@ def facility_windows(instance: Instance) -> tuple[np.ndarray, np.ndarray]:
             np.array([at[e] for e in fac["latest"]], dtype=np.int64))
 
 
-def travel_minutes(instance: Instance, km: np.ndarray, timed: np.ndarray) -> np.ndarray:
-    """Travel minutes: ``timed`` (the distances table's minutes, NaN where absent) else from ``[travel]``.
-
-    ``km`` and ``timed`` broadcast together; pairs that neither times are NaN
-    (validation makes sure no minutes rule meets one).
-    """
-    travel = instance.travel
-    timed = np.asarray(timed, dtype=float)
-    if travel is None:
-        return timed + 0.0 * np.asarray(km, dtype=float)  # broadcast; NaN stays NaN
-    estimate = 60.0 * travel.detour * np.asarray(km, dtype=float) / travel.speed_kmh
-    return np.where(np.isnan(timed), estimate, timed)
-
-
 def minutes(instance: Instance, a: Sequence[str] | str, b: Sequence[str] | str) -> np.ndarray:
     """``minutes(a[i], b[i])`` of spec §3 for city ids ``a`` and ``b`` (broadcast; NaN where untimed)."""
-    from .derive import distance_matrix, timed_matrix  # derive reads this module: imported when asked
-
     first, second = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
     rows, row_at = np.unique(first.astype(str), return_inverse=True)
     cols, col_at = np.unique(second.astype(str), return_inverse=True)
