@@ -10,7 +10,8 @@ matrices and the Pyomo model) after checking that they build the same model.
 The national instance takes ~25 s and is marked slow.
 
 The phased variants (spec v2, ``<name>-phased``) have references solved to a
-proven relative gap of 1e-4, re-solved the same way by both back ends. Their
+proven relative gap of 1e-4, re-solved the same way (the flagship by both back
+ends, the others by the matrix builder after the structural check). Their
 plans are checked here against the rows that the solution file reports per
 period (milestones met, period budgets kept); ``check_solution`` is not run on
 them because the independent checker verifies v1.1 rows only so far.
@@ -50,13 +51,15 @@ def test_reference_objective(name: str, builder: str) -> None:
     assert check_solution(instance, result.to_solution_dict()).ok
 
 
-PHASED = [pytest.param("jingjinji-2035-phased", id="jingjinji-2035-phased")] + [
-    pytest.param(f"{n}-phased", id=f"{n}-phased", marks=pytest.mark.slow) for n in CLUSTERS[1:]
-]
+# The flagship is re-solved by both back ends; the others (tens of seconds to minutes each)
+# by the matrix builder after the structural check that Pyomo builds the same model.
+PHASED = [
+    pytest.param("jingjinji-2035-phased", "matrix", id="jingjinji-2035-phased-matrix"),
+    pytest.param("jingjinji-2035-phased", "pyomo", id="jingjinji-2035-phased-pyomo"),
+] + [pytest.param(f"{n}-phased", "matrix", id=f"{n}-phased", marks=pytest.mark.slow) for n in CLUSTERS[1:]]
 
 
-@pytest.mark.parametrize("builder", ["matrix", "pyomo"])
-@pytest.mark.parametrize("name", PHASED)
+@pytest.mark.parametrize(("name", "builder"), PHASED)
 def test_phased_reference_objective(name: str, builder: str) -> None:
     folder = ROOT / "results" / "reference" / name
     reference = json.loads((folder / "solution.json").read_text())
@@ -65,8 +68,7 @@ def test_phased_reference_objective(name: str, builder: str) -> None:
     assert instance.phased and reference["status"] == "optimal"
     options = reference["solver"]["options"]
     assert options["mip_rel_gap"] <= 1e-4 and reference["gap"] <= options["mip_rel_gap"]
-    if builder == "pyomo":
-        assert_same_model(build(instance, derive(instance)))
+    assert_same_model(build(instance, derive(instance)))
     result = spatialopt.solve(instance, highs_options=options, builder=builder)
     assert result.status.value == "optimal"
     assert result.objective == pytest.approx(reference["objective"], rel=2 * options["mip_rel_gap"])
