@@ -622,10 +622,20 @@ def _signed(value: float) -> str:
     return f"{value:+,.2f}"
 
 
+SHOWN_CHANGES = 3  # other moves named in the text (the tables hold them all)
+
+
 def _changes_text(moves: str, opened: str, closed: str) -> str:
     parts = []
     if moves:
-        parts.append(f"also moving differently: {moves}")
+        items = moves.split("; ")
+        resplit = [i for i in items if i.startswith("re-split: ")]
+        items = [i for i in items if not i.startswith("re-split: ")]
+        shown = items[:SHOWN_CHANGES] + ([f"{len(items) - SHOWN_CHANGES} more"] if len(items) > SHOWN_CHANGES else [])
+        if resplit:
+            n = len(resplit[0].split(", "))
+            shown.append(f"{n} splittable row{'s' if n != 1 else ''} re-split")
+        parts.append(f"also moving differently: {'; '.join(shown)}")
     if opened:
         parts.append(f"opens {opened}")
     if closed:
