@@ -371,6 +371,7 @@ class _Context:
         self.city_ids = np.asarray(d.city_ids, dtype=object)
         self.base_moves = self._moves(np.flatnonzero(result.units > 0).tolist(), result.units[result.units > 0].tolist())
         self.base_sites = {d.site_keys()[i] for i in np.flatnonzero(result.opened)}
+        self.period_of: dict[tuple[str, str], str] = {}
 
     # -- which questions --------------------------------------------------------------------
     def moved_rows(self, facilities: Sequence[str] | None) -> list[tuple[str, str, float]]:
@@ -378,6 +379,9 @@ class _Context:
         if facilities is not None:
             a = a[a["facility"].isin(list(facilities))]
         a = a.sort_values(["residents", "facility"], ascending=[False, True], kind="stable")
+        # A plan with periods (spec v2) says when each move happens: the tables carry it.
+        self.period_of = dict(zip(zip(a["facility"], a["destination"]), a["period"].astype(str))) \
+            if "period" in a.columns else {}
         return list(zip(a["facility"], a["destination"], a["units"].astype(float)))
 
     def staying(self, facilities: Sequence[str] | None) -> list[str]:
@@ -468,8 +472,8 @@ class _Context:
         for f, dest, units in rows:
             answer = answers.get(Question("avoid", facility=f, city=dest))
             row: dict[str, Any] = {
-                "facility": f, "origin": fac.at[f, "origin"], "type": fac.at[f, "type"], "period": "",
-                "destination": dest, "units": units, "residents": float(fac.at[f, "residents"]) * units,
+                "facility": f, "origin": fac.at[f, "origin"], "type": fac.at[f, "type"],
+                "period": self.period_of.get((f, dest), ""), "destination": dest, "units": units, "residents": float(fac.at[f, "residents"]) * units,
                 "runner_up": "", "runner_up_extra_cost": None, "runner_up_extra_cost_at_least": None,
                 "runner_up_status": "not solved", "runner_up_gap": None, "stays_instead": False,
                 "stay_extra_cost": None, "other_moves": "", "sites_opened": "", "sites_closed": "",

@@ -344,3 +344,35 @@ def test_result_explain_delegates(tmp_path: Path) -> None:
     result = solve(spatialopt.load(SITE_CHOICE))
     explanation = result.explain(options=EXACT, workers=1, facilities=["f1"])
     assert explanation.moved["facility"].tolist() == ["f1"] and explanation.cities.empty
+
+
+def test_cli_refuses_a_folder_whose_instance_changed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = tmp_path / "site-choice.toml"
+    manifest.write_text(SITE_CHOICE.read_text())
+    folder = tmp_path / "plan"
+    assert main(["solve", str(manifest), "--out", str(folder)]) == 0
+    manifest.write_text(SITE_CHOICE.read_text() + "\n# edited after the solve\n")
+    capsys.readouterr()
+    assert main(["explain", str(folder), "--workers", "1"]) == 2
+    assert "instance_sha256 differs" in capsys.readouterr().err
+    assert not (folder / "explain.json").exists()
+
+
+def test_no_plan_no_explanation(tmp_path: Path) -> None:
+    from spatialopt.explain import ExplainError
+
+    instance = rule_instance(tmp_path, {"max_km": 1.0}, {})  # nothing can move, but 10 residents must
+    result = spatialopt.solve(instance)
+    assert not result.status.has_solution
+    with pytest.raises(ExplainError, match="no plan to explain"):
+        explain(result)
+
+
+def test_the_period_of_a_phased_plan_is_carried(tmp_path: Path) -> None:
+    """A plan with periods (spec v2) has a period per assignment; the tables carry it (empty otherwise)."""
+    result = solve(spatialopt.load(SITE_CHOICE))
+    plain = explain(result, options=EXACT, workers=1, facilities=["f1"]).moved
+    assert plain["period"].tolist() == [""]
+    phased = result.assignments.assign(period="2030")
+    result.__dict__["assignments"] = phased  # as a phased Result's view will be
+    assert explain(result, options=EXACT, workers=1, facilities=["f1"]).moved["period"].tolist() == ["2030"]
