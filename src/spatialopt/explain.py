@@ -181,7 +181,8 @@ class Explanation:
         return {
             "written_by": written_by(), "kind": "spatialopt explain", "explains": "solution.json",
             "instance": self.instance, "instance_sha256": self.instance_sha256,
-            "objective": self.objective, "cost_unit": self.cost_unit, "periods": False,
+            "objective": self.objective, "cost_unit": self.cost_unit,
+            "periods": bool((self.moved["period"].astype(str) != "").any()) if len(self.moved) else False,
             "lp_objective_integers_fixed": self.lp_objective, "settings": self.settings,
             "seconds": round(self.seconds, 3), "notes": self.notes, "sections": sections,
         }
@@ -372,6 +373,7 @@ class _Context:
         self.base_moves = self._moves(np.flatnonzero(result.units > 0).tolist(), result.units[result.units > 0].tolist())
         self.base_sites = {d.site_keys()[i] for i in np.flatnonzero(result.opened)}
         self.period_of: dict[tuple[str, str], str] = {}
+        self._arc_of: dict[tuple[str, str], int] = {}
 
     # -- which questions --------------------------------------------------------------------
     def moved_rows(self, facilities: Sequence[str] | None) -> list[tuple[str, str, float]]:
@@ -563,7 +565,9 @@ class _Context:
     def obstacles(self, facility: str, dest: str) -> list[str]:
         """What, in this plan, stands between ``facility`` and ``dest``: cost, a full capacity, the budget, a site."""
         inst, d, units = self.instance, self.derived, self.result.units
-        arc = next(i for i, key in enumerate(d.arc_keys()) if key == (facility, dest))
+        if not self._arc_of:
+            self._arc_of.update({key: i for i, key in enumerate(d.arc_keys())})
+        arc = self._arc_of[(facility, dest)]
         out = []
         into = d.arc_d == d.arc_d[arc]
         for j, resource in enumerate(inst.resources):

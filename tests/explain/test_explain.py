@@ -376,3 +376,17 @@ def test_the_period_of_a_phased_plan_is_carried(tmp_path: Path) -> None:
     phased = result.assignments.assign(period="2030")
     result.__dict__["assignments"] = phased  # as a phased Result's view will be
     assert explain(result, options=EXACT, workers=1, facilities=["f1"]).moved["period"].tolist() == ["2030"]
+
+
+def test_a_dask_cluster_gives_the_same_answers(tutorial) -> None:
+    distributed = pytest.importorskip("distributed")
+    result, one = tutorial
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
+                                       dashboard_address=None)
+    try:
+        dask = explain(result, options=EXACT, scheduler=cluster.scheduler_address, top=3)
+    finally:
+        cluster.close()
+    merged = dask.moved.merge(one.moved, on=["facility", "destination"], suffixes=("", "_one"))
+    assert len(merged) == 3 and dask.settings["scheduler"] == cluster.scheduler_address
+    assert np.allclose(merged["runner_up_extra_cost"], merged["runner_up_extra_cost_one"], rtol=1e-6, atol=1e-6)
