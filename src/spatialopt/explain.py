@@ -323,6 +323,12 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
         explanation.notes.append(
             f"the plan itself was found with a gap of {result.gap:.2e}: a re-optimised alternative can cost "
             "less than the plan by up to that gap (a negative extra cost), and every extra cost carries it")
+    if cities is not None:
+        received = set(result.assignments["destination"])
+        for c in cities:
+            if c in received:
+                explanation.notes.append(f"{c} receives facilities in this plan: its moves are in the moved table "
+                                         "(ask with --facility), not among the cities that received nothing")
     interrupted = len(answers) < len(questions)
     if interrupted:
         explanation.notes.append(f"{len(questions) - len(answers)} of {len(questions)} questions were not "

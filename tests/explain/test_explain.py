@@ -390,3 +390,10 @@ def test_a_dask_cluster_gives_the_same_answers(tutorial) -> None:
     merged = dask.moved.merge(one.moved, on=["facility", "destination"], suffixes=("", "_one"))
     assert len(merged) == 3 and dask.settings["scheduler"] == cluster.scheduler_address
     assert np.allclose(merged["runner_up_extra_cost"], merged["runner_up_extra_cost_one"], rtol=1e-6, atol=1e-6)
+
+
+def test_naming_a_city_that_receives_says_so(tmp_path: Path) -> None:
+    result = solve(spatialopt.load(SITE_CHOICE))
+    explanation = explain(result, options=EXACT, workers=1, cities=["b"])
+    assert explanation.cities.empty
+    assert any(note.startswith("b receives facilities in this plan") for note in explanation.notes)
