@@ -14,8 +14,9 @@ A :class:`Question` asks what the best plan costs under one more condition:
 
 :func:`answer_questions` builds the model once (the formulation, read by the
 matrix back end), and answers its questions one after the other: each is a
-bound change, a run started from the plan (HiGHS uses the start where the
-question leaves it feasible) and the bounds put back. It is a module-level
+bound change, a run started from the plan's moves of every facility the
+question is not about (HiGHS completes that partial start) and the bounds
+put back. It is a module-level
 function of picklable arguments, so that :func:`spatialopt.scenarios.parallel.run_tasks`
 can give each worker process (or Dask worker) its own batch and its own model.
 """
@@ -115,8 +116,7 @@ class Counterfactuals:
         self.arc_of = {key: i for i, key in enumerate(self.derived.arc_keys())}
         self.fac_arcs = _arcs_by_facility(self.derived)
         self.session = HighsSession(m, options)
-        self._start_columns = np.r_[np.arange(m.x.start, m.x.stop), np.arange(m.y.start, m.y.stop)]
-        self._start_values = np.r_[self.units, self.opened.astype(float)]
+        self.arc_type = instance.facilities["type"].to_numpy(dtype=object)[self.derived.arc_f]
 
     def answer(self, question: Question) -> Answer:
         if question.kind == "avoid":
@@ -132,7 +132,7 @@ class Counterfactuals:
         arc = self.arc_of[(q.facility, q.city)]
         others = [a for a in self.fac_arcs.get(q.facility, []) if a != arc]
         with self._column_closed(arc):
-            first = self._run()
+            first = self._run(self.fac_arcs[q.facility])
             answer = Answer(q, first)
             if not first.has_plan or not others or self._moves_elsewhere(first, q.facility):
                 if not others:
@@ -140,7 +140,7 @@ class Counterfactuals:
                 return answer
             units = float(self.units[self.fac_arcs[q.facility]].sum())
             with self._row_lower(self.assign_row[q.facility], units):
-                answer.forced = self._run()
+                answer.forced = self._run(self.fac_arcs[q.facility])
         return answer
 
     def _move(self, q: Question) -> Answer:
@@ -152,14 +152,14 @@ class Counterfactuals:
         if moved >= count:
             return Answer(q, note="every unit moves already")
         with self._row_lower(self.assign_row[q.facility], min(count, moved + 1.0)):
-            return Answer(q, self._run())
+            return Answer(q, self._run(arcs))
 
     def _receive(self, q: Question) -> Answer:
         row = self.receive_row.get((q.type, q.city))
         if row is None:
             return Answer(q, note="no eligible arc")
         with self._row_lower(row, 1.0):
-            return Answer(q, self._run())
+            return Answer(q, self._run(np.flatnonzero(self.arc_type == q.type).tolist()))
 
     # -- bounds, runs ---------------------------------------------------------------------
     def _moves_elsewhere(self, plan: Plan, facility: str) -> bool:
@@ -184,10 +184,20 @@ class Counterfactuals:
         return _Restore(lambda: self.session.set_row_bounds([row], lower, original[1]),
                         lambda: self.session.set_row_bounds([row], *original))
 
-    def _run(self) -> Plan:
+    def _run(self, free: Sequence[int]) -> Plan:
+        """Re-solve from the plan's moves, except those of arcs ``free`` and the sites.
+
+        HiGHS completes such a partial start by solving for what is left (a
+        small MIP): the facilities the question is about find a place and the
+        sites follow, so that a start exists even where the question makes
+        the plan itself infeasible.
+        """
         from .results import extract_plan
 
-        self.session.set_start(self._start_values, self._start_columns)
+        given = np.ones(self.units.size, dtype=bool)
+        given[np.asarray(free, dtype=np.int64)] = False
+        arcs = np.flatnonzero(given)
+        self.session.set_start(self.units[arcs], self.x0 + arcs)
         run = self.session.run()
         result = extract_plan(self.instance, self.derived, run)
         plan = Plan(result.status.value, result.objective, result.bound, result.gap, run.seconds,
