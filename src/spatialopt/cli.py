@@ -130,8 +130,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", help="result folder (or solution.json) A")
     p.add_argument("b", help="result folder (or solution.json) B")
     p.add_argument("--csv", type=Path, help="also write every difference to this CSV file")
+    _add_explain_parser(sub)
     _add_allow_outside_paths(sub)
     return parser
+
+
+def _add_explain_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("explain", help="why this city: runner-ups and their extra cost, re-optimised; marginal values")
+    p.add_argument("result", type=Path, help="a result folder written by 'solve'")
+    p.add_argument("--facility", nargs="+", metavar="ID", help="only these facility rows (and no city question)")
+    p.add_argument("--city", nargs="+", metavar="ID", help="only these destinations (and no facility question)")
+    p.add_argument("--top", type=_positive_int, help="only the N largest of each kind of question")
+    p.add_argument("--time-limit", type=_positive_float, help="seconds per re-solve (default 60)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, help="local worker processes (default: the CPUs; 1 = this process)")
+    where.add_argument("--scheduler", help="run on the Dask cluster at this address, e.g. tcp://127.0.0.1:8786")
+    p.add_argument("--instance", help="the instance's .toml manifest (default: the one named in the folder's run.json)")
+    p.add_argument("--force", action="store_true", help="replace an earlier explanation in the folder")
+    p.add_argument("--allow-outside-paths", action="store_true",
+                   help="read table files outside the manifest's folder (absolute paths, '..', symlinks)")
 
 
 # Commands that load an instance manifest (report: its --instance).
@@ -565,6 +582,54 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
 
 COMMANDS.update({"sweep": cmd_sweep, "diff": cmd_diff, "pareto": cmd_pareto})
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """``spatialopt explain RESULT``: see the README section "Why this city?"."""
+    from .destinations import check_files
+    from .explain import EXPLAIN_FILES, ExplainError, explain
+    from .explain_folder import read_result
+
+    folder = args.result
+    earlier = [name for name in EXPLAIN_FILES if os.path.lexists(folder / name)]
+    if earlier and not args.force:  # before any work
+        raise DestinationError(f"{folder} holds an earlier explanation ({', '.join(earlier)}); "
+                               "use --force to replace it")
+    check_files([folder / name for name in EXPLAIN_FILES], args.force, str(folder))
+    instance = None if args.instance is None else _load(args.instance, args.allow_outside_paths)
+    try:
+        result = read_result(folder, instance, allow_outside_paths=args.allow_outside_paths)
+    except ExplainError as exc:
+        print(f"spatialopt: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    print(f"explaining {result.instance.name} (objective {result.objective:,.3f}); one re-solve per question",
+          file=sys.stderr, flush=True)
+    stream = _terminal_stderr()
+    tty = stream.isatty()
+
+    def progress(done: int, total: int, answer: Any) -> None:
+        line = f"  [{done}/{total}] {answer.question.label} ({answer.seconds:.1f} s)"
+        print(f"\r{line[:100]:<100}" if tty else line, end="" if tty and done < total else "\n", file=stream,
+              flush=True)
+
+    try:
+        explanation = explain(result, facilities=args.facility, cities=args.city, top=args.top,
+                              time_limit=args.time_limit, workers=args.workers, scheduler=args.scheduler,
+                              progress=progress)
+    except ExplainError as exc:
+        print(f"spatialopt: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    finally:
+        if stream is not sys.stderr:
+            stream.close()
+    written = explanation.write(folder, force=args.force)
+    print(explanation.text(top=args.top or 10))
+    print(f"{explanation.settings['counterfactuals']} re-solves in {explanation.seconds:.1f} s")
+    print(f"wrote {', '.join(p.name for p in written)} in {folder}/")
+    return EXIT_OK
+
+
+COMMANDS["explain"] = cmd_explain
 
 
 def _positive_float(text: str) -> float:

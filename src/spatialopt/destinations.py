@@ -61,7 +61,8 @@ class FolderKind:
 _REPORT = frozenset({"report.html", *REPORT_FILES})
 RESULT = FolderKind("result folder", "solve", "run.json", frozenset({
     "solution.json", "run.json", "assignments.csv", "sources.csv", "destinations.csv", "sites.csv",
-    "regions.csv", "clusters.csv", "flows.geojson", "scenario.json"}) | _REPORT)
+    "regions.csv", "clusters.csv", "flows.geojson", "scenario.json"}) | _REPORT | frozenset({
+    "explain.json", "explain_moved.csv", "explain_staying.csv", "explain_cities.csv", "explain_marginals.csv"}))
 SWEEP = FolderKind("sweep folder", "sweep", "sweep.json", frozenset({"sweep.json", "comparison.csv"}), runs=True)
 PARETO = FolderKind("Pareto folder", "pareto", "pareto.csv", frozenset({"pareto.csv", "pareto.png"}))
 

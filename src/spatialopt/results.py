@@ -398,6 +398,16 @@ class Result:
 
         return write_result(self, Path(out_dir), force=force)
 
+    def explain(self, **options: Any) -> Any:
+        """Why this city? Runner-ups, their re-optimised extra costs and marginal values, as tables.
+
+        Returns an :class:`~spatialopt.explain.Explanation` (``.moved``, ``.staying``,
+        ``.cities``, ``.marginals``); ``options`` as :func:`spatialopt.explain.explain`.
+        """
+        from .explain import explain
+
+        return explain(self, **options)
+
     def summary(self) -> str:
         from .output import summary_text
 

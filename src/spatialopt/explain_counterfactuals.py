@@ -1,0 +1,280 @@
+"""Counterfactual re-solves for ``spatialopt explain``: one persistent HiGHS model, one bound change each.
+
+A :class:`Question` asks what the best plan costs under one more condition:
+
+- ``avoid``: a moved facility may not use its chosen destination (the arc's
+  column gets upper bound 0). When the best such plan leaves the facility
+  where it is, a second run also makes it move (its ``assign`` row gets the
+  plan's units as lower bound), so that the runner-up destination is known.
+- ``move``: a facility that stays (or stays partly) moves one unit more (its
+  ``assign`` row's lower bound).
+- ``receive``: a city that received nothing of a type gets at least one unit
+  of it (a row of the formulation's extension seam, :data:`RECEIVE_FAMILY`,
+  built free and given lower bound 1 for this question only).
+
+:func:`answer_questions` builds the model once (the formulation, read by the
+matrix back end), and answers its questions one after the other: each is a
+bound change, a run started from the plan's moves of every facility the
+question is not about (HiGHS completes that partial start) and the bounds
+put back. It is a module-level
+function of picklable arguments, so that :func:`spatialopt.scenarios.parallel.run_tasks`
+can give each worker process (or Dask worker) its own batch and its own model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .derive import Derived, derive
+from .formulation import Formulation, RowBlock, build
+from .instance import Instance
+
+RECEIVE_FAMILY = "explain_receive"  # one free row per (type, city) asked about: units of the type received there
+
+
+@dataclass(frozen=True)
+class Question:
+    """One counterfactual: ``kind`` is ``avoid``, ``move`` or ``receive`` (see the module docstring)."""
+
+    kind: str
+    facility: str = ""
+    city: str = ""
+    type: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.kind == "avoid":
+            return f"{self.facility} without {self.city}"
+        if self.kind == "move":
+            return f"{self.facility} made to move"
+        return f"{self.type} into {self.city}"
+
+
+@dataclass
+class Plan:
+    """One re-solve's outcome, small enough to send back from a worker: status, numbers, sparse plan."""
+
+    status: str
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    seconds: float = 0.0
+    arcs: list[int] = field(default_factory=list)  # arcs with units > 0
+    units: list[float] = field(default_factory=list)
+    opened: list[int] = field(default_factory=list)  # opened site candidates
+    termination: str = ""
+
+    @property
+    def has_plan(self) -> bool:
+        return self.status in ("optimal", "feasible")
+
+
+@dataclass
+class Answer:
+    """A question and its re-solves: ``first`` always, ``forced`` when ``avoid`` had to make the facility move."""
+
+    question: Question
+    first: Plan | None = None
+    forced: Plan | None = None
+    note: str = ""  # why no solve was needed (e.g. the facility has no other destination)
+
+    @property
+    def seconds(self) -> float:
+        return sum(p.seconds for p in (self.first, self.forced) if p is not None)
+
+
+class Counterfactuals:
+    """The model of one instance in one HiGHS session, with the plan as the start of every run."""
+
+    def __init__(self, instance: Instance, units: np.ndarray, opened: np.ndarray,
+                 receive_pairs: Sequence[tuple[str, str]], options: Mapping[str, Any],
+                 derived: Derived | None = None) -> None:
+        from .matrix import matrices_from
+        from .session import HighsSession
+
+        self.instance = instance
+        self.derived = derived if derived is not None else derive(instance)
+        self.units, self.opened = np.asarray(units, float), np.asarray(opened, bool)
+        form = build(instance, self.derived)
+        self.receive_row = _add_receive_rows(form, self.derived, instance, receive_pairs)
+        self.matrices = matrices_from(form)
+        m = self.matrices
+        self.x0 = m.x.start
+        self.col_upper = m.col_upper
+        assign = form.family("assign") if any(b.family == "assign" for b in form.rows) else None
+        start = m.family_rows.get("assign", slice(0, 0)).start
+        self.assign_row = {f: start + i for i, f in enumerate(assign.keys)} if assign is not None else {}
+        self.row_lower, self.row_upper = m.row_lower, m.row_upper
+        if RECEIVE_FAMILY in m.family_rows:
+            first = m.family_rows[RECEIVE_FAMILY].start
+            self.receive_row = {pair: first + i for pair, i in self.receive_row.items()}
+        self.arc_of = {key: i for i, key in enumerate(self.derived.arc_keys())}
+        self.fac_arcs = _arcs_by_facility(self.derived)
+        self.session = HighsSession(m, options)
+        self.arc_type = instance.facilities["type"].to_numpy(dtype=object)[self.derived.arc_f]
+
+    def answer(self, question: Question) -> Answer:
+        if question.kind == "avoid":
+            return self._avoid(question)
+        if question.kind == "move":
+            return self._move(question)
+        if question.kind == "receive":
+            return self._receive(question)
+        raise ValueError(f"unknown question kind {question.kind!r}")
+
+    # -- the three kinds ---------------------------------------------------------------
+    def _avoid(self, q: Question) -> Answer:
+        arc = self.arc_of[(q.facility, q.city)]
+        others = [a for a in self.fac_arcs.get(q.facility, []) if a != arc]
+        with self._column_closed(arc):
+            first = self._run(self.fac_arcs[q.facility])
+            answer = Answer(q, first)
+            if not first.has_plan or not others or self._moves_elsewhere(first, q.facility):
+                if not others:
+                    answer.note = "no other eligible destination"
+                return answer
+            units = float(self.units[self.fac_arcs[q.facility]].sum())
+            with self._row_lower(self.assign_row[q.facility], units):
+                answer.forced = self._run(self.fac_arcs[q.facility])
+        return answer
+
+    def _move(self, q: Question) -> Answer:
+        arcs = self.fac_arcs.get(q.facility, [])
+        if not arcs:
+            return Answer(q, note="no eligible destination")
+        moved = float(self.units[arcs].sum())
+        count = float(self.col_upper[self.x0 + arcs[0]])
+        if moved >= count:
+            return Answer(q, note="every unit moves already")
+        with self._row_lower(self.assign_row[q.facility], min(count, moved + 1.0)):
+            return Answer(q, self._run(arcs))
+
+    def _receive(self, q: Question) -> Answer:
+        row = self.receive_row.get((q.type, q.city))
+        if row is None:
+            return Answer(q, note="no eligible arc")
+        with self._row_lower(row, 1.0):
+            return Answer(q, self._run(np.flatnonzero(self.arc_type == q.type).tolist()))
+
+    # -- bounds, runs ---------------------------------------------------------------------
+    def _moves_elsewhere(self, plan: Plan, facility: str) -> bool:
+        mine = set(self.fac_arcs.get(facility, []))
+        return any(a in mine for a in plan.arcs)
+
+    def _column_closed(self, arc: int) -> _Restore:
+        h = self.session.highs
+        col = self.x0 + arc
+        upper = float(self.col_upper[col])
+
+        def close() -> None:
+            h.changeColsBounds(1, np.array([col], np.int32), np.array([0.0]), np.array([0.0]))
+
+        def reopen() -> None:
+            h.changeColsBounds(1, np.array([col], np.int32), np.array([0.0]), np.array([upper]))
+
+        return _Restore(close, reopen)
+
+    def _row_lower(self, row: int, lower: float) -> _Restore:
+        original = (float(self.row_lower[row]), float(self.row_upper[row]))
+        return _Restore(lambda: self.session.set_row_bounds([row], lower, original[1]),
+                        lambda: self.session.set_row_bounds([row], *original))
+
+    def _run(self, free: Sequence[int]) -> Plan:
+        """Re-solve from the plan's moves, except those of arcs ``free`` and the sites.
+
+        HiGHS completes such a partial start by solving for what is left (a
+        small MIP): the facilities the question is about find a place and the
+        sites follow, so that a start exists even where the question makes
+        the plan itself infeasible.
+        """
+        from .results import extract_plan
+
+        given = np.ones(self.units.size, dtype=bool)
+        given[np.asarray(free, dtype=np.int64)] = False
+        arcs = np.flatnonzero(given)
+        self.session.set_start(self.units[arcs], self.x0 + arcs)
+        run = self.session.run()
+        result = extract_plan(self.instance, self.derived, run)
+        plan = Plan(result.status.value, result.objective, result.bound, result.gap, run.seconds,
+                    termination=run.termination)
+        if result.status.has_solution:
+            used = np.flatnonzero(result.units > 0)
+            plan.arcs, plan.units = used.tolist(), result.units[used].tolist()
+            plan.opened = np.flatnonzero(result.opened).tolist()
+        return plan
+
+
+class _Restore:
+    """A bound change for the duration of a ``with`` block."""
+
+    def __init__(self, apply: Callable[[], None], undo: Callable[[], None]) -> None:
+        self._apply, self._undo = apply, undo
+
+    def __enter__(self) -> None:
+        self._apply()
+
+    def __exit__(self, *exc: object) -> None:
+        self._undo()
+
+
+def _arcs_by_facility(derived: Derived) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    ids = derived.facility_ids
+    for arc, f in enumerate(derived.arc_f.tolist()):
+        out.setdefault(ids[f], []).append(arc)
+    return out
+
+
+def _add_receive_rows(form: Formulation, derived: Derived, instance: Instance,
+                      pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """One free row per (type, city) pair with an eligible arc: units of the type received there.
+
+    Returns each pair's row within the family (pairs without an eligible arc have none).
+    """
+    if not pairs:
+        return {}
+    fac_type = instance.facilities["type"].to_numpy(dtype=object)[derived.arc_f]
+    city = np.asarray(derived.city_ids, dtype=object)[derived.arc_d]
+    rows, cols = [], []
+    keys: list[tuple[str, str]] = []
+    for k, c in pairs:
+        arcs = np.flatnonzero((fac_type == k) & (city == c))
+        if arcs.size:
+            rows.append(np.full(arcs.size, len(keys), np.int64))
+            cols.append(form.column("x").start + arcs)
+            keys.append((k, c))
+    if not keys:
+        return {}
+    n = len(keys)
+    row = np.concatenate(rows)
+    form.add_rows(RowBlock(RECEIVE_FAMILY, row, np.concatenate(cols), np.ones(row.size), np.full(n, -np.inf),
+                           np.full(n, np.inf), lambda: list(keys)))
+    return {key: i for i, key in enumerate(keys)}
+
+
+def answer_questions(instance: Instance, units: np.ndarray, opened: np.ndarray,
+                     receive_pairs: Sequence[tuple[str, str]], questions: Sequence[Question],
+                     options: Mapping[str, Any], on_answer: Callable[[Answer], None] | None = None) -> list[Answer]:
+    """Answer ``questions`` on one model of ``instance`` (see :class:`Counterfactuals`), in order.
+
+    ``on_answer`` is called after each (the progress line of a run in this process).
+    """
+    started = time.perf_counter()
+    engine = Counterfactuals(instance, units, opened, receive_pairs, options)
+    build_seconds = time.perf_counter() - started
+    out = []
+    for q in questions:
+        answer = engine.answer(q)
+        out.append(answer)
+        if on_answer is not None:
+            on_answer(answer)
+        if engine.session.interrupted:
+            break
+    if out and out[0].first is not None:
+        out[0].first.seconds += build_seconds  # the model's build is part of the first answer's time
+    return out
