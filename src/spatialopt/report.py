@@ -41,6 +41,7 @@ import pandas as pd
 from .destinations import check_files, publish_file
 from .errors import SolutionFileError
 from .instance import Instance
+from .report_text import chinese_names, cluster_label, translator
 from .result_folder import (
     PARETO,
     SOLUTION,
@@ -73,6 +74,9 @@ STATUS_TEXT = {
 }
 STOPPED = {"maxTimeLimit": "time limit", "interrupted": "interrupted", "iterationLimit": "node or solution limit"}
 MAX_ROWS = 30
+# The page may request nothing: no URL of any kind. Inline scripts (Bokeh's library and its plot, written by
+# bokeh.embed) are allowed; 'unsafe-eval' is not needed (the map's controls are Bokeh SetValue callbacks, not code).
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 class ReportInputError(SolutionFileError):
     """The result folder or its instance cannot be used for a report (CLI exit code 2)."""
@@ -104,6 +108,11 @@ class _Folder:
     pareto: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)  # shown in the report and on stderr
     scenario: str = ""  # the sweep run this folder is, if any
+    lang: str = "en"  # the report's language (report_text.LANGUAGES)
+    names_zh: dict[str, str] = field(default_factory=dict)  # city id -> name_zh, when the instance has them
+
+    def tr(self, text: str) -> str:
+        return translator(self.lang)(text)
 
     @property
     def has_plan(self) -> bool:
@@ -340,6 +349,7 @@ def write_report(
     out: str | os.PathLike[str] | None = None,
     *,
     force: bool = False,
+    lang: str = "en",
 ) -> ReportFiles:
     """Write ``report.html`` (or ``out``), ``flows.png``, ``flows.svg`` and ``plan.gpkg`` beside it.
 
@@ -349,7 +359,14 @@ def write_report(
     """
     from . import plots
 
+    translator(lang)  # an unknown language fails before anything is read
     data = read_folder(result_dir, instance)
+    data.lang = lang
+    if lang == "zh":
+        data.names_zh = chinese_names(data.instance.source_path)
+        if not data.names_zh:
+            data.notes.append("The instance's cities table has no name_zh column: city names are shown as in its "
+                              "name column.")
     html_path = Path(out) if out is not None else data.path / "report.html"
     if html_path.is_dir():
         html_path = html_path / "report.html"
@@ -386,10 +403,13 @@ def render_html(data: _Folder, flow_png: bytes, files: ReportFiles) -> str:
     from ._version import __version__
 
     inst, sol = data.instance, data.solution
-    title = f"Relocation plan: {inst.name}"
+    tr = data.tr
+    title = f"{tr('Relocation plan')}: {inst.name}"
     sections: list[tuple[str, str, str]] = []  # (anchor, heading, body)
     sections.append(("summary", "Summary", _summary(data)))
     sections.append(("sources", "Megacity cores: residents moved and density", _sources(data)))
+    scripts, interactive = _interactive_section(data)
+    sections.append(("interactive", "Interactive map", interactive))
     sections.append(("map", "Flow map", _flow_section(data, flow_png, files)))
     if data.has_plan:
         sections.append(("destinations", "Receiving cities and their capacity", _destinations(data)))
@@ -402,17 +422,18 @@ def render_html(data: _Folder, flow_png: bytes, files: ReportFiles) -> str:
         sections.append(("pareto", "Pareto front: residents moved against cost", _pareto(data)))
     sections.append(("files", "Files and provenance", _provenance(data, files)))
 
+    sections = [(a, data.tr(h), b) for a, h, b in sections]
     toc = "".join(f'<li><a href="#{a}">{_e(h)}</a></li>' for a, h, _ in sections)
     body = "".join(f'<section id="{a}"><h2>{_e(h)}</h2>{b}</section>' for a, h, b in sections)
     notes = "".join(f'<div class="note">{_e(n)}</div>' for n in data.notes)
     generated = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     description = f'<p class="lead">{_e(inst.description)}</p>' if inst.description else ""
     return f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="{'zh-CN' if data.lang == 'zh' else 'en'}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
 <link rel="icon" href="data:,">
 <title>{_e(title)}</title>
 <style>{CSS}</style>
@@ -422,13 +443,14 @@ def render_html(data: _Folder, flow_png: bytes, files: ReportFiles) -> str:
 <header>
 <h1>{_e(title)}</h1>
 {description}
-<p class="lead">Status <span class="status {_status_class(sol.get('status'))}">{_e(sol.get('status'))}</span>
-&nbsp;·&nbsp; result folder <code>{_e(data.path.name)}</code> &nbsp;·&nbsp; report generated {_e(generated)} by spatialopt {_e(__version__)}</p>
+<p class="lead">{_e(tr('Status'))} <span class="status {_status_class(sol.get('status'))}">{_e(sol.get('status'))}</span>
+&nbsp;·&nbsp; {_e(tr('result folder'))} <code>{_e(data.path.name)}</code> &nbsp;·&nbsp; {_e(tr('report generated'))} {_e(generated)}, spatialopt {_e(__version__)}</p>
 </header>
 {notes}
-<nav><strong>Contents</strong><ol>{toc}</ol></nav>
+<nav><strong>{_e(tr('Contents'))}</strong><ol>{toc}</ol></nav>
 {body}
 </main>
+{scripts}
 </body>
 </html>
 """
@@ -455,29 +477,32 @@ def _summary(data: _Folder) -> str:
     if not data.has_plan:
         reasons = data.run.get("reasons") or []
         why = "".join(f"<li>{_e(r)}</li>" for r in reasons) or "<li>The solver gave no further detail.</li>"
-        parts.append(f'<div class="why"><strong>Why there is no plan</strong><ul>{why}</ul>'
+        parts.append(f'<div class="why"><strong>{_e(data.tr("Why there is no plan"))}</strong><ul>{why}</ul>'
                      "<p>Nothing below is a plan: the cores' targets and the candidate cities are shown "
                      "so that the committee can see what was asked.</p></div>")
     sources = sol.get("sources") or []
     moved = sum(float(s.get("moved_residents") or 0) for s in sources)
     target = sum(float(s.get("target") or 0) for s in sources)
+    tr = data.tr
     cards = [
-        ("Objective", fmt_cost(sol.get("objective")), f"{unit or 'cost units'}: weighted total cost, minimised"),
-        ("Best bound", fmt_cost(sol.get("bound")), f"{unit or 'cost units'}: no plan can cost less"),
-        ("Gap", fmt_pct(sol.get("gap")), "objective vs bound"),
-        ("Residents moved", fmt_int(moved), f"target {fmt_int(target)}"),
+        (tr("Objective"), fmt_cost(sol.get("objective")), f"{unit or 'cost units'}: {tr('weighted total cost, minimised')}"),
+        (tr("Best bound"), fmt_cost(sol.get("bound")), f"{unit or 'cost units'}: {tr('no plan can cost less')}"),
+        (tr("Gap"), fmt_pct(sol.get("gap")), tr("objective vs bound")),
+        (tr("Residents moved"), fmt_int(moved), f"{tr('target')} {fmt_int(target)}"),
     ]
     if data.has_plan and data.assignments is not None:
         a = data.assignments
         receiving = int((data.destinations["residents_received"] > 0).sum()) if data.destinations is not None else 0
         cards += [
-            ("Jobs moved", fmt_int(a["jobs"].sum()), f"{fmt_int(a['units'].sum())} facility units"),
-            ("Receiving cities", fmt_int(receiving), f"of {len(data.instance.destination_ids)} candidates"),
-            ("Sites opened", fmt_int(len(data.sites) if data.sites is not None else 0), "parks and hubs"),
+            (tr("Jobs moved"), fmt_int(a["jobs"].sum()), f"{fmt_int(a['units'].sum())} {tr('facility units')}"),
+            (tr("Receiving cities"), fmt_int(receiving),
+             f"{tr('of')} {len(data.instance.destination_ids)} {tr('candidates')}"),
+            (tr("Sites opened") if data.lang == "en" else tr("Sites opened (count)"),
+             fmt_int(len(data.sites) if data.sites is not None else 0), tr("parks and hubs")),
         ]
     solver = sol.get("solver") or {}
     seconds = _float(solver.get("seconds"))
-    cards.append(("Solver", f"HiGHS {solver.get('version', '')}", f"{seconds:,.2f} s" if seconds is not None else ""))
+    cards.append((tr("Solver"), f"HiGHS {solver.get('version', '')}", f"{seconds:,.2f} s" if seconds is not None else ""))
     parts.append(_cards(cards))
     components = sol.get("components")
     if components:
@@ -502,13 +527,14 @@ def _components_table(data: _Folder, components: dict[str, Any]) -> str:
     rows = []
     for key, value in components.items():
         name, what = COMPONENT_TEXT.get(key, (key, ""))
-        row = [name, what, fmt_cost(value)]
+        row = [data.tr(name), what, fmt_cost(value)]
         if weighted:
             row += [f"{weights.get(key, 1.0):g}", fmt_cost(weights.get(key, 1.0) * float(value))]
         rows.append(row)
-    headers = ["component", "what it counts", f"amount ({unit or 'cost units'})"]
+    tr = data.tr
+    headers = [tr("component"), tr("what it counts"), f"{tr('amount')} ({unit or 'cost units'})"]
     if weighted:
-        headers += ["weight", f"in the objective ({unit or 'cost units'})"]
+        headers += [tr("weight"), f"{tr('in the objective')} ({unit or 'cost units'})"]
         rows.append(["Objective", "sum of weighted components", "", "", fmt_cost(data.solution.get("objective"))])
     caption = "Cost components of the plan (spec §5: unweighted amounts; the objective weighs them)."
     table = _table(headers, rows, numeric=[2, 3, 4], caption=caption)
@@ -530,16 +556,16 @@ def _sources(data: _Folder) -> str:
         change = "–"
         if before is not None and after is not None and before > 0:
             change = f"{after - before:+,.0f} ({(after - before) / before:+.2%})"
-        kind = "soft" if src is not None and src.soft else "hard"
+        kind = data.tr("soft" if src is not None and src.soft else "hard")
         rows.append([name, kind, fmt_int(s.get("target")), fmt_int(s.get("moved_residents")), fmt_int(s.get("shortfall")),
                      fmt_int(before), fmt_int(after), change])
-        chart_rows.append({"label": plots.short_name(name, city), "moved": float(s.get("moved_residents") or 0),
+        chart_rows.append({"label": _short_city_name(data, city), "moved": float(s.get("moved_residents") or 0),
                            "target": float(s.get("target") or 0)})
     if not rows:
         return "<p>The instance has no megacity cores.</p>"
     table = _table(
-        ["core", "target kind", "target residents", "residents moved", "shortfall", "density before (persons/km²)",
-         "density after (persons/km²)", "change (persons/km²)"],
+        [data.tr(h) for h in ("core", "target kind", "target residents", "residents moved", "shortfall",
+                              "density before (persons/km²)", "density after (persons/km²)", "change (persons/km²)")],
         rows, numeric=[2, 3, 4, 5, 6, 7],
         caption="A hard target must be met; a soft one may fall short at a penalty. Density = core population / core area.",
     )
@@ -551,7 +577,10 @@ def _map_data(data: _Folder) -> Any:
     from .plots import MapData
 
     inst = data.instance
-    cities = inst.cities[["name", "lon", "lat"]]
+    cities = inst.cities[["name", "lon", "lat"]].copy()
+    if data.lang == "zh":
+        cities["name"] = [_city_name(data, c) for c in cities.index]
+    tr = data.tr
     received: dict[str, float] = {}
     flows = pd.DataFrame(columns=["origin", "destination", "residents"])
     sites = pd.DataFrame(columns=["type", "city"])
@@ -564,13 +593,46 @@ def _map_data(data: _Folder) -> Any:
             sites = data.sites[["type", "city"]]
         moved = float(a["residents"].sum())
         n_src, n_dest = len(inst.sources), len(received)
-        title = (f"{inst.name}: {moved:,.0f} residents move from {n_src} core{'s' if n_src != 1 else ''} "
-                 f"to {n_dest} cit{'ies' if n_dest != 1 else 'y'}")
+        if data.lang == "zh":
+            title = f"{inst.name}：{moved:,.0f} 人疏解自 {n_src} 个中心城区，迁往 {n_dest} 个城市"
+        else:
+            title = (f"{inst.name}: {moved:,.0f} residents move from {n_src} core{'s' if n_src != 1 else ''} "
+                     f"to {n_dest} cit{'ies' if n_dest != 1 else 'y'}")
     else:
-        title = f"{inst.name}: no plan ({data.solution.get('status')})"
+        title = f"{inst.name}: {tr('no plan')} ({data.solution.get('status')})"
         note = "No flows to draw: the cores and the candidate receiving cities are shown."
     return MapData(title=title, cities=cities, sources=list(inst.sources), received=received, flows=flows,
-                   sites=sites, note=note, site_types=list(inst.types))
+                   sites=sites, note=note, site_types=list(inst.types), tr=tr)
+
+
+def _interactive_section(data: _Folder) -> tuple[str, str]:
+    """(scripts for the end of the page, the section's markup)."""
+    from .interactive_map import PALETTE, InteractiveInput, interactive_map
+    from .plots import load_basemap, map_extent
+
+    inst = data.instance
+    cities = inst.cities[["lon", "lat", "cluster"]].copy()
+    cities["label"] = [_short_city_name(data, c) for c in cities.index]
+    cities["cluster_label"] = [cluster_label(c, data.lang) if c else "" for c in cities["cluster"]]
+    sources = list(inst.sources)
+    colour_of = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(sources)}
+    source = InteractiveInput(
+        cities=cities, sources=sources, destinations=data.destinations if data.has_plan else None,
+        assignments=data.assignments if data.has_plan else None, resources=_resources(data), types=list(inst.types),
+        colour_of=colour_of, tr=data.tr, basemap=load_basemap(map_extent(cities)) if len(cities) else None,
+    )
+    scripts, markup = interactive_map(source)
+    lead = data.tr("Pan with the mouse, zoom with the wheel; hover a city for what it receives, a flow for its "
+                   "facilities (all flows of its core light up). The buttons zoom to a city cluster.")
+    return scripts, f'<p class="muted">{_e(lead)}</p><div class="interactive" role="application" ' \
+                    f'aria-label="{_e(data.tr("Interactive map"))}">{markup}</div>'
+
+
+def _short_city_name(data: _Folder, city: str) -> str:
+    from .plots import short_name
+
+    name = _city_name(data, city)
+    return name if data.lang == "zh" and city in data.names_zh else short_name(name, city)
 
 
 def _flow_section(data: _Folder, png: bytes, files: ReportFiles) -> str:
@@ -592,10 +654,12 @@ def _flow_section(data: _Folder, png: bytes, files: ReportFiles) -> str:
             for r in grouped.head(MAX_ROWS).itertuples(index=False)
         ]
         more = len(grouped) - MAX_ROWS
-        caption = "Moves by origin, destination and type, largest first" + (
+        tr = data.tr
+        caption = tr("Moves by origin, destination and type, largest first") + (
             f" ({more} smaller rows in assignments.csv)" if more > 0 else "") + \
-            ". Cost = relocation + operating + access, unweighted."
-        parts.append(_table(["from", "to", "type", "units", "residents", "jobs", "km", f"cost ({unit or 'cost units'})"],
+            ". " + tr("Cost = relocation + operating + access, unweighted.")
+        parts.append(_table([tr(h) for h in ("from", "to", "type", "units", "residents", "jobs", "km")]
+                            + [f"{tr('cost')} ({unit or 'cost units'})"],
                             rows, numeric=[3, 4, 5, 6, 7], caption=caption))
     return "".join(parts)
 
@@ -626,11 +690,13 @@ def _destinations(data: _Folder) -> str:
     idle = len(d) - len(busy)
     caption = f"{len(busy)} cities receive facilities" + (f"; {idle} candidates receive nothing" if idle else "") + (
         f"; the {MAX_ROWS} largest are listed (all in destinations.csv)" if len(busy) > MAX_ROWS else "") + "."
-    headers = ["city", "tier", "residents received", "jobs received", *[f"{rid}: used / cap" for rid in resources], "sites"]
+    tr = data.tr
+    headers = [tr("city"), tr("tier"), tr("residents received"), tr("jobs received"),
+               *[f"{rid}: {tr('used / cap')}" for rid in resources], tr("sites")]
     parts = [_table(headers, rows, numeric=list(range(2, 4 + len(resources))), caption=caption)]
     if resources and len(busy):
         shown = busy.head(25)
-        chart_rows = shown.assign(label=[plots.short_name(_city_name(data, c), c) for c in shown["city"]])
+        chart_rows = shown.assign(label=[_short_city_name(data, c) for c in shown["city"]])
         units = []
         for rid in resources:
             res = next((x for x in data.instance.resources if x.id == rid), None)
@@ -681,7 +747,9 @@ def _sites(data: _Folder) -> str:
         use = f"{placed / cap:.0%}" if cap and math.isfinite(placed) else "–"
         rows.append([r.type, _city_name(data, r.city), fmt_cost(r.site_cost), fmt_int(placed), fmt_int(cap) if cap else "no cap", use])
     u = data.unit or "cost units"
-    return _table(["type", "city", f"site cost ({u})", "jobs placed", "capacity (jobs)", "use"], rows, numeric=[2, 3, 4, 5],
+    tr = data.tr
+    return _table([tr("type"), tr("city"), f"{tr('site cost')} ({u})", tr("jobs placed"), tr("capacity (jobs)"), tr("use")],
+                  rows, numeric=[2, 3, 4, 5],
                   caption="Every opened site; jobs placed counts all jobs of that type received by the city.")
 
 
@@ -800,10 +868,14 @@ def _provenance(data: _Folder, files: ReportFiles) -> str:
     ]
     beside = {p.name for p in files.html.parent.iterdir()} | {files.gpkg.name, files.flows_png.name}
     listing = [row for row in listing if row[0] and (row[0].split(",")[0] in beside or (data.path / row[0]).is_file())]
-    return _table(["item", "value"], rows) + _table(["file", "content"], listing, caption="Files beside this report.")
+    tr = data.tr
+    return _table([tr("item"), tr("value")], rows) + _table([tr("file"), tr("content")], listing,
+                                                          caption="Files beside this report.")
 
 
 def _city_name(data: _Folder, city: str) -> str:
+    if data.lang == "zh" and city in data.names_zh:
+        return data.names_zh[city]
     cities = data.instance.cities
     if city in cities.index:
         name = str(cities.loc[city, "name"])
