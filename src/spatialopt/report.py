@@ -411,6 +411,9 @@ def render_html(data: _Folder, flow_png: bytes, files: ReportFiles) -> str:
     scripts, interactive = _interactive_section(data)
     sections.append(("interactive", "Interactive map", interactive))
     sections.append(("map", "Flow map", _flow_section(data, flow_png, files)))
+    national = _national_section(data)
+    if national:
+        sections.append(("overview", "National overview", national))
     if data.has_plan:
         sections.append(("destinations", "Receiving cities and their capacity", _destinations(data)))
         sections.append(("costs", "Cost breakdown", _costs(data)))
@@ -626,6 +629,46 @@ def _interactive_section(data: _Folder) -> tuple[str, str]:
                    "facilities (all flows of its core light up). The buttons zoom to a city cluster.")
     return scripts, f'<p class="muted">{_e(lead)}</p><div class="interactive" role="application" ' \
                     f'aria-label="{_e(data.tr("Interactive map"))}">{markup}</div>'
+
+
+def overview_data(data: _Folder) -> Any:
+    """The national picture's input (None without a plan, or when fewer than two clusters receive anything)."""
+    from .overview import OverviewData
+
+    if not data.has_plan or data.assignments is None or not len(data.assignments):
+        return None
+    inst = data.instance
+    flows = data.assignments.groupby(["origin", "destination"], as_index=False)["residents"].sum()
+    flows = flows[(flows["residents"] > 0) & flows["origin"].isin(inst.cities.index)
+                  & flows["destination"].isin(inst.cities.index)].reset_index(drop=True)
+    receiving = {c for c in inst.cities.loc[flows["destination"], "cluster"] if c}
+    if len(receiving) < 2:
+        return None
+    cities = inst.cities[["lon", "lat", "cluster"]].copy()
+    cities["label"] = [_short_city_name(data, c) for c in cities.index]
+    cities["cluster_label"] = [cluster_label(c, data.lang) for c in cities["cluster"]]
+    moved = float(flows["residents"].sum())
+    title = (f"{inst.name}：{moved:,.0f} 人，{len(receiving)} 个城市群" if data.lang == "zh"
+             else f"{inst.name}: {moved:,.0f} residents into {len(receiving)} city clusters")
+    return OverviewData(cities=cities, sources=list(inst.sources), flows=flows, title=title, tr=data.tr)
+
+
+def _national_section(data: _Folder) -> str:
+    from .overview import cluster_panels, overview_map
+    from .plots import figure_bytes
+
+    source = overview_data(data)
+    if source is None:
+        return ""
+    tr = data.tr
+    overview = _figure(figure_bytes(overview_map(source), "png"),
+                       "national map of the plan: flows from megacity cores grouped by the city cluster that receives them",
+                       tr("Flows grouped by the cluster of the receiving city; width ~ residents moved."))
+    panels = _figure(figure_bytes(cluster_panels(source), "png"),
+                     "one small map per receiving city cluster, with its cores, receiving cities and flows labelled",
+                     tr("One panel per city cluster that receives anything; flows coloured by the cluster of the "
+                        "receiving city."))
+    return overview + f'<h3>{_e(tr("City clusters"))}</h3>' + panels
 
 
 def _short_city_name(data: _Folder, city: str) -> str:
