@@ -45,7 +45,8 @@ STYLE: Any = {  # matplotlib rc parameters (typed Any: the stubs want literal ke
     "svg.fonttype": "path",
     "svg.hashsalt": "spatialopt",
 }
-SOURCE_COLOURS = ["#c0392b", "#2e6fb7", "#7d3c98", "#d68910", "#1e8449", "#5d6d7e", "#a04000", "#117a65"]
+# Okabe & Ito's colour-blind-safe palette (yellow left out: it fades on the basemap), then a dark grey.
+SOURCE_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#5d6d7e"]
 SITE_MARKERS = ["^", "s", "D", "p", "h", "v", "P", "X"]
 SITE_COLOURS = ["#e67e22", "#16a085", "#8e44ad", "#2c3e50", "#c0392b", "#27ae60", "#7f8c8d", "#d35400"]
 USED, CAP, FULL, NEG, POS = "#2e6fb7", "#dfe6ee", "#c0392b", "#1e8449", "#c0392b"
@@ -261,6 +262,8 @@ class MapData:
     label_top: int = 8
     site_types: list[str] = field(default_factory=list)
     tr: Any = field(default=lambda text: text)  # the report's language (report_text.translator)
+    # core id -> its group (e.g. its city cluster): with more cores than colours, flows are coloured by group.
+    group_of: dict[str, str] = field(default_factory=dict)
 
 
 def map_extent(cities: pd.DataFrame) -> tuple[float, float, float, float]:
@@ -299,7 +302,18 @@ def flow_map(data: MapData) -> Figure:
             spine.set_color("#9aa5ae")
 
         xy = data.cities[["lon", "lat"]].astype(float)
-        colour_of = {s: SOURCE_COLOURS[i % len(SOURCE_COLOURS)] for i, s in enumerate(data.sources)}
+        by_group = len(data.sources) > len(SOURCE_COLOURS) and bool(data.group_of)
+        groups: list[str] = []
+        if by_group:  # the groups that send most get the colours; the rest share the last (grey)
+            sent = data.flows.groupby("origin")["residents"].sum() if len(data.flows) else pd.Series(dtype=float)
+            per_group = pd.Series({s: float(sent.get(s, 0.0)) for s in data.sources})
+            per_group = per_group.groupby([data.group_of.get(s, s) for s in per_group.index]).sum()
+            groups = [str(g) for g in per_group.sort_values(ascending=False, kind="stable").index]
+            if len(groups) > len(SOURCE_COLOURS):
+                groups = groups[: len(SOURCE_COLOURS) - 1] + [data.tr("other city clusters")]
+        group_colour = {g: SOURCE_COLOURS[i] for i, g in enumerate(groups)}
+        colour_of = ({s: group_colour.get(data.group_of.get(s, s), SOURCE_COLOURS[-1]) for s in data.sources} if by_group
+                     else {s: SOURCE_COLOURS[i % len(SOURCE_COLOURS)] for i, s in enumerate(data.sources)})
         handles: list[Any] = []
 
         # Flows: curved arrows, width by residents moved, colour by origin.
@@ -379,7 +393,10 @@ def flow_map(data: MapData) -> Figure:
         # Legend: origins' colours, width scale, symbols.
         if core_legend >= 0 and suffix:
             handles[core_legend].set_label(f"megacity core (origin; labels omit '{suffix.strip()}')")
-        for s in data.sources if top > 0 else []:
+        for g in groups if top > 0 else []:
+            handles.append(Line2D([], [], color=group_colour[g], linewidth=3, alpha=0.7,
+                                  label=f"{data.tr('flows from')} {g}"))
+        for s in data.sources if top > 0 and not by_group else []:
             name = short_name(data.cities.loc[s, "name"], s) if s in data.cities.index else s
             handles.append(Line2D([], [], color=colour_of[s], linewidth=3, alpha=0.7, label=f"{data.tr('flows from')} {name}"))
         if top > 0:

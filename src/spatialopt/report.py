@@ -74,6 +74,7 @@ STATUS_TEXT = {
 }
 STOPPED = {"maxTimeLimit": "time limit", "interrupted": "interrupted", "iterationLimit": "node or solution limit"}
 MAX_ROWS = 30
+SCHEDULE, EXPLAIN = "schedule.csv", "explain.json"  # written by phased plans and 'spatialopt explain', when present
 # The page may request nothing: no URL of any kind. Inline scripts (Bokeh's library and its plot, written by
 # bokeh.embed) are allowed; 'unsafe-eval' is not needed (the map's controls are Bokeh SetValue callbacks, not code).
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
@@ -106,6 +107,8 @@ class _Folder:
     sites: pd.DataFrame | None
     comparison: pd.DataFrame | None = None
     pareto: pd.DataFrame | None = None
+    schedule: pd.DataFrame | None = None  # schedule.csv, when a phased plan wrote one
+    explanation: dict[str, Any] | None = None  # explain.json, when 'spatialopt explain' wrote one
     notes: list[str] = field(default_factory=list)  # shown in the report and on stderr
     scenario: str = ""  # the sweep run this folder is, if any
     lang: str = "en"  # the report's language (report_text.LANGUAGES)
@@ -205,6 +208,12 @@ def read_folder(result_dir: str | os.PathLike[str], instance: str | os.PathLike[
         data.scenario = data.scenario or folder.name
     data.comparison = read_optional_table(comparison, data.notes)
     data.pareto = read_optional_table(folder / PARETO, data.notes)
+    data.schedule = read_optional_table(folder / SCHEDULE, data.notes)
+    if (folder / EXPLAIN).is_file():
+        try:
+            data.explanation = read_record(folder / EXPLAIN) or None
+        except SolutionFileError as exc:
+            data.notes.append(f"{EXPLAIN} could not be read and is left out: {exc}")
     return data
 
 
@@ -338,7 +347,17 @@ figcaption { font-size: .85rem; color: var(--muted); }
 .why { border-left: 4px solid var(--bad); background: #fdf0ee; padding: 8px 12px; margin: 10px 0; }
 .muted { color: var(--muted); font-size: .88rem; }
 code { font-size: .88em; background: #f2f4f6; padding: 1px 4px; border-radius: 3px; }
-@media print { main { max-width: none; padding: 0; } h2 { break-after: avoid; } figure, table { break-inside: avoid; } }
+@media print {
+  main { max-width: none; padding: 0; } nav { display: none; }
+  h2 { break-after: avoid; } h3 { break-after: avoid; }
+  /* One map per page; the interactive map needs a screen: the static maps below it stand in on paper. */
+  #map figure:first-of-type, #overview figure { break-before: page; break-inside: avoid; }
+  #interactive { display: none; }
+  figure { break-inside: avoid; } figure img { max-height: 95vh; width: auto; }
+  /* Tables may run over pages, but no row is cut and the header repeats. */
+  table { break-inside: auto; } thead { display: table-header-group; } tr { break-inside: avoid; }
+  .scroll { overflow: visible; }
+}
 """
 
 
@@ -423,6 +442,10 @@ def render_html(data: _Folder, flow_png: bytes, files: ReportFiles) -> str:
         sections.append(("comparison", "Sweep comparison", _comparison(data)))
     if data.pareto is not None:
         sections.append(("pareto", "Pareto front: residents moved against cost", _pareto(data)))
+    if data.schedule is not None:
+        sections.append(("schedule", "Schedule", _generic_table(data.schedule, data.tr("The schedule of this plan (schedule.csv)."))))
+    if data.explanation:
+        sections.append(("explanations", "Explanations", _explanation(data)))
     sections.append(("files", "Files and provenance", _provenance(data, files)))
 
     sections = [(a, data.tr(h), b) for a, h, b in sections]
@@ -605,7 +628,9 @@ def _map_data(data: _Folder) -> Any:
         title = f"{inst.name}: {tr('no plan')} ({data.solution.get('status')})"
         note = "No flows to draw: the cores and the candidate receiving cities are shown."
     return MapData(title=title, cities=cities, sources=list(inst.sources), received=received, flows=flows,
-                   sites=sites, note=note, site_types=list(inst.types), tr=tr)
+                   sites=sites, note=note, site_types=list(inst.types), tr=tr,
+                   group_of={c: cluster_label(str(inst.cities.loc[c, "cluster"]), data.lang) for c in inst.sources
+                             if c in inst.cities.index})
 
 
 def _interactive_section(data: _Folder) -> tuple[str, str]:
@@ -848,6 +873,24 @@ def _comparison(data: _Folder) -> str:
                                      f"objective ({unit})", "Objective by scenario", highlight=mine)
         parts.append(_figure(plots.figure_bytes(fig, "png"), "bar chart of the objective per scenario",
                              "Scenarios without a plan have no bar."))
+    return "".join(parts)
+
+
+def _explanation(data: _Folder) -> str:
+    """explain.json shown generically: each list of records as a table, the other values in one table."""
+    record = data.explanation or {}
+    parts = [f'<p class="muted">{_e(data.tr("Why these cities: the explanation of this plan (explain.json)."))}</p>']
+    plain = []
+    for key, value in record.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            parts.append(f"<h3>{_e(key)}</h3>" + _generic_table(pd.DataFrame(value), f"{EXPLAIN}: {key}."))
+        elif isinstance(value, dict) and value and all(not isinstance(v, (dict, list)) for v in value.values()):
+            parts.append(f"<h3>{_e(key)}</h3>" + _table([data.tr("item"), data.tr("value")],
+                                                         [[k, _clip(v)] for k, v in value.items()]))
+        else:
+            plain.append([key, _clip(json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value, 200)])
+    if plain:
+        parts.append(_table([data.tr("item"), data.tr("value")], plain))
     return "".join(parts)
 
 

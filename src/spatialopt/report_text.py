@@ -139,6 +139,7 @@ ZH: dict[str, str] = {
     "more rows": "更多行",
     "facility": "设施",
     "other cities": "其他城市",
+    "other city clusters": "其他城市群",
     "no cluster": "不属城市群",
     "receives": "承接",
     # explanations

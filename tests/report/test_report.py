@@ -187,6 +187,55 @@ def test_sweep_files_are_reported_when_present(solved: tuple[Path, spatialopt.Re
     assert not (folder / "report.html").exists()
 
 
+def test_schedule_and_explanations_are_shown_when_present(solved: tuple[Path, spatialopt.Result], tmp_path: Path) -> None:
+    """schedule.csv and explain.json (phased plans, 'spatialopt explain') are shown as tables, whatever their columns."""
+    folder = tmp_path / "phased"
+    shutil.copytree(solved[0], folder)
+    (folder / "report.html").unlink()
+    (folder / "schedule.csv").write_text("period,core,residents_moved,milestone\n2030,beijing-core,41000,40000\n"
+                                         "2035,beijing-core,57000,60000\n")
+    (folder / "explain.json").write_text(json.dumps({
+        "cities": [{"city": "baoding", "why": "cheapest within 150 km", "marginal": -12.5}],
+        "duals": {"cap_residents:baoding": 3.25},
+        "note": "hand-made for this test",
+    }))
+    assert main(["report", str(folder), "--instance", str(TUTORIAL), "--force"]) == 0
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    ids = {a.get("id") for _, a in tags(text)}
+    assert {"schedule", "explanations"} <= ids
+    assert "57,000" in text and "milestone" in text  # the schedule's rows, formatted like any table
+    assert "cheapest within 150 km" in text and "-12.50" in text and "3.25" in text and "hand-made for this test" in text
+
+
+def test_unreadable_explanation_is_left_out_with_a_note(solved: tuple[Path, spatialopt.Result], tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "broken"
+    shutil.copytree(solved[0], folder)
+    (folder / "report.html").unlink()
+    (folder / "explain.json").write_text("{not json")
+    assert main(["report", str(folder), "--instance", str(TUTORIAL), "--force"]) == 0
+    assert "explain.json could not be read" in capsys.readouterr().err
+    assert 'id="explanations"' not in (folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_report_in_chinese_without_chinese_names_says_so(solved: tuple[Path, spatialopt.Result], tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The tutorial's cities carry no name_zh: headings are Chinese, names stay as given, and a note says why."""
+    out = tmp_path / "zh" / "report.html"
+    assert main(["report", str(solved[0]), "--lang", "zh", "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in text and "<h2>概要</h2>" in text and "<h2>交互地图</h2>" in text
+    assert "Baoding" in text and "no name_zh column" in capsys.readouterr().err
+    assert main(["report", str(solved[0]), "--lang", "fr", "--out", str(tmp_path / "fr.html")]) == 2
+
+
+def test_print_stylesheet_puts_one_map_per_page_and_keeps_rows_whole(solved: tuple[Path, spatialopt.Result]) -> None:
+    text = (solved[0] / "report.html").read_text(encoding="utf-8")
+    printing = text[text.index("@media print"):]
+    assert "break-before: page" in printing and "tr { break-inside: avoid; }" in printing
+    assert "thead { display: table-header-group; }" in printing and "#interactive { display: none; }" in printing
+
+
 def test_unreadable_sweep_file_is_left_out_with_a_note(solved: tuple[Path, spatialopt.Result], tmp_path: Path) -> None:
     folder = tmp_path / "odd"
     shutil.copytree(solved[0], folder)
