@@ -27,10 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .overview import core_label
+
 # Okabe & Ito's colour-blind-safe palette (yellow last: it fades on white).
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 WIDTH, HEIGHT = 960, 680
 MAX_FACILITY_ROWS = 12
+ARC_POINTS, HOVER_TRIM = 21, 4  # points per flow line; points at each end that do not answer hovers
 
 
 @dataclass
@@ -162,7 +165,7 @@ def _flow_rows(data: InteractiveInput) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["origin", "destination", "residents", "tip"])
 
 
-def _arc(x0: float, y0: float, x1: float, y1: float, bend: float = 0.15, n: int = 16) -> tuple[list[float], list[float]]:
+def _arc(x0: float, y0: float, x1: float, y1: float, bend: float = 0.15, n: int = ARC_POINTS) -> tuple[list[float], list[float]]:
     """A gently curved line from (x0, y0) to (x1, y1) (a quadratic Bézier), so opposite flows stay apart."""
     mx, my = (x0 + x1) / 2, (y0 + y1) / 2
     cx, cy = mx - bend * (y1 - y0), my + bend * (x1 - x0)
@@ -240,16 +243,20 @@ def interactive_map(data: InteractiveInput) -> tuple[str, str]:
     if data.assignments is not None and len(data.assignments):
         flows = _flow_rows(data)
         top = float(flows["residents"].max()) if len(flows) else 0.0
-        fx, fy, widths, colours = [], [], [], []
+        fx, fy, widths, colours, hx, hy = [], [], [], [], [], []
         for r in flows.itertuples(index=False):
             xs_, ys_ = _arc(float(proj.x(cities.loc[r.origin, "lon"])), float(cities.loc[r.origin, "lat"]),
                             float(proj.x(cities.loc[r.destination, "lon"])), float(cities.loc[r.destination, "lat"]))
             fx.append(xs_)
             fy.append(ys_)
+            # The part of the flow that answers hovers leaves out its ends, so that a city's tooltip is alone.
+            hx.append(xs_[HOVER_TRIM:-HOVER_TRIM])
+            hy.append(ys_[HOVER_TRIM:-HOVER_TRIM])
             widths.append(1.0 + 9.0 * math.sqrt(r.residents / top) if top > 0 else 1.0)
             colours.append(data.colour_of.get(r.origin, "#555555"))
-        flow_source = ColumnDataSource({"xs": fx, "ys": fy, "w": widths, "colour": colours, "tip": flows["tip"].tolist(),
-                                        "origin": flows["origin"].tolist()}, name="flows")
+        flow_source = ColumnDataSource({"xs": fx, "ys": fy, "w": widths, "colour": colours}, name="flows")
+        hit_source = ColumnDataSource({"xs": hx, "ys": hy, "w": widths, "colour": colours, "tip": flows["tip"].tolist(),
+                                       "origin": flows["origin"].tolist()}, name="flow-middles")
         # The fan of each core: all its flows as one line (NaN between them), invisible until hovered.
         fan_x, fan_y, fan_core = [], [], []
         for core, idx in flows.groupby("origin").groups.items():
@@ -265,8 +272,10 @@ def interactive_map(data: InteractiveInput) -> tuple[str, str]:
         fan_hover: dict[str, Any] = {"hover_line_alpha": 0.55, "hover_line_color": "#1b2631", "hover_line_width": 3}
         fans = plot.multi_line("xs", "ys", source=fan_source, line_alpha=0.0, line_width=12, line_color="#000000",
                                **fan_hover)
-        flow_lines = plot.multi_line("xs", "ys", source=flow_source, line_width="w", line_color="colour",
-                                     line_alpha=0.6, line_cap="round", hover_line_alpha=1.0, hover_line_color="colour")
+        plot.multi_line("xs", "ys", source=flow_source, line_width="w", line_color="colour", line_alpha=0.6,
+                        line_cap="round")
+        flow_lines = plot.multi_line("xs", "ys", source=hit_source, line_width="w", line_color="colour",
+                                     line_alpha=0.0, hover_line_alpha=1.0, hover_line_color="colour")
         plot.add_tools(HoverTool(renderers=[fans], tooltips=None, line_policy="interp", name="fan-hover"))
         plot.add_tools(HoverTool(renderers=[flow_lines], tooltips="<div style=\"max-width:420px\">@tip{safe}</div>",
                                  line_policy="interp", name="flow-hover", attachment="horizontal"))
@@ -298,6 +307,7 @@ def interactive_map(data: InteractiveInput) -> tuple[str, str]:
     renderers_hover += [idle_r, busy_r, core_r]
     plot.add_tools(HoverTool(renderers=renderers_hover, tooltips="<div style=\"max-width:380px\">@tip{safe}</div>",
                              name="city-hover"))
+    core_source.data["label"] = [core_label(str(t)) for t in core_source.data["label"]]
     plot.text("x", "y", text="label", source=core_source, x_offset=9, y_offset=-4, text_font_size="11px",
               text_font_style="bold", text_color="#1b2631")
 

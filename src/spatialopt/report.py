@@ -6,8 +6,10 @@ them there) together with the instance it was solved from, and writes beside
 the report:
 
 - ``report.html``: one file that works offline: inline CSS, every figure an
-  inline base64 PNG, no script, no web font, no map tile; a content security
-  policy forbids the page any request at all;
+  inline base64 PNG, the interactive map's JavaScript (Bokeh) and data inline,
+  no web font, no map tile; a content security policy forbids the page any
+  request at all (inline script allowed, eval not). ``lang="zh"`` writes it
+  in Chinese (:mod:`spatialopt.report_text`);
 - ``flows.png`` and ``flows.svg``: the flow map;
 - ``plan.gpkg``: layers ``cities``, ``sites`` and ``flows`` (EPSG:4326) for QGIS.
 
@@ -687,8 +689,7 @@ def _national_section(data: _Folder) -> str:
         return ""
     tr = data.tr
     overview = _figure(figure_bytes(overview_map(source), "png"),
-                       "national map of the plan: flows from megacity cores grouped by the city cluster that receives them",
-                       tr("Flows grouped by the cluster of the receiving city; width ~ residents moved."))
+                       "national map of the plan: flows from megacity cores grouped by the city cluster that receives them")
     panels = _figure(figure_bytes(cluster_panels(source), "png"),
                      "one small map per receiving city cluster, with its cores, receiving cities and flows labelled",
                      tr("One panel per city cluster that receives anything; flows coloured by the cluster of the "
