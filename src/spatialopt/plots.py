@@ -49,7 +49,8 @@ STYLE: Any = {  # matplotlib rc parameters (typed Any: the stubs want literal ke
 SOURCE_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#5d6d7e"]
 SITE_MARKERS = ["^", "s", "D", "p", "h", "v", "P", "X"]
 SITE_COLOURS = ["#e67e22", "#16a085", "#8e44ad", "#2c3e50", "#c0392b", "#27ae60", "#7f8c8d", "#d35400"]
-USED, CAP, FULL, NEG, POS = "#2e6fb7", "#dfe6ee", "#c0392b", "#1e8449", "#c0392b"
+# Charts: blue against vermillion (Okabe & Ito), told apart with every common colour-vision deficiency.
+USED, CAP, FULL, NEG, POS = "#0072B2", "#dfe6ee", "#D55E00", "#0072B2", "#D55E00"
 
 # CJK glyphs: Noto Sans CJK (SIL OFL 1.1) from the manimgx-fonts-cjk wheel, used by matplotlib as a per-glyph
 # fallback after the default Latin font, so English figures are unchanged and Chinese labels have no boxes.
