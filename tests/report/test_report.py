@@ -76,7 +76,9 @@ def test_report_is_one_self_contained_file(solved: tuple[Path, spatialopt.Result
     folder, _ = solved
     text = (folder / "report.html").read_text(encoding="utf-8")
     found = tags(text)
-    assert not [t for t, _ in found if t in ("script", "iframe", "object", "embed")]
+    assert not [t for t, _ in found if t in ("iframe", "object", "embed")]
+    scripts = [a for t, a in found if t == "script"]
+    assert scripts and not [a for a in scripts if "src" in a], "scripts are inline (Bokeh's library and the map)"
     for tag, attrs in found:
         for key in ("src", "href", "srcset", "data"):
             if key in attrs:
@@ -85,10 +87,15 @@ def test_report_is_one_self_contained_file(solved: tuple[Path, spatialopt.Result
     images = [a for t, a in found if t == "img"]
     assert len(images) >= 4 and all(a["src"].startswith("data:image/png;base64,") for a in images)
     assert all(a.get("alt") for a in images)
-    lowered = text.lower()
+    # Outside the inline scripts (Bokeh's library names XML namespaces by URL), the page names no address.
+    lowered = re.sub(r"<script\b.*?</script>", "", text, flags=re.S | re.I).lower()
     assert "http://" not in lowered and "https://" not in lowered
     assert "@import" not in lowered and "url(" not in lowered and "@font-face" not in lowered
-    assert "default-src 'none'" in text  # the page may not fetch anything, even by mistake
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', text)
+    assert csp is not None
+    # The page may not fetch anything, even by mistake; inline script yes, eval no.
+    assert csp.group(1).startswith("default-src 'none';") and "script-src 'unsafe-inline'" in csp.group(1)
+    assert "unsafe-eval" not in csp.group(1) and "connect-src" not in csp.group(1)
 
 
 def test_report_has_the_sections_and_the_solution_numbers(solved: tuple[Path, spatialopt.Result]) -> None:
@@ -180,6 +187,55 @@ def test_sweep_files_are_reported_when_present(solved: tuple[Path, spatialopt.Re
     assert not (folder / "report.html").exists()
 
 
+def test_schedule_and_explanations_are_shown_when_present(solved: tuple[Path, spatialopt.Result], tmp_path: Path) -> None:
+    """schedule.csv and explain.json (phased plans, 'spatialopt explain') are shown as tables, whatever their columns."""
+    folder = tmp_path / "phased"
+    shutil.copytree(solved[0], folder)
+    (folder / "report.html").unlink()
+    (folder / "schedule.csv").write_text("period,core,residents_moved,milestone\n2030,beijing-core,41000,40000\n"
+                                         "2035,beijing-core,57000,60000\n")
+    (folder / "explain.json").write_text(json.dumps({
+        "cities": [{"city": "baoding", "why": "cheapest within 150 km", "marginal": -12.5}],
+        "duals": {"cap_residents:baoding": 3.25},
+        "note": "hand-made for this test",
+    }))
+    assert main(["report", str(folder), "--instance", str(TUTORIAL), "--force"]) == 0
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    ids = {a.get("id") for _, a in tags(text)}
+    assert {"schedule", "explanations"} <= ids
+    assert "57,000" in text and "milestone" in text  # the schedule's rows, formatted like any table
+    assert "cheapest within 150 km" in text and "-12.50" in text and "3.25" in text and "hand-made for this test" in text
+
+
+def test_unreadable_explanation_is_left_out_with_a_note(solved: tuple[Path, spatialopt.Result], tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "broken"
+    shutil.copytree(solved[0], folder)
+    (folder / "report.html").unlink()
+    (folder / "explain.json").write_text("{not json")
+    assert main(["report", str(folder), "--instance", str(TUTORIAL), "--force"]) == 0
+    assert "explain.json could not be read" in capsys.readouterr().err
+    assert 'id="explanations"' not in (folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_report_in_chinese_without_chinese_names_says_so(solved: tuple[Path, spatialopt.Result], tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The tutorial's cities carry no name_zh: headings are Chinese, names stay as given, and a note says why."""
+    out = tmp_path / "zh" / "report.html"
+    assert main(["report", str(solved[0]), "--lang", "zh", "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in text and "<h2>概要</h2>" in text and "<h2>交互地图</h2>" in text
+    assert "Baoding" in text and "no name_zh column" in capsys.readouterr().err
+    assert main(["report", str(solved[0]), "--lang", "fr", "--out", str(tmp_path / "fr.html")]) == 2
+
+
+def test_print_stylesheet_puts_one_map_per_page_and_keeps_rows_whole(solved: tuple[Path, spatialopt.Result]) -> None:
+    text = (solved[0] / "report.html").read_text(encoding="utf-8")
+    printing = text[text.index("@media print"):]
+    assert "break-before: page" in printing and "tr { break-inside: avoid; }" in printing
+    assert "thead { display: table-header-group; }" in printing and "#interactive { display: none; }" in printing
+
+
 def test_unreadable_sweep_file_is_left_out_with_a_note(solved: tuple[Path, spatialopt.Result], tmp_path: Path) -> None:
     folder = tmp_path / "odd"
     shutil.copytree(solved[0], folder)
@@ -245,7 +301,9 @@ def test_basemap_ships_inside_the_installed_package() -> None:
 
 def test_labels_fall_back_to_ids_when_the_font_lacks_glyphs() -> None:
     assert plots.short_name("Tongzhou (Beijing sub-centre)", "tongzhou") == "Tongzhou"
-    assert plots.short_name("北京市中心城区", "beijing-core") == "beijing-core"
+    # Chinese names are drawn (the CJK font is a dependency); a script neither font has falls back to the id.
+    assert plots.short_name("北京市中心城区", "beijing-core") == "北京市中心城区"
+    assert plots.short_name("\U0001f3d9\U0001f3d9", "skyline") == "skyline"
     assert plots._common_suffix(["Beijing central districts", "Tianjin central districts"]) == " central districts"
     assert plots._common_suffix(["central districts", "Tianjin central districts"]) == ""
 
@@ -258,7 +316,13 @@ def test_plan_without_sites_or_text_columns(tmp_path: Path) -> None:
     folder = result.write(tmp_path / "budget")
     assert main(["report", str(folder)]) == 0
     text = (folder / "report.html").read_text(encoding="utf-8")
-    assert not re.search(r">\s*nan\b", text, flags=re.IGNORECASE)  # no pandas NaN leaks into a cell
+    # No pandas NaN leaks into a cell of the page, nor into a tooltip of the interactive map (its data is JSON
+    # inside a script; the library itself spells NaN in its code, so only the tooltips are searched there).
+    page = re.sub(r"<script\b.*?</script>", "", text, flags=re.S | re.I)
+    assert not re.search(r">\s*nan\b", page, flags=re.IGNORECASE)
+    # The tooltips' table cells, as bokeh.embed escapes them inside its script.
+    cells = re.findall(r'padding:0 4px\\+"&gt;(.*?)&lt;', text)
+    assert cells and not [c for c in cells if c.strip().lower() == "nan"]
     assert pyogrio.read_info(folder / "plan.gpkg", layer="sites")["features"] == 0
 
 

@@ -14,16 +14,33 @@ from __future__ import annotations
 import io
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import spatialopt
 from spatialopt.report import write_report
+from spatialopt.report_text import chinese_names, cluster_label
 
 ROOT = Path(__file__).parents[2]
 TUTORIAL = ROOT / "instances" / "tutorial" / "instance.toml"
+CHINA = ROOT / "instances" / "china-2035" / "instance.toml"
+CHINA_RESULT = ROOT / "results" / "reference" / "china-2035"
+# Where a city of the interactive map is on the screen: Bokeh's own scales of the plot's frame.
+WHERE = """([source, id]) => {
+  const doc = Bokeh.documents[0];
+  const plot = doc.get_model_by_name('flowmap');
+  const view = [...Bokeh.index.all_views()].find(v => v.model === plot);
+  const data = doc.get_model_by_name(source).data;
+  const i = data.id.indexOf(id);
+  const box = view.el.getBoundingClientRect();
+  return [box.left + view.frame.x_scale.compute(data.x[i]), box.top + view.frame.y_scale.compute(data.y[i])];
+}"""
+X_RANGE = "[Bokeh.documents[0].get_model_by_name('map-x').start, Bokeh.documents[0].get_model_by_name('map-x').end]"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -64,36 +81,161 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_report(folder).html
 
 
-def test_report_renders_offline_in_headless_chromium(report: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def report_zh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The national reference plan reported in Chinese (its instance carries name_zh)."""
+    _require_browser()
+    folder = tmp_path_factory.mktemp("browser-zh") / "china"
+    shutil.copytree(CHINA_RESULT, folder)
+    return write_report(folder, CHINA, lang="zh").html
+
+
+def _fontconfig(folder: Path) -> dict[str, str]:
+    """The environment for Chromium with the CJK font the report depends on (pip) added to the system's fonts.
+
+    A reader's system has its own CJK fonts; a bare CI machine has none, and
+    Chinese text would show as boxes in the screenshots.
+    """
+    from spatialopt.plots import cjk_font_file
+
+    font = cjk_font_file()
+    assert font is not None, "manimgx-fonts-cjk is a dependency of spatialopt"
+    conf = folder / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+        f"<dir>{font.parent}</dir><cachedir>{folder / 'cache'}</cachedir></fontconfig>",
+        encoding="utf-8",
+    )
+    return {**os.environ, "FONTCONFIG_FILE": str(conf)}
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     executable = _require_browser()
-    from PIL import Image
     from playwright.sync_api import sync_playwright
+
+    env = _fontconfig(tmp_path_factory.mktemp("fonts"))
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, timeout=60_000, env=env)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _open(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
+    """A page showing ``path``, every request it makes, and its console errors and page errors."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    requests: list[str] = []
+    problems: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    page = context.new_page()
+    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(path.resolve().as_uri(), wait_until="load", timeout=30_000)
+    page.wait_for_function("window.Bokeh !== undefined && Bokeh.documents.length > 0 && "
+                           "Bokeh.documents[0].get_model_by_name('flowmap') !== null", timeout=30_000)
+    page.locator("#interactive").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)  # the first paint of the canvas
+    return page, requests, problems
+
+
+def _hover(page: Any, source: str, city: str) -> str:
+    """Move the mouse onto ``city`` (a point of the named Bokeh source) and return the one tooltip shown."""
+    x, y = page.evaluate(WHERE, [source, city])
+    page.mouse.move(x - 40, y - 40)
+    page.mouse.move(x, y, steps=4)
+    page.wait_for_timeout(300)
+    shown = [t for t in page.locator("div.bk-tooltip-content").all_inner_texts() if t.strip()]
+    assert len(shown) == 1, shown  # a city's tooltip alone: flows answer hovers away from their ends
+    return shown[0]
+
+
+def test_hovering_a_city_shows_what_it_receives(report: Path, browser: Any) -> None:
+    """Baoding's tooltip carries its row of destinations.csv and its per-type sums of assignments.csv."""
+    page, requests, problems = _open(browser, report)
+    folder = report.parent
+    dest = pd.read_csv(folder / "destinations.csv").set_index("city").loc["baoding"]
+    a = pd.read_csv(folder / "assignments.csv")
+    per_type = a[a["destination"] == "baoding"].groupby("type")[["residents", "jobs"]].sum()
+    assert float(dest["residents_received"]) > 0 and len(per_type)  # the plan sends something to Baoding
+    text = _hover(page, "receiving-cities", "baoding")
+    assert f"residents received: {dest['residents_received']:,.0f}" in text, text
+    assert f"jobs received: {dest['jobs_received']:,.0f}" in text
+    for kind, row in per_type.iterrows():
+        assert f"{kind}\t" in text and f"{row['residents']:,.0f}\t{row['jobs']:,.0f}" in text, (kind, text)
+    for resource in ("residents", "beds"):
+        used, cap = float(dest[f"use_{resource}"]), float(dest[f"cap_{resource}"])
+        assert f"{resource}\t{used:,.0f} / {cap:,.0f}\t{used / cap:.0%}" in text, (resource, text)
+    # Hovering empty sea shows nothing: the tooltip above belongs to the city.
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(200)
+    assert "residents received" not in "\n".join(page.locator("div.bk-tooltip-content").all_inner_texts())
+    assert problems == [] and requests == [report.resolve().as_uri()]
+
+
+def test_cluster_button_zooms_the_map(report_zh: Path, browser: Any) -> None:
+    """The national map opens on all of China; the Jingjinji button narrows the view to that cluster."""
+    page, requests, problems = _open(browser, report_zh)
+    before = page.evaluate(X_RANGE)
+    buttons = page.locator("button.bk-btn").all_inner_texts()
+    assert buttons[0] == "全部" and "京津冀" in buttons
+    page.get_by_role("button", name="京津冀").click()
+    page.wait_for_timeout(300)
+    after = page.evaluate(X_RANGE)
+    assert after != before and after[1] - after[0] < before[1] - before[0], (before, after)
+    page.get_by_role("button", name="全部").click()
+    page.wait_for_timeout(300)
+    assert page.evaluate(X_RANGE) == pytest.approx(before)
+    assert problems == [] and requests == [report_zh.resolve().as_uri()]
+
+
+def test_chinese_report_shows_chinese_names(report_zh: Path, browser: Any) -> None:
+    page, requests, problems = _open(browser, report_zh)
+    headings = page.locator("h2").all_inner_texts()
+    assert "概要" in headings and "交互地图" in headings and "疏解流向图" in headings
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    body = page.locator("main").inner_text()
+    names = chinese_names(str(CHINA))  # name_zh of the instance's cities table
+    dest = pd.read_csv(report_zh.parent / "destinations.csv").sort_values("residents_received", ascending=False)
+    largest = str(dest["city"].iloc[0])
+    assert names["beijing-core"] in body and names[largest] in body
+    # At national scale a core and its nearest receiving city touch: zoom to the city's cluster first.
+    page.get_by_role("button", name=cluster_label(str(dest["cluster"].iloc[0]), "zh")).click()
+    page.wait_for_timeout(300)
+    text = _hover(page, "receiving-cities", largest)
+    assert text.startswith(names[largest]) and f"承接人口: {dest['residents_received'].iloc[0]:,.0f}" in text, text
+    assert problems == [] and requests == [report_zh.resolve().as_uri()]
+
+
+def test_report_renders_offline_in_headless_chromium(report: Path, browser: Any, tmp_path: Path) -> None:
+    from PIL import Image
 
     url = report.resolve().as_uri()
     requests: list[str] = []
     failed: list[str] = []
     console: list[str] = []
     errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, timeout=60_000)
-        try:
-            context = browser.new_context(viewport={"width": 1200, "height": 900})
-            context.on("request", lambda r: requests.append(r.url))
-            context.on("requestfailed", lambda r: failed.append(r.url))
-            page = context.new_page()
-            page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            response = page.goto(url, wait_until="load", timeout=30_000)
-            assert response is None or response.ok
-            title = page.title()
-            headings = page.locator("h2").all_inner_texts()
-            images_ok = page.evaluate(
-                "Array.from(document.images).every(i => i.complete && i.naturalWidth > 100 && i.naturalHeight > 100)"
-            )
-            n_images = page.evaluate("document.images.length")
-            shot = page.screenshot(full_page=True)
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    try:
+        context.on("request", lambda r: requests.append(r.url))
+        context.on("requestfailed", lambda r: failed.append(r.url))
+        page = context.new_page()
+        page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        response = page.goto(url, wait_until="load", timeout=30_000)
+        assert response is None or response.ok
+        page.wait_for_timeout(500)  # Bokeh draws the interactive map after load
+        title = page.title()
+        headings = page.locator("h2").all_inner_texts()
+        images_ok = page.evaluate(
+            "Array.from(document.images).every(i => i.complete && i.naturalWidth > 100 && i.naturalHeight > 100)"
+        )
+        n_images = page.evaluate("document.images.length")
+        shot = page.screenshot(full_page=True)
+    finally:
+        context.close()
 
     assert console == [] and errors == [], (console, errors)
     assert failed == []
@@ -101,6 +243,7 @@ def test_report_renders_offline_in_headless_chromium(report: Path, tmp_path: Pat
     assert title == "Relocation plan: tutorial"
     assert "Summary" in headings and "Flow map" in headings and "Cost breakdown" in headings
     assert n_images >= 4 and images_ok
+    assert "Interactive map" in headings
     with Image.open(io.BytesIO(shot)) as image:
         pixels = np.asarray(image.convert("RGB"), dtype=np.int64)
     assert pixels.shape[0] > 2000  # the whole page, not the first screen
