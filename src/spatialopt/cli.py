@@ -19,10 +19,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .destinations import PARETO, RESULT, SWEEP, DestinationError, FolderKind, command_output
+from .destinations import PARETO, RESULT, SWEEP, DestinationError, FolderKind, command_output, moved_elsewhere
 from .errors import InstanceError, SolutionFileError, SpatialoptError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_LIMIT = 0, 1, 2, 3, 4
+RENAME_HELP = ("when --out DIR is not empty, write DIR-2 (the next free DIR-N) instead of refusing; "
+               "the default folder under results/ does this on its own, and says so before the work")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("instance")
     p.add_argument("--out", type=Path, help="result folder (default: results/<instance name>/)")
     p.add_argument("--force", action="store_true", help="replace an existing result folder")
+    p.add_argument("--rename", action="store_true", help=RENAME_HELP)
     p.add_argument("--profile", help="solver profile: a name in solvers/ (default, exact, quick) or a .toml path")
     p.add_argument("--time-limit", type=_positive_float, help="seconds")
     p.add_argument("--gap", type=_fraction, help="relative MIP gap, e.g. 1e-4")
@@ -114,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     for p, what in ((p, "sweep"), (q, "pareto")):  # noqa: B020 - p becomes each of the two parsers
         p.add_argument("--out", type=Path, help=f"output folder (default: results/<instance name>-{what}/)")
         p.add_argument("--force", action="store_true", help="replace an existing output folder")
+        p.add_argument("--rename", action="store_true", help=RENAME_HELP)
         p.add_argument("--workers", type=_positive_int, help="local worker processes (default: the CPUs; 1 = this process)")
         p.add_argument("--scheduler", type=_scheduler_address,
                        help="run on the Dask cluster at this address, e.g. tcp://127.0.0.1:8786")
@@ -272,7 +276,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from .api import solve, solver_options
 
     instance = _load(args.instance, args.allow_outside_paths)
-    out = output_folder(args.out, instance.name, "", RESULT, args.force)
+    out = output_folder(args.out, instance.name, "", RESULT, args.force, args.rename)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
     print(f"solving {instance.name} (Ctrl-C stops and keeps the best plan so far)", file=sys.stderr, flush=True)
     stream = None if args.verbose else _terminal_stderr()
@@ -285,18 +289,30 @@ def cmd_solve(args: argparse.Namespace) -> int:
             stream.close()
     written = result.write(out, force=args.force)
     print(result.summary())
-    if written != out:
-        print(f"note: {out} holds an earlier run; wrote {written} instead (use --force to replace it)", file=sys.stderr)
     print(f"wrote {written}/")
-    return result.status.exit_code
+    return _placed(out, written, args.out is None or args.rename) or result.status.exit_code
 
 
-def output_folder(out: Path | None, name: str, suffix: str, kind: FolderKind, force: bool) -> Path:
-    """``--out``, or the default folder under results/ named after the instance, checked before any solve."""
-    folder, note = command_output(out, name, suffix, kind, force)
+def output_folder(out: Path | None, name: str, suffix: str, kind: FolderKind, force: bool,
+                  rename: bool = False) -> Path:
+    """``--out``, or the default folder under results/ named after the instance, checked before any solve.
+
+    An occupied ``--out`` is refused unless ``--force`` or ``--rename``
+    (:func:`spatialopt.destinations.command_output`); a move is said now, before the work.
+    """
+    folder, note = command_output(out, name, suffix, kind, force, rename)
     if note:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {note}", file=sys.stderr, flush=True)
     return folder
+
+
+def _placed(asked: Path, written: Path, may_rename: bool) -> int:
+    """0, or exit code 2 with the reason when the run could not land where the user was promised."""
+    message = moved_elsewhere(asked, written, may_rename)
+    if message is None:
+        return EXIT_OK
+    print(message, file=sys.stderr)
+    return EXIT_INPUT
 
 
 def _announce_diagnosis() -> None:
@@ -487,7 +503,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if scenario_set.base is not None and scenario_set.base != Path(args.instance).resolve():
         print(f"note: {Path(args.scenarios).name} names base {scenario_set.base}; using {args.instance}", file=sys.stderr)
     scenario_set.instances(base)  # every scenario's problems before any solve
-    out = output_folder(args.out, base.name, "-sweep", SWEEP, args.force)
+    out = output_folder(args.out, base.name, "-sweep", SWEEP, args.force, args.rename)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
     where = f"the Dask cluster at {args.scheduler}" if args.scheduler else (
         "this process" if args.workers == 1 else f"{args.workers or default_workers()} worker processes")
@@ -505,10 +521,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                       builder=args.builder, on_result=progress)
     written = sweep.write(out, force=args.force)
     print(sweep.comparison_text())
-    if written != out:
-        print(f"note: {out} holds an earlier run; wrote {written} instead (use --force to replace it)", file=sys.stderr)
     print(f"wrote {written}/ (one folder per run, comparison.csv)")
-    return sweep.exit_code
+    return _placed(out, written, args.out is None or args.rename) or sweep.exit_code
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -535,7 +549,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         print("spatialopt: error: --points must be at least 2", file=sys.stderr)
         return EXIT_INPUT
     instance = _load(args.instance, args.allow_outside_paths)
-    out = output_folder(args.out, instance.name, "-pareto", PARETO, args.force)
+    out = output_folder(args.out, instance.name, "-pareto", PARETO, args.force, args.rename)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
     unit = f" {instance.cost_unit}" if instance.cost_unit else ""
     print(f"tracing {instance.name}: {args.points} points (Ctrl-C stops and keeps the points so far)",
@@ -555,10 +569,8 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     shown = front.table.drop(columns=["plan_from"])
     print(shown.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:,.2f}"))
     print(f"largest target scale reached: {front.max_scale:.6g} (found in {front.max_scale_seconds:.2f} s)")
-    if written != out:
-        print(f"note: {out} holds an earlier run; wrote {written} instead (use --force to replace it)", file=sys.stderr)
     print(f"wrote {written}/ (pareto.csv, pareto.png)")
-    return front.exit_code
+    return _placed(out, written, args.out is None or args.rename) or front.exit_code
 
 
 COMMANDS.update({"sweep": cmd_sweep, "diff": cmd_diff, "pareto": cmd_pareto})

@@ -1,0 +1,104 @@
+"""The command line as a new user meets it (issue 18): defaults said, results where asked, no silent guesses.
+
+Each test runs the real command line (``spatialopt.cli.main`` in-process, or
+``python -m spatialopt.cli`` where two processes are needed) and asserts the
+exit code, the message a user reads and the files written. Expected values
+come from the rules in ``spatialopt.destinations`` and README "Using it", and
+for the converters from the hand-made OR-Library files written here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from spatialopt.cli import main
+
+ROOT = Path(__file__).parents[2]
+BUDGET = ROOT / "instances" / "hand" / "budget.toml"  # one facility, two destinations: solves in milliseconds
+STARTED = ("solving", "sweeping", "tracing")  # the first line each command prints once it starts the work
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# -- 3. results where asked -----------------------------------------------------------------------
+def test_an_occupied_out_is_refused_before_the_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r"
+    assert run(capsys, "solve", BUDGET, "--out", out)[0] == 0
+    first = (out / "solution.json").read_bytes()
+    code, stdout, err = run(capsys, "solve", BUDGET, "--out", out)
+    assert code == 2
+    assert f"--out {out} already exists and is not empty; nothing was run" in err
+    assert "--force replaces" in err and f"--rename writes {out}-2 instead" in err
+    assert not any(word in err for word in STARTED) and stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+    assert (out / "solution.json").read_bytes() == first
+
+
+def test_rename_says_where_before_the_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r"
+    assert run(capsys, "solve", BUDGET, "--out", out)[0] == 0
+    code, stdout, err = run(capsys, "solve", BUDGET, "--out", out, "--rename")
+    assert code == 0
+    note = f"note: {out} holds an earlier run: this run will write {out}-2 instead"
+    assert err.startswith(note)  # the first thing said, before "solving"
+    assert stdout.rstrip().endswith(f"wrote {out}-2/")
+    assert (tmp_path / "r-2" / "solution.json").is_file()
+
+
+def test_force_and_rename_exclude_each_other(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "solve", BUDGET, "--out", tmp_path / "r", "--force", "--rename")
+    assert code == 2 and "--force and --rename exclude each other" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_default_folder_moves_on_and_says_so_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "solve", BUDGET)[0] == 0
+    code, stdout, err = run(capsys, "solve", BUDGET)
+    assert code == 0
+    first = err.splitlines()[0]
+    assert first == ("note: results/hand-budget holds an earlier run: this run will write results/hand-budget-2 "
+                     "instead (--force replaces it, --out DIR chooses the place)")
+    assert stdout.rstrip().endswith("wrote results/hand-budget-2/")
+
+
+@pytest.mark.parametrize("command, extra", [("sweep", ["SCENARIOS"]), ("pareto", ["--points", "2"])])
+def test_sweep_and_pareto_follow_the_same_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, extra: list[str]
+) -> None:
+    scenarios = tmp_path / "s.toml"
+    scenarios.write_text('[[scenarios]]\nname = "same"\n', encoding="utf-8")
+    args = [scenarios if a == "SCENARIOS" else a for a in extra]
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    code, _, err = run(capsys, command, BUDGET, *args, "--out", out, "--workers", "1")
+    assert code == 2 and f"--out {out} already exists and is not empty" in err and "--rename" in err
+    assert not any(word in err for word in STARTED)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o", "s.toml"]
+
+
+def test_two_runs_to_one_out_never_lose_a_result(tmp_path: Path) -> None:
+    """Started together, both pass the check; the one that lands second keeps its result in r-2 and exits 2."""
+    out = tmp_path / "r"
+    command = [sys.executable, "-m", "spatialopt.cli", "solve", str(BUDGET), "--out", str(out)]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in runs]
+    codes = sorted(p.returncode for p in runs)
+    assert codes == [0, 2]
+    loser = next(err for p, (_, err) in zip(runs, outputs) if p.returncode == 2)
+    if (tmp_path / "r-2").exists():  # both solved: the second result is kept, and the exit code says so
+        assert f"this run's result is kept in {out}-2" in loser
+    else:  # the second started after the first had finished: refused before its solve
+        assert "already exists and is not empty" in loser
+    assert (out / "solution.json").is_file()
