@@ -93,15 +93,19 @@ def build_parser() -> argparse.ArgumentParser:
     q = convert.add_parser("orlib-gap", help="generalised assignment (gapN.txt)")
     q.add_argument("file", type=Path)
     q.add_argument("--out", type=Path, required=True)
-    q.add_argument("--problem", type=_positive_int, default=1, help="which problem of the file (1-based)")
-    q.add_argument("--sense", choices=["max", "min"], default="max",
-                   help="OR-Library publishes maximum profit (max); min treats c as cost")
+    q.add_argument("--problem", type=_positive_int,
+                   help="which problem of the file, 1-based (default: 1; said on stderr when the file holds more)")
+    q.add_argument("--sense", choices=["max", "min"], required=True,
+                   help="required, the file does not say: max for OR-Library's published maximum profits "
+                        "(arc cost = -value), min to treat the values as costs")
     q = convert.add_parser("orlib-cap", help="capacitated warehouse location (capNN.txt, capa/capb/capc)")
     q.add_argument("file", type=Path)
     q.add_argument("--out", type=Path, required=True)
     q.add_argument("--variant", choices=["split", "single", "uncap"], default="split",
                    help="split demand (OR-Library's published optima), single sourcing, or no capacities")
-    q.add_argument("--capacity", type=_positive_float, help="the capacity of capa/capb/capc files")
+    q.add_argument("--capacity", type=_positive_float,
+                   help="the capacity standing in for the word 'capacity' of capa/capb/capc files "
+                        "(default: none; those files need it, numeric files refuse it)")
     q = convert.add_parser("orlib-pmed", help="p-median on a graph (pmedN.txt)")
     q.add_argument("file", type=Path)
     q.add_argument("--out", type=Path, required=True)
@@ -454,8 +458,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     try:
         if args.format == "orlib-gap":
-            manifest = write_gap_instance(args.file, args.out, problem=args.problem, sense=args.sense)
+            problem = _gap_problem(args.file, args.problem)
+            manifest = write_gap_instance(args.file, args.out, problem=problem, sense=args.sense)
         elif args.format == "orlib-cap":
+            if args.variant == "uncap" and args.capacity is not None:
+                raise ValueError("--capacity is not used with --variant uncap (it drops every capacity); leave it out")
             manifest = write_cap_instance(args.file, args.out, variant=args.variant, capacity=args.capacity)
         else:
             manifest = write_pmed_instance(args.file, args.out)
@@ -463,7 +470,32 @@ def cmd_convert(args: argparse.Namespace) -> int:
         print(f"spatialopt: {exc}", file=sys.stderr)
         return EXIT_INPUT
     print(f"wrote {manifest}")
+    print(f"  {_converted(manifest)}")
     return EXIT_OK
+
+
+def _gap_problem(path: Path, asked: int | None) -> int:
+    """The problem to convert: ``--problem``, or 1 with a note when the file holds more than one."""
+    from .convert.orlib import read_gap
+
+    count = len(read_gap(path))
+    if asked is None:
+        if count > 1:
+            print(f"note: {path} holds {count} problems; converting problem 1 (use --problem N for another)",
+                  file=sys.stderr)
+        return 1
+    if asked > count:
+        held = "only problem 1" if count == 1 else f"problems 1..{count}"
+        raise ValueError(f"--problem {asked}: {path} holds {held}")
+    return asked
+
+
+def _converted(manifest: Path) -> str:
+    """What was written, in the instance's own words: its name and description say which problem and sense."""
+    import tomllib
+
+    record = tomllib.loads(manifest.read_text(encoding="utf-8")).get("instance", {})
+    return f"instance {record.get('name')}: {record.get('description', '')}"
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -577,7 +609,7 @@ COMMANDS.update({"sweep": cmd_sweep, "diff": cmd_diff, "pareto": cmd_pareto})
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
+    value = _number(text, "a number > 0")
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
     return value
@@ -591,10 +623,18 @@ def _positive_int(text: str) -> int:
 
 
 def _fraction(text: str) -> float:
-    value = float(text)
+    value = _number(text, "a number in [0, 1]")
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text}")
     return value
+
+
+def _number(text: str, expected: str) -> float:
+    """``text`` as a float; argparse names the flag before the message ("argument --capacity: expected ...")."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
 
 
 def _non_negative_int(text: str) -> int:

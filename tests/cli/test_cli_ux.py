@@ -102,3 +102,74 @@ def test_two_runs_to_one_out_never_lose_a_result(tmp_path: Path) -> None:
     else:  # the second started after the first had finished: refused before its solve
         assert "already exists and is not empty" in loser
     assert (out / "solution.json").is_file()
+
+
+# -- 1. no silent guesses in convert ----------------------------------------------------------------
+GAP1 = ROOT / "instances" / "orlib" / "gap" / "gap1.txt"  # OR-Library gap1: five problems (c515-1 ... c515-5)
+CAP41 = ROOT / "instances" / "orlib" / "cap" / "cap41.txt"  # numeric capacities
+# A capa-style file (hand-made, two warehouses x three customers): the word 'capacity' for every s[i].
+CAPX = "2 3\ncapacity 10\ncapacity 20\n4 1 2\n5 3 1\n6 2 2\n"
+
+
+def test_gap_sense_is_required(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The gap format does not say max or min: a guess would silently solve the negated problem."""
+    code, _, err = run(capsys, "convert", "orlib-gap", GAP1, "--out", tmp_path / "g")
+    assert code == 2 and "the following arguments are required: --sense" in err
+    assert not (tmp_path / "g").exists()
+
+
+def test_gap_says_which_problem_of_several(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "convert", "orlib-gap", GAP1, "--out", tmp_path / "g", "--sense", "min")
+    assert code == 0
+    assert f"note: {GAP1} holds 5 problems; converting problem 1 (use --problem N for another)" in err
+    assert "instance gap1-1-min:" in out and "problem 1 of 5" in out and "minimise the total value" in out
+    code, out, err = run(capsys, "convert", "orlib-gap", GAP1, "--out", tmp_path / "g3", "--sense", "max",
+                         "--problem", "3")
+    assert code == 0 and "note:" not in err  # asked for: nothing to announce
+    assert "instance gap1-3-max:" in out and "Arc cost = -value" in out
+
+
+def test_cap_names_use_no_floats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capx = tmp_path / "capx.txt"
+    capx.write_text(CAPX)
+    code, out, _ = run(capsys, "convert", "orlib-cap", capx, "--out", tmp_path / "c", "--capacity", "8000")
+    assert code == 0 and "instance capx-8000-split:" in out and "Every capacity is 8000," in out
+    code, out, _ = run(capsys, "convert", "orlib-cap", capx, "--out", tmp_path / "d", "--capacity", "7.5")
+    assert code == 0 and "instance capx-7.5-split:" in out
+
+
+# -- 2. messages in the CLI's words -------------------------------------------------------------------
+def test_problem_out_of_range_names_the_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "convert", "orlib-gap", GAP1, "--out", tmp_path / "g", "--sense", "max",
+                       "--problem", "7")
+    assert code == 2 and err.strip() == f"spatialopt: --problem 7: {GAP1} holds problems 1..5"
+    assert not (tmp_path / "g").exists()
+
+
+def test_capacity_word_names_the_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capx = tmp_path / "capx.txt"
+    capx.write_text(CAPX)
+    code, _, err = run(capsys, "convert", "orlib-cap", capx, "--out", tmp_path / "c")
+    assert code == 2 and "--capacity N" in err and "<number>" not in err
+    code, _, err = run(capsys, "convert", "orlib-cap", CAP41, "--out", tmp_path / "c", "--capacity", "8000")
+    assert code == 2 and "a capacity was given (--capacity 8000), but the file has numeric capacities" in err
+
+
+def test_capacity_with_uncap_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "convert", "orlib-cap", CAP41, "--out", tmp_path / "c", "--variant", "uncap",
+                       "--capacity", "5")
+    assert code == 2 and "--capacity is not used with --variant uncap" in err
+    assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("argv, flag, expected", [
+    (["convert", "orlib-cap", str(CAP41), "--out", "x", "--capacity", "abc"], "--capacity", "a number > 0"),
+    (["solve", str(BUDGET), "--time-limit", "soon"], "--time-limit", "a number > 0"),
+    (["solve", str(BUDGET), "--gap", "tiny"], "--gap", "a number in [0, 1]"),
+    (["solve", str(BUDGET), "--threads", "many"], "--threads", "a whole number >= 0"),
+])
+def test_bad_numbers_name_the_flag(capsys: pytest.CaptureFixture[str], argv: list[str], flag: str,
+                                   expected: str) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and f"argument {flag}: expected {expected}, got" in err
+    assert "invalid" not in err and "_positive" not in err and "_fraction" not in err
