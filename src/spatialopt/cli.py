@@ -23,12 +23,34 @@ from .destinations import PARETO, RESULT, SWEEP, DestinationError, FolderKind, c
 from .errors import InstanceError, SolutionFileError, SpatialoptError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_LIMIT = 0, 1, 2, 3, 4
+PROFILE_HELP = "solver profile: a name in solvers/ (default, exact, quick) or a .toml path (default: default)"
+FROM_PROFILE = " (default: the solver profile's, see --profile)"
 RENAME_HELP = ("when --out DIR is not empty, write DIR-2 (the next free DIR-N) instead of refusing; "
                "the default folder under results/ does this on its own, and says so before the work")
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help that states every option's default and keeps the examples' (epilog's) line breaks.
+
+    A default argparse knows is appended as "(default: X)"; an option whose
+    help already says its default in words ("default: results/<name>/") is left
+    as written, and so is a flag (off unless given).
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (not action.option_strings or "default" in text
+                or action.default in (None, False, argparse.SUPPRESS)):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors with exit code 2 and one line."""
+    """argparse that reports usage errors with exit code 2 and one line; every subcommand shares its help format."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
@@ -38,7 +60,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="spatialopt", description="Plan which facilities move out of megacity cores, and where.")
-    parser.add_argument("--version", action="version", version=f"spatialopt {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="print spatialopt's, HiGHS's, Pyomo's and Python's versions")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("validate", help="check an instance and list every problem")
@@ -56,19 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="result folder (default: results/<instance name>/)")
     p.add_argument("--force", action="store_true", help="replace an existing result folder")
     p.add_argument("--rename", action="store_true", help=RENAME_HELP)
-    p.add_argument("--profile", help="solver profile: a name in solvers/ (default, exact, quick) or a .toml path")
-    p.add_argument("--time-limit", type=_positive_float, help="seconds")
-    p.add_argument("--gap", type=_fraction, help="relative MIP gap, e.g. 1e-4")
-    p.add_argument("--threads", type=_non_negative_int, help="HiGHS threads (0 = automatic)")
-    p.add_argument("--seed", type=_non_negative_int, help="HiGHS random seed")
+    p.add_argument("--profile", help=PROFILE_HELP)
+    p.add_argument("--time-limit", type=_positive_float, help=f"seconds{FROM_PROFILE}")
+    p.add_argument("--gap", type=_fraction, help=f"relative MIP gap, e.g. 1e-4{FROM_PROFILE}")
+    p.add_argument("--threads", type=_non_negative_int, help=f"HiGHS threads (0 = automatic){FROM_PROFILE}")
+    p.add_argument("--seed", type=_non_negative_int, help=f"HiGHS random seed{FROM_PROFILE}")
     p.add_argument("--verbose", action="store_true", help="show the HiGHS log while solving")
     p.add_argument("--builder", choices=["matrix", "pyomo"], default="matrix",
                    help="how the model reaches HiGHS: numpy arrays (default) or the Pyomo reference model")
 
     p = sub.add_parser("export", help="write the model as MPS and/or LP for any other solver")
     p.add_argument("instance")
-    p.add_argument("--mps", type=Path, help="MPS file to write")
-    p.add_argument("--lp", type=Path, help="LP file to write")
+    p.add_argument("--mps", type=Path, help="MPS file to write (default: none; give --mps and/or --lp)")
+    p.add_argument("--lp", type=Path, help="LP file to write (default: none; give --mps and/or --lp)")
 
     p = sub.add_parser("check", help="verify a solution file against an instance, independently of the model")
     p.add_argument("instance")
@@ -78,8 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("suite", choices=["known-optima"])
     p.add_argument("--family", action="append", choices=["gap", "cap", "pmed", "hand"],
                    help="only this family (repeatable); default all")
-    p.add_argument("--only", help="only ids matching this shell pattern, e.g. 'gap1-*' or 'pmed?'")
-    p.add_argument("--time-limit", type=_positive_float, help="seconds per instance")
+    p.add_argument("--only", help="only ids matching this shell pattern, e.g. 'gap1-*' or 'pmed?' (default: every id)")
+    p.add_argument("--time-limit", type=_positive_float,
+                   help="seconds per instance (default: the 'exact' profile's limit)")
     p.add_argument("--registry", type=Path, help="known-optima CSV (default results/known_optima.csv)")
 
     p = sub.add_parser("report", help="write report.html (offline), the flow map and plan.gpkg for a result folder")
@@ -124,20 +147,79 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--rename", action="store_true", help=RENAME_HELP)
         p.add_argument("--workers", type=_positive_int, help="local worker processes (default: the CPUs; 1 = this process)")
         p.add_argument("--scheduler", type=_scheduler_address,
-                       help="run on the Dask cluster at this address, e.g. tcp://127.0.0.1:8786")
-        p.add_argument("--profile", help="solver profile: a name in solvers/ (default, exact, quick) or a .toml path")
-        p.add_argument("--time-limit", type=_positive_float, help="seconds per solve")
-        p.add_argument("--gap", type=_fraction, help="relative MIP gap, e.g. 1e-4")
+                       help="run on the Dask cluster at this address, e.g. tcp://127.0.0.1:8786 "
+                            "(default: none, local processes)")
+        p.add_argument("--profile", help=PROFILE_HELP)
+        p.add_argument("--time-limit", type=_positive_float, help=f"seconds per solve{FROM_PROFILE}")
+        p.add_argument("--gap", type=_fraction, help=f"relative MIP gap, e.g. 1e-4{FROM_PROFILE}")
         p.add_argument("--threads", type=_non_negative_int, help="HiGHS threads per solve (default 1)")
-        p.add_argument("--seed", type=_non_negative_int, help="HiGHS random seed")
+        p.add_argument("--seed", type=_non_negative_int, help=f"HiGHS random seed{FROM_PROFILE}")
         p.add_argument("--builder", choices=["matrix", "pyomo"], default="matrix",
                        help="how models reach HiGHS: numpy arrays (default) or the Pyomo reference")
     p = sub.add_parser("diff", help="compare two result folders: who moves elsewhere, sites, costs, sources")
     p.add_argument("a", help="result folder (or solution.json) A")
     p.add_argument("b", help="result folder (or solution.json) B")
-    p.add_argument("--csv", type=Path, help="also write every difference to this CSV file")
+    p.add_argument("--csv", type=Path, help="also write every difference to this CSV file (default: none)")
     _add_allow_outside_paths(sub)
+    _add_examples(sub)
     return parser
+
+
+# Each command's examples, shown by 'spatialopt COMMAND --help' (and in docs/cli.md).
+EXAMPLES = {
+    "validate": ["spatialopt validate instances/tutorial/instance.toml"],
+    "info": ["spatialopt info instances/jingjinji-2035/instance.toml"],
+    "diagnose": ["spatialopt diagnose my-plan/instance.toml --time-limit 30"],
+    "solve": [
+        "spatialopt solve instances/tutorial/instance.toml            # writes results/tutorial/",
+        "spatialopt solve instances/tutorial/                         # a folder holding one manifest",
+        "spatialopt solve instances/tutorial/instance.toml --out run1 --force   # replace run1",
+        "spatialopt solve instances/tutorial/instance.toml --out run1 --rename  # or write run1-2",
+        "spatialopt solve instances/jingjinji-2035/instance.toml --profile quick --time-limit 60",
+    ],
+    "export": ["spatialopt export instances/tutorial/instance.toml --mps tutorial.mps --lp tutorial.lp"],
+    "check": ["spatialopt check instances/tutorial/instance.toml results/tutorial/"],
+    "bench": [
+        "spatialopt bench known-optima",
+        "spatialopt bench known-optima --family gap --only 'gap1-*'",
+    ],
+    "report": [
+        "spatialopt report results/tutorial/                         # writes results/tutorial/report.html",
+        "spatialopt report results/tutorial/ --out committee/plan.html",
+    ],
+    "convert": [
+        "spatialopt convert orlib-gap instances/orlib/gap/gap1.txt --sense max --problem 2 --out /tmp/gap1-2",
+        "spatialopt convert orlib-cap instances/orlib/cap/cap41.txt --variant split --out /tmp/cap41",
+        "spatialopt convert orlib-pmed instances/orlib/pmed/pmed1.txt --out /tmp/pmed1",
+    ],
+    "convert orlib-gap": [
+        "spatialopt convert orlib-gap instances/orlib/gap/gap1.txt --sense max --out /tmp/gap1-1",
+        "spatialopt convert orlib-gap instances/orlib/gap/gap12.txt --sense max --problem 5 --out /tmp/gap12-5",
+    ],
+    "convert orlib-cap": [
+        "spatialopt convert orlib-cap instances/orlib/cap/cap41.txt --variant single --out /tmp/cap41-single",
+        "spatialopt convert orlib-cap capa.txt --capacity 8000 --out /tmp/capa-8000   # capa/capb/capc",
+    ],
+    "convert orlib-pmed": ["spatialopt convert orlib-pmed instances/orlib/pmed/pmed1.txt --out /tmp/pmed1"],
+    "sweep": ["spatialopt sweep instances/tutorial/instance.toml study.toml --out results/study --workers 2"],
+    "pareto": ["spatialopt pareto instances/tutorial/instance.toml --points 5 --out fronts/tutorial"],
+    "diff": ["spatialopt diff results/tutorial/ results/tutorial-2/ --csv changes.csv"],
+}
+
+
+def _add_examples(sub: argparse._SubParsersAction) -> None:
+    """An "examples:" epilog for every command (and convert's formats) that has some in :data:`EXAMPLES`."""
+    for name, command in sub.choices.items():
+        _set_examples(command, name)
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for inner, parser in action.choices.items():
+                    _set_examples(parser, f"{name} {inner}")
+
+
+def _set_examples(parser: argparse.ArgumentParser, name: str) -> None:
+    if name in EXAMPLES and not parser.epilog:
+        parser.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
 
 
 # Commands that load an instance manifest (report: its --instance).
@@ -180,6 +262,7 @@ def _run(argv: Sequence[str] | None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
+        _manifests_for_folders(args)
         return COMMANDS[args.command](args)
     except InstanceError as exc:
         _print_problems(exc)
@@ -201,6 +284,36 @@ def _run(argv: Sequence[str] | None) -> int:
             traceback.print_exc()
         print(f"spatialopt: internal error: {type(exc).__name__}: {exc} (set SPATIALOPT_DEBUG=1 for details)", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _manifests_for_folders(args: argparse.Namespace) -> None:
+    """An instance given as a folder that holds exactly one manifest means that manifest (said on stderr)."""
+    for field in ("instance",):
+        given = getattr(args, field, None)
+        if args.command in INSTANCE_COMMANDS and isinstance(given, str) and Path(given).is_dir():
+            manifest = _only_manifest(Path(given))
+            print(f"note: using {manifest}", file=sys.stderr)
+            setattr(args, field, str(manifest))
+
+
+def _only_manifest(folder: Path) -> Path:
+    """The one instance manifest (a .toml with an [instance] table) directly in ``folder``; else the candidates."""
+    import tomllib
+
+    manifests = []
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            if isinstance(tomllib.loads(path.read_text(encoding="utf-8")).get("instance"), dict):
+                manifests.append(path)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue  # not a manifest; load() reports a broken one when it is named
+    if len(manifests) == 1:
+        return manifests[0]
+    if not manifests:
+        raise SolutionFileError(f"{folder}: is a folder holding no instance manifest "
+                                "(a .toml file with an [instance] table); pass the manifest's path")
+    names = ", ".join(str(m) for m in manifests)
+    raise SolutionFileError(f"{folder}: holds {len(manifests)} instance manifests; pass one of: {names}")
 
 
 def _print_problems(exc: InstanceError) -> None:
@@ -660,6 +773,33 @@ def _version() -> str:
     from ._version import __version__
 
     return __version__
+
+
+def version_text() -> str:
+    """``spatialopt X (HiGHS Y via highspy, Pyomo Z, Python W)``: read from package metadata, nothing imported."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return (f"spatialopt {_version()} (HiGHS {installed('highspy')} via highspy, Pyomo {installed('pyomo')}, "
+            f"Python {platform.python_version()})")
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the versions that decide a result, looked up only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(version_text())
+        parser.exit()
 
 
 if __name__ == "__main__":  # pragma: no cover

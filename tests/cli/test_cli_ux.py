@@ -9,13 +9,15 @@ for the converters from the hand-made OR-Library files written here.
 
 from __future__ import annotations
 
+import argparse
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from spatialopt.cli import main
+from spatialopt.cli import build_parser, main
 
 ROOT = Path(__file__).parents[2]
 BUDGET = ROOT / "instances" / "hand" / "budget.toml"  # one facility, two destinations: solves in milliseconds
@@ -173,3 +175,82 @@ def test_bad_numbers_name_the_flag(capsys: pytest.CaptureFixture[str], argv: lis
     code, _, err = run(capsys, *argv)
     assert code == 2 and f"argument {flag}: expected {expected}, got" in err
     assert "invalid" not in err and "_positive" not in err and "_fraction" not in err
+
+
+# -- 1 and 5. every default said, every command's examples --------------------------------------------
+def _commands() -> list[tuple[str, argparse.ArgumentParser]]:
+    """Every (sub)command parser, named as typed: 'solve', 'convert orlib-gap', ..."""
+    found = []
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for inner, child in action.choices.items():
+                    found.append((f"{name} {inner}".strip(), child))
+                    walk(child, f"{name} {inner}")
+
+    walk(build_parser(), "")
+    return found
+
+
+def test_every_option_states_its_default() -> None:
+    """An option that takes a value says its default in --help (a flag is off unless given)."""
+    missing = []
+    for name, parser in _commands():
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            if not action.option_strings or action.nargs == 0 or action.required:
+                continue
+            text = formatter._expand_help(action)  # what --help prints, "%(default)s" filled in
+            if "default" not in text:
+                missing.append(f"{name} {action.option_strings[0]}")
+    assert missing == []
+
+
+def test_defaults_appear_in_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "convert", "orlib-cap", "--help")
+    assert code == 0 and "(default: split)" in " ".join(out.split())
+    code, out, _ = run(capsys, "diagnose", "--help")
+    assert code == 0 and "(default 60)" in out
+
+
+def test_every_command_lists_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    for name, _ in _commands():
+        code, out, _ = run(capsys, *name.split(), "--help")
+        assert code == 0 and "\nexamples:\n  spatialopt " + name in out, name
+
+
+# -- 4. small frictions ------------------------------------------------------------------------------
+def test_solve_accepts_a_folder_holding_one_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "inst"
+    folder.mkdir()
+    shutil.copy(BUDGET, folder / "budget.toml")
+    (folder / "notes.toml").write_text('title = "not a manifest"\n')
+    code, stdout, err = run(capsys, "solve", folder, "--out", tmp_path / "r")
+    assert code == 0 and f"note: using {folder / 'budget.toml'}" in err
+    assert (tmp_path / "r" / "solution.json").is_file()
+
+
+def test_a_folder_of_several_manifests_lists_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hand = ROOT / "instances" / "hand"
+    code, _, err = run(capsys, "solve", hand, "--out", tmp_path / "r")
+    manifests = sorted(hand.glob("*.toml"))
+    assert code == 2 and f"{hand}: holds {len(manifests)} instance manifests; pass one of: " in err
+    assert all(str(m) in err for m in manifests)
+    code, _, err = run(capsys, "validate", tmp_path)
+    assert code == 2 and "is a folder holding no instance manifest" in err
+
+
+def test_version_names_highs_and_pyomo(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    code, out, _ = run(capsys, "--version")
+    assert code == 0
+    assert f"HiGHS {version('highspy')} via highspy" in out and f"Pyomo {version('pyomo')}" in out
+
+
+def test_version_does_not_import_pyomo() -> None:
+    done = subprocess.run([sys.executable, "-c", "import sys; from spatialopt.cli import main; main(['--version']); "
+                           "print('pyomo' in sys.modules, 'highspy' in sys.modules)"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.splitlines()[-1] == "False False"
