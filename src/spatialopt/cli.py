@@ -59,7 +59,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="spatialopt", description="Plan which facilities move out of megacity cores, and where.")
+    parser = _Parser(prog="spatialopt", description="Plan which facilities move out of megacity cores, and where.",
+                     epilog="examples:\n  spatialopt solve instances/tutorial/instance.toml\n"
+                            "  spatialopt COMMAND --help    # its options, their defaults, and examples\n\n"
+                            "Every command's help is also in docs/cli.md.")
     parser.add_argument("--version", action=_VersionAction, help="print spatialopt's, HiGHS's, Pyomo's and Python's versions")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 

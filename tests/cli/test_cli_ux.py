@@ -254,3 +254,11 @@ def test_version_does_not_import_pyomo() -> None:
                            "print('pyomo' in sys.modules, 'highspy' in sys.modules)"],
                           capture_output=True, text=True, timeout=120)
     assert done.stdout.splitlines()[-1] == "False False"
+
+
+def test_docs_cli_md_is_the_parsers_help() -> None:
+    """docs/cli.md is generated; a command, option or example changed without regenerating it fails here."""
+    from spatialopt.cli_reference import COMMAND, render
+
+    written = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert written == render(), f"docs/cli.md is out of date with the parser: regenerate it with `{COMMAND}`"
