@@ -556,13 +556,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         found = "-" if o.found is None else f"{o.found:,.3f}"
         diff = "-" if o.rel_diff is None else f"{o.rel_diff:.1e}"
         verdict = "ok" if o.ok else "MISMATCH" if o.check_ok else "CHECK FAILED"
-        print(f"{o.entry.id:<22} {o.entry.objective:>16,.3f} {found:>16} {diff:>9} {o.seconds:>8.2f}  {o.status} {verdict}",
-              flush=True)
+        _say(f"{o.entry.id:<22} {o.entry.objective:>16,.3f} {found:>16} {diff:>9} {o.seconds:>8.2f}  {o.status} {verdict}")
         for line in o.violations:
-            print(f"    {line}")
+            _say(f"    {line}")
 
     root = registry.resolve().parents[1]
-    outcomes = run_registry(entries, root, args.time_limit, on_result=show)
+    with _Progress(len(entries), "instance") as bar:
+        outcomes = run_registry(entries, root, args.time_limit, on_result=lambda i, o: bar.step(len(entries), show, i, o))
     bad = [o for o in outcomes if not o.ok]
     total = sum(o.seconds for o in outcomes)
     print(f"{len(outcomes)} instances, {len(bad)} mismatch(es), {total:.1f} s")
@@ -634,6 +634,57 @@ COMMANDS = {
 }
 
 
+class _Progress:
+    """A progress bar with an estimate of the time left, on stderr when it is a terminal.
+
+    Each finished item still prints its line on stdout (above the bar); when
+    stderr is not a terminal (a log file, CI) there is no bar, only those lines.
+    """
+
+    active: _Progress | None = None  # the bar _say prints above
+
+    def __init__(self, total: int, unit: str) -> None:
+        self.bar: Any = None
+        if _stderr_is_terminal():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False,
+                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} {unit}s [{elapsed}, about {remaining} left]")
+
+    def __enter__(self) -> _Progress:
+        _Progress.active = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _Progress.active = None
+        if self.bar is not None:
+            self.bar.close()
+
+    def step(self, total: int, report: Any, *args: Any) -> None:
+        """Report one finished item with ``report(*args)``, then advance the bar."""
+        report(*args)
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.update(1)
+
+
+def _say(line: str) -> None:
+    """Print a progress line on stdout, above the bar when one is shown."""
+    bar = _Progress.active.bar if _Progress.active is not None else None
+    if bar is None:
+        print(line, flush=True)
+    else:
+        bar.write(line, file=sys.stdout)
+        sys.stdout.flush()
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def _describe(status: str, objective: float | None, seconds: float, unit: str) -> str:
     shown = "no plan" if objective is None else f"objective {objective:,.3f}{unit}"
     return f"{status}, {shown}, {seconds:.2f} s"
@@ -663,10 +714,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     def progress(done: int, total: int, o: SweepOutcome) -> None:
         objective = o.result.objective if o.result is not None else None
         extra = f" ({o.error})" if o.error else ""
-        print(f"[{done}/{total}] {o.name}: {_describe(o.status.value, objective, o.seconds, unit)}{extra}", flush=True)
+        _say(f"[{done}/{total}] {o.name}: {_describe(o.status.value, objective, o.seconds, unit)}{extra}")
 
-    sweep = run_sweep(base, scenario_set, workers=args.workers, scheduler=args.scheduler, options=options,
-                      builder=args.builder, on_result=progress)
+    with _Progress(total, "run") as bar:
+        sweep = run_sweep(base, scenario_set, workers=args.workers, scheduler=args.scheduler, options=options,
+                          builder=args.builder, on_result=lambda done, n, o: bar.step(n, progress, done, n, o))
     written = sweep.write(out, force=args.force)
     print(sweep.comparison_text())
     print(f"wrote {written}/ (one folder per run, comparison.csv)")
@@ -704,12 +756,13 @@ def cmd_pareto(args: argparse.Namespace) -> int:
           file=sys.stderr, flush=True)
 
     def progress(done: int, total: int, row: dict[str, Any]) -> None:
-        print(f"[{done}/{total}] scale {row['target_scale']:.4g}: "
-              f"{_describe(row['status'], row['objective'], row['seconds'], unit)}, warm start {row['warm_start']}",
-              flush=True)
+        _say(f"[{done}/{total}] scale {row['target_scale']:.4g}: "
+             f"{_describe(row['status'], row['objective'], row['seconds'], unit)}, warm start {row['warm_start']}")
 
-    front = pareto_front(instance, args.points, source=args.source, workers=args.workers, scheduler=args.scheduler,
-                         options=options, builder=args.builder, on_point=progress)
+    with _Progress(args.points, "point") as bar:
+        front = pareto_front(instance, args.points, source=args.source, workers=args.workers,
+                             scheduler=args.scheduler, options=options, builder=args.builder,
+                             on_point=lambda done, n, row: bar.step(n, progress, done, n, row))
     if front.table.empty:
         print(f"{instance.name}: no front: {front.status.value}" + "".join(f"\n  why: {r}" for r in front.reasons))
         return front.exit_code

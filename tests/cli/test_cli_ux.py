@@ -262,3 +262,23 @@ def test_docs_cli_md_is_the_parsers_help() -> None:
 
     written = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     assert written == render(), f"docs/cli.md is out of date with the parser: regenerate it with `{COMMAND}`"
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_long_runs_show_a_bar_only_on_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, terminal: bool
+) -> None:
+    import spatialopt.cli as cli
+
+    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: terminal)
+    scenarios = tmp_path / "s.toml"
+    scenarios.write_text('[[scenarios]]\nname = "a"\n[[scenarios]]\nname = "b"\n', encoding="utf-8")
+    code, stdout, err = run(capsys, "sweep", BUDGET, scenarios, "--out", tmp_path / "sw", "--workers", "1")
+    assert code == 0
+    assert [line[:6] for line in stdout.splitlines() if line.startswith("[")] == ["[1/3] ", "[2/3] ", "[3/3] "]
+    assert ("/3 runs [" in err and " left]" in err) is terminal  # the bar and its estimate, on stderr
+    assert ("\r" in err) is terminal  # a log file gets plain lines only
+    code, stdout, err = run(capsys, "bench", "known-optima", "--family", "hand",
+                            "--registry", ROOT / "results" / "known_optima.csv")
+    assert code == 0 and "hand-budget" in stdout
+    assert (" instances [" in err and " left]" in err) is terminal
