@@ -573,6 +573,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from .convert.orlib import write_cap_instance, write_gap_instance, write_pmed_instance
 
     try:
+        if args.out.is_dir() and any(args.out.iterdir()):  # the files written there would replace the user's
+            raise ValueError(f"--out {args.out} already exists and is not empty; nothing was written. "
+                             "Choose a new folder (or remove that one)")
         if args.format == "orlib-gap":
             problem = _gap_problem(args.file, args.problem)
             manifest = write_gap_instance(args.file, args.out, problem=problem, sense=args.sense)

@@ -282,3 +282,15 @@ def test_long_runs_show_a_bar_only_on_a_terminal(
                             "--registry", ROOT / "results" / "known_optima.csv")
     assert code == 0 and "hand-budget" in stdout
     assert (" instances [" in err and " left]" in err) is terminal
+
+
+def test_convert_never_writes_into_an_occupied_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--out at an instance folder would have replaced its instance.toml and tables."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "instance.toml").write_text("# my own instance\n")
+    code, _, err = run(capsys, "convert", "orlib-pmed", ROOT / "instances" / "orlib" / "pmed" / "pmed1.txt",
+                       "--out", folder)
+    assert code == 2 and f"--out {folder} already exists and is not empty; nothing was written" in err
+    assert [p.name for p in folder.iterdir()] == ["instance.toml"]
+    assert (folder / "instance.toml").read_text() == "# my own instance\n"
