@@ -19,14 +19,38 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .destinations import PARETO, RESULT, SWEEP, DestinationError, FolderKind, command_output
+from .destinations import PARETO, RESULT, SWEEP, DestinationError, FolderKind, command_output, moved_elsewhere
 from .errors import InstanceError, SolutionFileError, SpatialoptError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_LIMIT = 0, 1, 2, 3, 4
+PROFILE_HELP = "solver profile: a name in solvers/ (default, exact, quick) or a .toml path (default: default)"
+FROM_PROFILE = " (default: the solver profile's, see --profile)"
+RENAME_HELP = ("when --out DIR is not empty, write DIR-2 (the next free DIR-N) instead of refusing; "
+               "the default folder under results/ does this on its own, and says so before the work")
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help that states every option's default and keeps the examples' (epilog's) line breaks.
+
+    A default argparse knows is appended as "(default: X)"; an option whose
+    help already says its default in words ("default: results/<name>/") is left
+    as written, and so is a flag (off unless given).
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (not action.option_strings or "default" in text
+                or action.default in (None, False, argparse.SUPPRESS)):
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors with exit code 2 and one line."""
+    """argparse that reports usage errors with exit code 2 and one line; every subcommand shares its help format."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
@@ -35,8 +59,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="spatialopt", description="Plan which facilities move out of megacity cores, and where.")
-    parser.add_argument("--version", action="version", version=f"spatialopt {_version()}")
+    parser = _Parser(prog="spatialopt", description="Plan which facilities move out of megacity cores, and where.",
+                     epilog="examples:\n  spatialopt solve instances/tutorial/instance.toml\n"
+                            "  spatialopt COMMAND --help    # its options, their defaults, and examples\n\n"
+                            "Every command's help is also in docs/cli.md.")
+    parser.add_argument("--version", action=_VersionAction, help="print spatialopt's, HiGHS's, Pyomo's and Python's versions")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("validate", help="check an instance and list every problem")
@@ -53,19 +80,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("instance")
     p.add_argument("--out", type=Path, help="result folder (default: results/<instance name>/)")
     p.add_argument("--force", action="store_true", help="replace an existing result folder")
-    p.add_argument("--profile", help="solver profile: a name in solvers/ (default, exact, quick) or a .toml path")
-    p.add_argument("--time-limit", type=_positive_float, help="seconds")
-    p.add_argument("--gap", type=_fraction, help="relative MIP gap, e.g. 1e-4")
-    p.add_argument("--threads", type=_non_negative_int, help="HiGHS threads (0 = automatic)")
-    p.add_argument("--seed", type=_non_negative_int, help="HiGHS random seed")
+    p.add_argument("--rename", action="store_true", help=RENAME_HELP)
+    p.add_argument("--profile", help=PROFILE_HELP)
+    p.add_argument("--time-limit", type=_positive_float, help=f"seconds{FROM_PROFILE}")
+    p.add_argument("--gap", type=_fraction, help=f"relative MIP gap, e.g. 1e-4{FROM_PROFILE}")
+    p.add_argument("--threads", type=_non_negative_int, help=f"HiGHS threads (0 = automatic){FROM_PROFILE}")
+    p.add_argument("--seed", type=_non_negative_int, help=f"HiGHS random seed{FROM_PROFILE}")
     p.add_argument("--verbose", action="store_true", help="show the HiGHS log while solving")
     p.add_argument("--builder", choices=["matrix", "pyomo"], default="matrix",
                    help="how the model reaches HiGHS: numpy arrays (default) or the Pyomo reference model")
 
     p = sub.add_parser("export", help="write the model as MPS and/or LP for any other solver")
     p.add_argument("instance")
-    p.add_argument("--mps", type=Path, help="MPS file to write")
-    p.add_argument("--lp", type=Path, help="LP file to write")
+    p.add_argument("--mps", type=Path, help="MPS file to write (default: none; give --mps and/or --lp)")
+    p.add_argument("--lp", type=Path, help="LP file to write (default: none; give --mps and/or --lp)")
 
     p = sub.add_parser("check", help="verify a solution file against an instance, independently of the model")
     p.add_argument("instance")
@@ -75,8 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("suite", choices=["known-optima"])
     p.add_argument("--family", action="append", choices=["gap", "cap", "pmed", "hand"],
                    help="only this family (repeatable); default all")
-    p.add_argument("--only", help="only ids matching this shell pattern, e.g. 'gap1-*' or 'pmed?'")
-    p.add_argument("--time-limit", type=_positive_float, help="seconds per instance")
+    p.add_argument("--only", help="only ids matching this shell pattern, e.g. 'gap1-*' or 'pmed?' (default: every id)")
+    p.add_argument("--time-limit", type=_positive_float,
+                   help="seconds per instance (default: the 'exact' profile's limit)")
     p.add_argument("--registry", type=Path, help="known-optima CSV (default results/known_optima.csv)")
 
     p = sub.add_parser("report", help="write report.html (offline), the flow map and plan.gpkg for a result folder")
@@ -92,15 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
     q = convert.add_parser("orlib-gap", help="generalised assignment (gapN.txt)")
     q.add_argument("file", type=Path)
     q.add_argument("--out", type=Path, required=True)
-    q.add_argument("--problem", type=_positive_int, default=1, help="which problem of the file (1-based)")
-    q.add_argument("--sense", choices=["max", "min"], default="max",
-                   help="OR-Library publishes maximum profit (max); min treats c as cost")
+    q.add_argument("--problem", type=_positive_int,
+                   help="which problem of the file, 1-based (default: 1; said on stderr when the file holds more)")
+    q.add_argument("--sense", choices=["max", "min"], required=True,
+                   help="required, the file does not say: max for OR-Library's published maximum profits "
+                        "(arc cost = -value), min to treat the values as costs")
     q = convert.add_parser("orlib-cap", help="capacitated warehouse location (capNN.txt, capa/capb/capc)")
     q.add_argument("file", type=Path)
     q.add_argument("--out", type=Path, required=True)
     q.add_argument("--variant", choices=["split", "single", "uncap"], default="split",
                    help="split demand (OR-Library's published optima), single sourcing, or no capacities")
-    q.add_argument("--capacity", type=_positive_float, help="the capacity of capa/capb/capc files")
+    q.add_argument("--capacity", type=_positive_float,
+                   help="the capacity standing in for the word 'capacity' of capa/capb/capc files "
+                        "(default: none; those files need it, numeric files refuse it)")
     q = convert.add_parser("orlib-pmed", help="p-median on a graph (pmedN.txt)")
     q.add_argument("file", type=Path)
     q.add_argument("--out", type=Path, required=True)
@@ -118,22 +151,25 @@ def build_parser() -> argparse.ArgumentParser:
     for p, what in ((p, "sweep"), (q, "pareto")):  # noqa: B020 - p becomes each of the two parsers
         p.add_argument("--out", type=Path, help=f"output folder (default: results/<instance name>-{what}/)")
         p.add_argument("--force", action="store_true", help="replace an existing output folder")
+        p.add_argument("--rename", action="store_true", help=RENAME_HELP)
         p.add_argument("--workers", type=_positive_int, help="local worker processes (default: the CPUs; 1 = this process)")
         p.add_argument("--scheduler", type=_scheduler_address,
-                       help="run on the Dask cluster at this address, e.g. tcp://127.0.0.1:8786")
-        p.add_argument("--profile", help="solver profile: a name in solvers/ (default, exact, quick) or a .toml path")
-        p.add_argument("--time-limit", type=_positive_float, help="seconds per solve")
-        p.add_argument("--gap", type=_fraction, help="relative MIP gap, e.g. 1e-4")
+                       help="run on the Dask cluster at this address, e.g. tcp://127.0.0.1:8786 "
+                            "(default: none, local processes)")
+        p.add_argument("--profile", help=PROFILE_HELP)
+        p.add_argument("--time-limit", type=_positive_float, help=f"seconds per solve{FROM_PROFILE}")
+        p.add_argument("--gap", type=_fraction, help=f"relative MIP gap, e.g. 1e-4{FROM_PROFILE}")
         p.add_argument("--threads", type=_non_negative_int, help="HiGHS threads per solve (default 1)")
-        p.add_argument("--seed", type=_non_negative_int, help="HiGHS random seed")
+        p.add_argument("--seed", type=_non_negative_int, help=f"HiGHS random seed{FROM_PROFILE}")
         p.add_argument("--builder", choices=["matrix", "pyomo"], default="matrix",
                        help="how models reach HiGHS: numpy arrays (default) or the Pyomo reference")
     p = sub.add_parser("diff", help="compare two result folders: who moves elsewhere, sites, costs, sources")
     p.add_argument("a", help="result folder (or solution.json) A")
     p.add_argument("b", help="result folder (or solution.json) B")
-    p.add_argument("--csv", type=Path, help="also write every difference to this CSV file")
+    p.add_argument("--csv", type=Path, help="also write every difference to this CSV file (default: none)")
     _add_explain_parser(sub)
     _add_allow_outside_paths(sub)
+    _add_examples(sub)
     return parser
 
 
@@ -149,12 +185,67 @@ def _add_explain_parser(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--scheduler", help="run on the Dask cluster at this address, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--instance", help="the instance's .toml manifest (default: the one named in the folder's run.json)")
     p.add_argument("--force", action="store_true", help="replace an earlier explanation in the folder")
-    p.add_argument("--allow-outside-paths", action="store_true",
-                   help="read table files outside the manifest's folder (absolute paths, '..', symlinks)")
+
+
+# Each command's examples, shown by 'spatialopt COMMAND --help' (and in docs/cli.md).
+EXAMPLES = {
+    "validate": ["spatialopt validate instances/tutorial/instance.toml"],
+    "info": ["spatialopt info instances/jingjinji-2035/instance.toml"],
+    "diagnose": ["spatialopt diagnose my-plan/instance.toml --time-limit 30"],
+    "solve": [
+        "spatialopt solve instances/tutorial/instance.toml            # writes results/tutorial/",
+        "spatialopt solve instances/tutorial/                         # a folder holding one manifest",
+        "spatialopt solve instances/tutorial/instance.toml --out run1 --force   # replace run1",
+        "spatialopt solve instances/tutorial/instance.toml --out run1 --rename  # or write run1-2",
+        "spatialopt solve instances/jingjinji-2035/instance.toml --profile quick --time-limit 60",
+    ],
+    "export": ["spatialopt export instances/tutorial/instance.toml --mps tutorial.mps --lp tutorial.lp"],
+    "check": ["spatialopt check instances/tutorial/instance.toml results/tutorial/"],
+    "bench": [
+        "spatialopt bench known-optima",
+        "spatialopt bench known-optima --family gap --only 'gap1-*'",
+    ],
+    "report": [
+        "spatialopt report results/tutorial/                         # writes results/tutorial/report.html",
+        "spatialopt report results/tutorial/ --out committee/plan.html",
+    ],
+    "convert": [
+        "spatialopt convert orlib-gap instances/orlib/gap/gap1.txt --sense max --problem 2 --out /tmp/gap1-2",
+        "spatialopt convert orlib-cap instances/orlib/cap/cap41.txt --variant split --out /tmp/cap41",
+        "spatialopt convert orlib-pmed instances/orlib/pmed/pmed1.txt --out /tmp/pmed1",
+    ],
+    "convert orlib-gap": [
+        "spatialopt convert orlib-gap instances/orlib/gap/gap1.txt --sense max --out /tmp/gap1-1",
+        "spatialopt convert orlib-gap instances/orlib/gap/gap12.txt --sense max --problem 5 --out /tmp/gap12-5",
+    ],
+    "convert orlib-cap": [
+        "spatialopt convert orlib-cap instances/orlib/cap/cap41.txt --variant single --out /tmp/cap41-single",
+        "spatialopt convert orlib-cap capa.txt --capacity 8000 --out /tmp/capa-8000   # capa/capb/capc",
+    ],
+    "convert orlib-pmed": ["spatialopt convert orlib-pmed instances/orlib/pmed/pmed1.txt --out /tmp/pmed1"],
+    "sweep": ["spatialopt sweep instances/tutorial/instance.toml study.toml --out results/study --workers 2"],
+    "pareto": ["spatialopt pareto instances/tutorial/instance.toml --points 5 --out fronts/tutorial"],
+    "diff": ["spatialopt diff results/tutorial/ results/tutorial-2/ --csv changes.csv"],
+}
+
+
+def _add_examples(sub: argparse._SubParsersAction) -> None:
+    """An "examples:" epilog for every command (and convert's formats) that has some in :data:`EXAMPLES`."""
+    for name, command in sub.choices.items():
+        _set_examples(command, name)
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for inner, parser in action.choices.items():
+                    _set_examples(parser, f"{name} {inner}")
+
+
+def _set_examples(parser: argparse.ArgumentParser, name: str) -> None:
+    if name in EXAMPLES and not parser.epilog:
+        parser.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
 
 
 # Commands that load an instance manifest (report: its --instance).
-INSTANCE_COMMANDS = ("validate", "info", "diagnose", "solve", "export", "check", "sweep", "pareto", "report")
+INSTANCE_COMMANDS = ("validate", "info", "diagnose", "solve", "export", "check", "sweep", "pareto", "report", "explain")
 
 
 def _add_allow_outside_paths(sub: argparse._SubParsersAction) -> None:
@@ -193,6 +284,7 @@ def _run(argv: Sequence[str] | None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
+        _manifests_for_folders(args)
         return COMMANDS[args.command](args)
     except InstanceError as exc:
         _print_problems(exc)
@@ -214,6 +306,36 @@ def _run(argv: Sequence[str] | None) -> int:
             traceback.print_exc()
         print(f"spatialopt: internal error: {type(exc).__name__}: {exc} (set SPATIALOPT_DEBUG=1 for details)", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _manifests_for_folders(args: argparse.Namespace) -> None:
+    """An instance given as a folder that holds exactly one manifest means that manifest (said on stderr)."""
+    for field in ("instance",):
+        given = getattr(args, field, None)
+        if args.command in INSTANCE_COMMANDS and isinstance(given, str) and Path(given).is_dir():
+            manifest = _only_manifest(Path(given))
+            print(f"note: using {manifest}", file=sys.stderr)
+            setattr(args, field, str(manifest))
+
+
+def _only_manifest(folder: Path) -> Path:
+    """The one instance manifest (a .toml with an [instance] table) directly in ``folder``; else the candidates."""
+    import tomllib
+
+    manifests = []
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            if isinstance(tomllib.loads(path.read_text(encoding="utf-8")).get("instance"), dict):
+                manifests.append(path)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue  # not a manifest; load() reports a broken one when it is named
+    if len(manifests) == 1:
+        return manifests[0]
+    if not manifests:
+        raise SolutionFileError(f"{folder}: is a folder holding no instance manifest "
+                                "(a .toml file with an [instance] table); pass the manifest's path")
+    names = ", ".join(str(m) for m in manifests)
+    raise SolutionFileError(f"{folder}: holds {len(manifests)} instance manifests; pass one of: {names}")
 
 
 def _print_problems(exc: InstanceError) -> None:
@@ -293,7 +415,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from .api import solve, solver_options
 
     instance = _load(args.instance, args.allow_outside_paths)
-    out = output_folder(args.out, instance.name, "", RESULT, args.force)
+    out = output_folder(args.out, instance.name, "", RESULT, args.force, args.rename)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
     print(f"solving {instance.name} (Ctrl-C stops and keeps the best plan so far)", file=sys.stderr, flush=True)
     stream = None if args.verbose else _terminal_stderr()
@@ -306,18 +428,30 @@ def cmd_solve(args: argparse.Namespace) -> int:
             stream.close()
     written = result.write(out, force=args.force)
     print(result.summary())
-    if written != out:
-        print(f"note: {out} holds an earlier run; wrote {written} instead (use --force to replace it)", file=sys.stderr)
     print(f"wrote {written}/")
-    return result.status.exit_code
+    return _placed(out, written, args.out is None or args.rename) or result.status.exit_code
 
 
-def output_folder(out: Path | None, name: str, suffix: str, kind: FolderKind, force: bool) -> Path:
-    """``--out``, or the default folder under results/ named after the instance, checked before any solve."""
-    folder, note = command_output(out, name, suffix, kind, force)
+def output_folder(out: Path | None, name: str, suffix: str, kind: FolderKind, force: bool,
+                  rename: bool = False) -> Path:
+    """``--out``, or the default folder under results/ named after the instance, checked before any solve.
+
+    An occupied ``--out`` is refused unless ``--force`` or ``--rename``
+    (:func:`spatialopt.destinations.command_output`); a move is said now, before the work.
+    """
+    folder, note = command_output(out, name, suffix, kind, force, rename)
     if note:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {note}", file=sys.stderr, flush=True)
     return folder
+
+
+def _placed(asked: Path, written: Path, may_rename: bool) -> int:
+    """0, or exit code 2 with the reason when the run could not land where the user was promised."""
+    message = moved_elsewhere(asked, written, may_rename)
+    if message is None:
+        return EXIT_OK
+    print(message, file=sys.stderr)
+    return EXIT_INPUT
 
 
 def _announce_diagnosis() -> None:
@@ -441,13 +575,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         found = "-" if o.found is None else f"{o.found:,.3f}"
         diff = "-" if o.rel_diff is None else f"{o.rel_diff:.1e}"
         verdict = "ok" if o.ok else "MISMATCH" if o.check_ok else "CHECK FAILED"
-        print(f"{o.entry.id:<22} {o.entry.objective:>16,.3f} {found:>16} {diff:>9} {o.seconds:>8.2f}  {o.status} {verdict}",
-              flush=True)
+        _say(f"{o.entry.id:<22} {o.entry.objective:>16,.3f} {found:>16} {diff:>9} {o.seconds:>8.2f}  {o.status} {verdict}")
         for line in o.violations:
-            print(f"    {line}")
+            _say(f"    {line}")
 
     root = registry.resolve().parents[1]
-    outcomes = run_registry(entries, root, args.time_limit, on_result=show)
+    with _Progress(len(entries), "instance") as bar:
+        outcomes = run_registry(entries, root, args.time_limit, on_result=lambda i, o: bar.step(len(entries), show, i, o))
     bad = [o for o in outcomes if not o.ok]
     total = sum(o.seconds for o in outcomes)
     print(f"{len(outcomes)} instances, {len(bad)} mismatch(es), {total:.1f} s")
@@ -458,9 +592,15 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from .convert.orlib import write_cap_instance, write_gap_instance, write_pmed_instance
 
     try:
+        if args.out.is_dir() and any(args.out.iterdir()):  # the files written there would replace the user's
+            raise ValueError(f"--out {args.out} already exists and is not empty; nothing was written. "
+                             "Choose a new folder (or remove that one)")
         if args.format == "orlib-gap":
-            manifest = write_gap_instance(args.file, args.out, problem=args.problem, sense=args.sense)
+            problem = _gap_problem(args.file, args.problem)
+            manifest = write_gap_instance(args.file, args.out, problem=problem, sense=args.sense)
         elif args.format == "orlib-cap":
+            if args.variant == "uncap" and args.capacity is not None:
+                raise ValueError("--capacity is not used with --variant uncap (it drops every capacity); leave it out")
             manifest = write_cap_instance(args.file, args.out, variant=args.variant, capacity=args.capacity)
         else:
             manifest = write_pmed_instance(args.file, args.out)
@@ -468,7 +608,32 @@ def cmd_convert(args: argparse.Namespace) -> int:
         print(f"spatialopt: {exc}", file=sys.stderr)
         return EXIT_INPUT
     print(f"wrote {manifest}")
+    print(f"  {_converted(manifest)}")
     return EXIT_OK
+
+
+def _gap_problem(path: Path, asked: int | None) -> int:
+    """The problem to convert: ``--problem``, or 1 with a note when the file holds more than one."""
+    from .convert.orlib import read_gap
+
+    count = len(read_gap(path))
+    if asked is None:
+        if count > 1:
+            print(f"note: {path} holds {count} problems; converting problem 1 (use --problem N for another)",
+                  file=sys.stderr)
+        return 1
+    if asked > count:
+        held = "only problem 1" if count == 1 else f"problems 1..{count}"
+        raise ValueError(f"--problem {asked}: {path} holds {held}")
+    return asked
+
+
+def _converted(manifest: Path) -> str:
+    """What was written, in the instance's own words: its name and description say which problem and sense."""
+    import tomllib
+
+    record = tomllib.loads(manifest.read_text(encoding="utf-8")).get("instance", {})
+    return f"instance {record.get('name')}: {record.get('description', '')}"
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -491,6 +656,57 @@ COMMANDS = {
 }
 
 
+class _Progress:
+    """A progress bar with an estimate of the time left, on stderr when it is a terminal.
+
+    Each finished item still prints its line on stdout (above the bar); when
+    stderr is not a terminal (a log file, CI) there is no bar, only those lines.
+    """
+
+    active: _Progress | None = None  # the bar _say prints above
+
+    def __init__(self, total: int, unit: str) -> None:
+        self.bar: Any = None
+        if _stderr_is_terminal():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False,
+                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} {unit}s [{elapsed}, about {remaining} left]")
+
+    def __enter__(self) -> _Progress:
+        _Progress.active = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _Progress.active = None
+        if self.bar is not None:
+            self.bar.close()
+
+    def step(self, total: int, report: Any, *args: Any) -> None:
+        """Report one finished item with ``report(*args)``, then advance the bar."""
+        report(*args)
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.update(1)
+
+
+def _say(line: str) -> None:
+    """Print a progress line on stdout, above the bar when one is shown."""
+    bar = _Progress.active.bar if _Progress.active is not None else None
+    if bar is None:
+        print(line, flush=True)
+    else:
+        bar.write(line, file=sys.stdout)
+        sys.stdout.flush()
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def _describe(status: str, objective: float | None, seconds: float, unit: str) -> str:
     shown = "no plan" if objective is None else f"objective {objective:,.3f}{unit}"
     return f"{status}, {shown}, {seconds:.2f} s"
@@ -508,7 +724,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if scenario_set.base is not None and scenario_set.base != Path(args.instance).resolve():
         print(f"note: {Path(args.scenarios).name} names base {scenario_set.base}; using {args.instance}", file=sys.stderr)
     scenario_set.instances(base)  # every scenario's problems before any solve
-    out = output_folder(args.out, base.name, "-sweep", SWEEP, args.force)
+    out = output_folder(args.out, base.name, "-sweep", SWEEP, args.force, args.rename)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
     where = f"the Dask cluster at {args.scheduler}" if args.scheduler else (
         "this process" if args.workers == 1 else f"{args.workers or default_workers()} worker processes")
@@ -520,16 +736,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     def progress(done: int, total: int, o: SweepOutcome) -> None:
         objective = o.result.objective if o.result is not None else None
         extra = f" ({o.error})" if o.error else ""
-        print(f"[{done}/{total}] {o.name}: {_describe(o.status.value, objective, o.seconds, unit)}{extra}", flush=True)
+        _say(f"[{done}/{total}] {o.name}: {_describe(o.status.value, objective, o.seconds, unit)}{extra}")
 
-    sweep = run_sweep(base, scenario_set, workers=args.workers, scheduler=args.scheduler, options=options,
-                      builder=args.builder, on_result=progress)
+    with _Progress(total, "run") as bar:
+        sweep = run_sweep(base, scenario_set, workers=args.workers, scheduler=args.scheduler, options=options,
+                          builder=args.builder, on_result=lambda done, n, o: bar.step(n, progress, done, n, o))
     written = sweep.write(out, force=args.force)
     print(sweep.comparison_text())
-    if written != out:
-        print(f"note: {out} holds an earlier run; wrote {written} instead (use --force to replace it)", file=sys.stderr)
     print(f"wrote {written}/ (one folder per run, comparison.csv)")
-    return sweep.exit_code
+    return _placed(out, written, args.out is None or args.rename) or sweep.exit_code
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -556,20 +771,20 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         print("spatialopt: error: --points must be at least 2", file=sys.stderr)
         return EXIT_INPUT
     instance = _load(args.instance, args.allow_outside_paths)
-    out = output_folder(args.out, instance.name, "-pareto", PARETO, args.force)
+    out = output_folder(args.out, instance.name, "-pareto", PARETO, args.force, args.rename)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
     unit = f" {instance.cost_unit}" if instance.cost_unit else ""
     print(f"tracing {instance.name}: {args.points} points (Ctrl-C stops and keeps the points so far)",
           file=sys.stderr, flush=True)
 
     def progress(done: int, total: int, row: dict[str, Any]) -> None:
-        print(f"[{done}/{total}] scale {row['target_scale']:.4g}: "
-              f"{_describe(row['status'], row['objective'], row['seconds'], unit)}, warm start {row['warm_start']}",
-              flush=True)
+        _say(f"[{done}/{total}] scale {row['target_scale']:.4g}: "
+             f"{_describe(row['status'], row['objective'], row['seconds'], unit)}, warm start {row['warm_start']}")
 
-    front = pareto_front(instance, args.points, source=args.source, period=args.period, workers=args.workers,
-                         scheduler=args.scheduler,
-                         options=options, builder=args.builder, on_point=progress)
+    with _Progress(args.points, "point") as bar:
+        front = pareto_front(instance, args.points, source=args.source, period=args.period, workers=args.workers,
+                             scheduler=args.scheduler, options=options, builder=args.builder,
+                             on_point=lambda done, n, row: bar.step(n, progress, done, n, row))
     if front.table.empty:
         print(f"{instance.name}: no front: {front.status.value}" + "".join(f"\n  why: {r}" for r in front.reasons))
         return front.exit_code
@@ -577,10 +792,8 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     shown = front.table.drop(columns=["plan_from"])
     print(shown.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:,.2f}"))
     print(f"largest target scale reached: {front.max_scale:.6g} (found in {front.max_scale_seconds:.2f} s)")
-    if written != out:
-        print(f"note: {out} holds an earlier run; wrote {written} instead (use --force to replace it)", file=sys.stderr)
     print(f"wrote {written}/ (pareto.csv, pareto.png)")
-    return front.exit_code
+    return _placed(out, written, args.out is None or args.rename) or front.exit_code
 
 
 COMMANDS.update({"sweep": cmd_sweep, "diff": cmd_diff, "pareto": cmd_pareto})
@@ -635,7 +848,7 @@ COMMANDS["explain"] = cmd_explain
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
+    value = _number(text, "a number > 0")
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
     return value
@@ -649,10 +862,18 @@ def _positive_int(text: str) -> int:
 
 
 def _fraction(text: str) -> float:
-    value = float(text)
+    value = _number(text, "a number in [0, 1]")
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text}")
     return value
+
+
+def _number(text: str, expected: str) -> float:
+    """``text`` as a float; argparse names the flag before the message ("argument --capacity: expected ...")."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
 
 
 def _non_negative_int(text: str) -> int:
@@ -678,6 +899,33 @@ def _version() -> str:
     from ._version import __version__
 
     return __version__
+
+
+def version_text() -> str:
+    """``spatialopt X (HiGHS Y via highspy, Pyomo Z, Python W)``: read from package metadata, nothing imported."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return (f"spatialopt {_version()} (HiGHS {installed('highspy')} via highspy, Pyomo {installed('pyomo')}, "
+            f"Python {platform.python_version()})")
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the versions that decide a result, looked up only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(version_text())
+        parser.exit()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,11 @@
   one goes to ``DIR-2``, ``DIR-3``, ... The claim is the ``rename`` of the
   finished staging folder itself, which fails atomically when the target is a
   non-empty folder, so two runs started together never take the same folder.
+- **The place is certain** (:func:`command_output`): an ``--out`` the user named
+  that is already occupied is refused before any work unless ``force``
+  (replace it) or ``rename`` (write ``DIR-N``) is given; only the default
+  folder under ``results/`` moves to ``results/<name>-N`` on its own. Either
+  move is announced before the work starts.
 - **``force`` replaces only what spatialopt wrote**: an empty folder, or a
   folder of the same kind (:data:`RESULT`, :data:`SWEEP`, :data:`PARETO`) that
   holds its record (``run.json``, ``sweep.json``, ``pareto.csv``) as
@@ -103,17 +108,72 @@ def default_folder(name: str, suffix: str = "") -> Path:
     return RESULTS_ROOT / f"{safe_folder_name(name)}{suffix}"
 
 
-def command_output(out: Path | None, name: str, suffix: str, kind: FolderKind, force: bool) -> tuple[Path, str]:
+def command_output(out: Path | None, name: str, suffix: str, kind: FolderKind, force: bool,
+                   rename: bool = False) -> tuple[Path, str]:
     """A command's folder, checked before any work: ``out``, or the default for instance ``name``.
 
-    Returns the folder and a note for the user ("" when there is nothing to say).
+    A script that names ``--out DIR`` then reads ``DIR``: so an occupied
+    ``DIR`` is refused (:class:`DestinationError`) unless ``force`` replaces
+    it or ``rename`` lets the run take the next free ``DIR-N``. The default
+    folder (``out`` None) takes ``results/<name>-N`` on its own. Returns the
+    folder and a note for the user, to print before the work starts ("" when
+    there is nothing to say).
     """
-    note = ""
+    if force and rename:
+        raise DestinationError("--force and --rename exclude each other: replace the folder, or write beside it")
+    notes = []
+    named = out is not None
     if out is None:
         out = default_folder(name, suffix)
         if out.name != f"{name}{suffix}":
-            note = f"the instance name {name[:60]!r} is not a safe folder name; writing under {out}"
-    return check_destination(out, kind, force), note
+            notes.append(f"the instance name {name[:60]!r} is not a safe folder name; writing under {out}")
+    folder = check_destination(out, kind, force)
+    if not force and is_occupied(folder):
+        following = next_free(folder)
+        if named and not rename:
+            raise DestinationError(
+                f"--out {_short(os.fspath(out))} already exists and is not empty; nothing was run. "
+                f"--force replaces a {kind.label} that 'spatialopt {kind.command}' wrote, --rename writes "
+                f"{_short(os.fspath(following))} instead, or choose another --out")
+        how = "--force replaces it" if named else "--force replaces it, --out DIR chooses the place"
+        notes.append(f"{_short(os.fspath(folder))} holds an earlier run: this run will write "
+                     f"{_short(os.fspath(following))} instead ({how})")
+    return folder, "; ".join(notes)
+
+
+def is_occupied(folder: Path) -> bool:
+    """Whether a folder written to ``folder`` would have to go elsewhere (a non-empty folder, a file, a link)."""
+    if os.path.islink(folder) or (os.path.lexists(folder) and not folder.is_dir()):
+        return True
+    try:
+        if not folder.is_dir():
+            return False
+        with os.scandir(folder) as entries:
+            return any(True for _ in entries)
+    except OSError:
+        return True
+
+
+def next_free(folder: Path) -> Path:
+    """The first of ``folder-2``, ``folder-3``, ... that is missing or empty now (another run may take it first)."""
+    for n in range(2, MAX_SIBLINGS + 1):
+        candidate = folder.with_name(f"{folder.name}-{n}")
+        if not is_occupied(candidate):
+            return candidate
+    raise DestinationError(f"--out {folder}: {folder.name}-2 ... {folder.name}-{MAX_SIBLINGS} are all taken; "
+                           "choose another --out")
+
+
+def moved_elsewhere(asked: Path, written: Path, may_rename: bool) -> str | None:
+    """What to tell the user when the run landed in ``written`` rather than ``asked`` (None: nothing).
+
+    Without ``may_rename`` the user was promised ``asked``: another run took it
+    meanwhile, and the message (an error, exit 2) says where this run's result is.
+    """
+    if written == asked or may_rename:  # a rename the user allowed was announced at the start
+        return None
+    return (f"spatialopt: --out {asked} was written by another run while this one worked; "
+            f"this run's result is kept in {written}")
 
 
 # -- checks before the work -----------------------------------------------------------------

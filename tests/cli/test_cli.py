@@ -73,7 +73,9 @@ def test_second_run_never_overwrites_the_first(tmp_path: Path, capsys: pytest.Ca
     out_dir = tmp_path / "tut"
     assert run(capsys, "solve", str(TUTORIAL), "--out", str(out_dir))[0] == 0
     first = (out_dir / "solution.json").read_bytes()
-    code, _, err = run(capsys, "solve", str(TUTORIAL), "--out", str(out_dir))
+    code, _, err = run(capsys, "solve", str(TUTORIAL), "--out", str(out_dir))  # refused: a script reads DIR
+    assert code == 2 and "--rename" in err and not (tmp_path / "tut-2").exists()
+    code, _, err = run(capsys, "solve", str(TUTORIAL), "--out", str(out_dir), "--rename")
     assert code == 0 and "holds an earlier run" in err
     assert (out_dir / "solution.json").read_bytes() == first
     assert (tmp_path / "tut-2" / "solution.json").is_file()

@@ -216,7 +216,7 @@ def test_two_writers_racing_for_one_folder_both_keep_their_result(tmp_path: Path
 
 def test_two_solve_processes_to_one_out_write_two_folders(tmp_path: Path) -> None:
     out = tmp_path / "r"
-    command = [sys.executable, "-m", "spatialopt.cli", "solve", str(BUDGET), "--out", str(out)]
+    command = [sys.executable, "-m", "spatialopt.cli", "solve", str(BUDGET), "--out", str(out), "--rename"]
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=300) for p in runs]
     assert [p.returncode for p in runs] == [0, 0]

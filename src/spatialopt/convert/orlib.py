@@ -297,7 +297,8 @@ def _read_cap(path: str | Path, capacity: float | None, word_ok: bool) -> CapPro
                 tok_pos, line = toks.pos, toks.items[toks.pos - 1][1]
                 raise ValueError(
                     f"{toks.name}: token {tok_pos} (line {line}) is the word 'capacity' "
-                    "(capa/capb/capc layout); pass capacity=<number> to stand in for it"
+                    "(capa/capb/capc layout): give the capacity that stands in for it "
+                    "(--capacity N on the command line, capacity= in Python)"
                 )
             value = capacity if capacity is not None else math.nan
         s.append(value)
@@ -310,8 +311,8 @@ def _read_cap(path: str | Path, capacity: float | None, word_ok: bool) -> CapPro
     toks.end(f"{n} customers")
     if capacity is not None and not word:
         raise ValueError(
-            f"{toks.name}: capacity={capacity!r} given, but the file has numeric "
-            "capacities (no word 'capacity' to replace)"
+            f"{toks.name}: a capacity was given (--capacity {name_number(capacity)}), but the file has "
+            "numeric capacities (no word 'capacity' to replace); leave it out"
         )
     c = tuple(tuple(cols[j][i] for j in range(n)) for i in range(m))
     return CapProblem(m=m, n=n, s=tuple(s), f=tuple(f), d=tuple(d), c=c, capacity_word=word)
@@ -449,14 +450,14 @@ def write_cap_instance(
         raise ValueError(f"variant={variant!r}, expected 'split', 'single' or 'uncap'")
     cp = _read_cap(path, capacity, word_ok=variant == "uncap")
     stem = Path(path).stem
-    label = stem if capacity is None or variant == "uncap" else f"{stem}-{_fmt(capacity)}"
+    label = stem if capacity is None or variant == "uncap" else f"{stem}-{name_number(capacity)}"
     what = {
         "split": "a customer's demand may be split among warehouses (x = fraction served)",
         "single": "each customer is served by exactly one warehouse",
         "uncap": "warehouse capacities dropped",
     }[variant]
     given = (
-        f" Every capacity is {_fmt(capacity)}, standing in for the file's word 'capacity'."
+        f" Every capacity is {name_number(capacity)}, standing in for the file's word 'capacity'."
         if capacity is not None and variant != "uncap"
         else ""
     )
@@ -542,6 +543,13 @@ def write_pmed_instance(path: str | Path, out_dir: str | Path) -> Path:
 
 
 # ---------------------------------------------------------------- output helpers
+
+
+def name_number(value: float) -> str:
+    """A number as names and messages show it: ``8000.0`` as ``8000``, ``7.5`` as ``7.5`` (never ``1e+04``)."""
+    if float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))
 
 
 def _negate(value: Number) -> Number:
