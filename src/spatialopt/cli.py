@@ -147,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--points", type=_positive_int, default=11, help="points on the front (default 11, at least 2)")
     q.add_argument("--source", help="scale only this source's target (default: every source's)")
     q.add_argument("--period", help="trace this period's milestone only (a phased instance's period id, not the "
-                                    "last): residents moved by its end against cost")
+                                    "last): residents moved by its end against cost "
+                                    "(default: none, every target scaled)")
     for p, what in ((p, "sweep"), (q, "pareto")):  # noqa: B020 - p becomes each of the two parsers
         p.add_argument("--out", type=Path, help=f"output folder (default: results/<instance name>-{what}/)")
         p.add_argument("--force", action="store_true", help="replace an existing output folder")
@@ -176,13 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_explain_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("explain", help="why this city: runner-ups and their extra cost, re-optimised; marginal values")
     p.add_argument("result", type=Path, help="a result folder written by 'solve'")
-    p.add_argument("--facility", nargs="+", metavar="ID", help="only these facility rows (and no city question)")
-    p.add_argument("--city", nargs="+", metavar="ID", help="only these destinations (and no facility question)")
-    p.add_argument("--top", type=_positive_int, help="only the N largest of each kind of question")
+    p.add_argument("--facility", nargs="+", metavar="ID", help="only these facility rows, and no city question (default: every facility row)")
+    p.add_argument("--city", nargs="+", metavar="ID", help="only these destinations, and no facility question (default: every city that received nothing)")
+    p.add_argument("--top", type=_positive_int, help="only the N largest of each kind of question (default: all)")
     p.add_argument("--time-limit", type=_positive_float, help="seconds per re-solve (default 60)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_positive_int, help="local worker processes (default: the CPUs; 1 = this process)")
-    where.add_argument("--scheduler", help="run on the Dask cluster at this address, e.g. tcp://127.0.0.1:8786")
+    where.add_argument("--scheduler", type=_scheduler_address,
+                       help="run on the Dask cluster at this address, e.g. tcp://127.0.0.1:8786 "
+                            "(default: none, local processes)")
     p.add_argument("--instance", help="the instance's .toml manifest (default: the one named in the folder's run.json)")
     p.add_argument("--force", action="store_true", help="replace an earlier explanation in the folder")
 
@@ -226,6 +229,11 @@ EXAMPLES = {
     "sweep": ["spatialopt sweep instances/tutorial/instance.toml study.toml --out results/study --workers 2"],
     "pareto": ["spatialopt pareto instances/tutorial/instance.toml --points 5 --out fronts/tutorial"],
     "diff": ["spatialopt diff results/tutorial/ results/tutorial-2/ --csv changes.csv"],
+    "explain": [
+        "spatialopt explain results/jingjinji-2035/                  # writes explain.json and CSVs there",
+        "spatialopt explain results/jingjinji-2035/ --facility beijing-core-hos-001 --time-limit 30",
+        "spatialopt explain results/china-2035/ --top 20 --workers 2",
+    ],
 }
 
 
