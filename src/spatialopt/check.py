@@ -62,6 +62,7 @@ import reprlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -238,6 +239,11 @@ def haversine_km(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> Any:
 def _slack(lhs: Any, rhs: Any) -> Any:
     """The allowed violation of a row ``lhs ? rhs`` (spec §5)."""
     return TOL * np.maximum(1.0, np.maximum(np.abs(lhs), np.abs(rhs)))
+
+
+def _capacity_message(city_ids: Sequence[str], resource: str, load: np.ndarray, cap: np.ndarray, when: str,
+                      d: int) -> str:
+    return f"city {city_ids[d]!r} resource {resource!r}{when}: use {_num(load[d])} > cap {_num(cap[d])}"
 
 
 def _le_fails(lhs: Any, rhs: Any) -> Any:
@@ -609,7 +615,7 @@ class _InstanceArrays:
                     values = pd.to_numeric(sites[column], errors="coerce").to_numpy(dtype=float)[keep]
                     given = ~np.isnan(values)
                     matrix[k[given], d[given]] = values[given]
-        self.has_site_rows = self.site_row.any(axis=1)
+        self.has_site_rows: np.ndarray = np.asarray(self.site_row.any(axis=1))
         # A type that requires a site may open one in every destination, or
         # only at its own sites rows where the table has any.
         self.site_candidate = np.where(self.has_site_rows[:, None], self.site_row, ~self.is_source[None, :])
@@ -953,9 +959,7 @@ def _check_capacity(data: _InstanceArrays, moves: _Moves, out: _Violations) -> N
             finite = np.isfinite(cap)
             failing = finite & _le_fails(load, np.where(finite, cap, 0.0))
             when = f" by the end of {data.period_ids[p]!r}" if data.phased else ""
-            out.add_each("capacity", failing,
-                         lambda d, r=res.id, load=load, cap=cap, when=when:
-                         f"city {data.city_ids[d]!r} resource {r!r}{when}: use {_num(load[d])} > cap {_num(cap[d])}")
+            out.add_each("capacity", failing, partial(_capacity_message, data.city_ids, res.id, load, cap, when))
 
 
 def _site_jobs(data: _InstanceArrays, arcs: _Arcs) -> np.ndarray:

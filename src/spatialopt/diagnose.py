@@ -115,7 +115,7 @@ def presolve_findings(instance: Instance, derived: Derived | None = None) -> lis
         findings.append(Finding(
             "must_move",
             f"facility {fac.index[i]!r} ({ftype[i]}, from {origin[i]}) must move but has no eligible destination: "
-            f"{why_stranded(i)}",
+            f"{why_stranded(int(i))}",
         ))
 
     for s, src in instance.sources.items():

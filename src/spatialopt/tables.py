@@ -429,7 +429,11 @@ def _absent_if_nan(value: Any) -> Any:
 
 
 def _type_name(value: object) -> str:
-    return {dict: "a table", list: "an array"}.get(type(value), type(value).__name__)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
 
 
 def _first_line(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ import math
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -570,7 +570,7 @@ class _Loader:
             if isinstance(city_id, str):
                 ids.append(city_id)
                 records.append(record)
-                caps.append([math.inf if v is None or v is INVALID else v for v in cap_values])
+                caps.append([math.inf if v is None or v is INVALID else cast(float, v) for v in cap_values])
         frame = pd.DataFrame(records, columns=columns, index=pd.Index(ids, name="id", dtype=object))
         for column in ("tier", "region", "cluster"):
             frame[column] = frame[column].map(lambda v: v if isinstance(v, str) else "").astype(object)
@@ -751,7 +751,7 @@ class _Loader:
             must_move = as_bool(row.get("must_move"), where, "must_move", self.problems)
             earliest, latest = self.facility_window(where, row)
             kind = types.get(type_id) if isinstance(type_id, str) else None
-            jobs_value = 0.0 if jobs is None or jobs is INVALID else jobs
+            jobs_value = 0.0 if jobs is None or jobs is INVALID else cast(float, jobs)
             if residents is None:
                 residents = jobs_value * (kind.household_factor if kind else 1.0)
             record = {
@@ -767,10 +767,10 @@ class _Loader:
             use_row: list[float] = []
             for resource in resources:
                 if resource.use in BUILTIN_FACILITY_COLUMNS:
-                    use_row.append(builtin[resource.use])
+                    use_row.append(cast(float, builtin[resource.use]))
                     continue
                 use = as_number(row.get(resource.use), where, resource.use, self.problems, minimum=0)
-                use_row.append(0.0 if use is None or use is INVALID else use)
+                use_row.append(0.0 if use is None or use is INVALID else cast(float, use))
             if isinstance(fid, str):
                 ids.append(fid)
                 records.append(record)
@@ -1049,5 +1049,9 @@ def _is_number(value: object) -> bool:
 
 
 def _kind(value: object) -> str:
-    return {dict: "a table", list: "an array"}.get(type(value), repr(value))
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return repr(value)
 

@@ -313,7 +313,8 @@ def pareto_front(instance: Instance, points: int = 11, *, source: str | None = N
         up, low = results[upper], results[lower]
         if not up.status.has_solution:
             continue
-        dearer = low.status.has_solution and low.objective > up.objective + 1e-9 * max(1.0, abs(up.objective))
+        dearer = (low.status.has_solution and low.objective is not None and up.objective is not None
+                  and low.objective > up.objective + 1e-9 * max(1.0, abs(up.objective)))
         if not low.status.has_solution or dearer:
             run = replace(runs[upper], status=SolveStatus.FEASIBLE, bound=None)
             runs[lower] = run
