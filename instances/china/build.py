@@ -8,6 +8,10 @@ Run from the repository root::
 
 Each instance directory gets ``instance.toml`` (the manifest of
 docs/spec MODEL.md), ``cities.csv``, ``facilities.csv`` and ``sites.csv``.
+An instance with a ``phased`` table in the assumptions also gets a phased
+variant ``<name>-phased`` (spec v2: plan periods, milestones, capacities by
+period, travel-time rules) and, where the assumptions name a rail table, a
+``distances.csv`` of sourced rail minutes with each value's source beside it.
 The city rows come from the data tables plus a ``<city>-core`` row per
 source and the suburban new areas named in the assumptions; the facility
 rows are synthetic, drawn with ``numpy.random.default_rng`` from the seeds
@@ -44,6 +48,8 @@ TYPE_KEY_ORDER = (
     "allowed_tiers",
     "min_km",
     "max_km",
+    "min_minutes",
+    "max_minutes",
     "same_cluster",
     "splittable",
     "household_factor",
@@ -89,6 +95,26 @@ FACILITY_COLUMNS = (
     "must_move",
 )
 SITE_COLUMNS = ("type", "city", "site_cost")
+PHASED_FACILITY_COLUMNS = (*FACILITY_COLUMNS, "earliest", "latest")
+# distances.csv of a phased instance: the spec's columns, then where each value comes from
+DISTANCE_COLUMNS = (
+    "from",
+    "to",
+    "km",
+    "minutes",
+    "from_station",
+    "from_station_district",
+    "to_station",
+    "line",
+    "year_stated",
+    "stated_as",
+    "source_id",
+    "source_publisher",
+    "source_url",
+)
+# Beijing's six central districts: a rail time counts as "from the central
+# districts" when its station lies in one of them (rail_minutes_beijing.csv)
+CENTRAL_DISTRICTS = ("Dongcheng", "Xicheng", "Chaoyang", "Fengtai", "Haidian", "Shijingshan")
 
 
 # ---------------------------------------------------------------------------
@@ -319,27 +345,45 @@ def build_cities(A: dict, data: dict[str, dict], inst: dict) -> tuple[list[dict]
 # ---------------------------------------------------------------------------
 
 
-def instance_types(A: dict, inst: dict) -> dict[str, dict]:
+def instance_types(A: dict, inst: dict, phased: bool = False) -> dict[str, dict]:
     out = {}
     overrides = inst.get("type_overrides", {})
+    travel_rules = A["phasing"]["type_overrides"] if phased else {}
     for k in A["types"]["order"]:
         rule = dict(A["types"][k]["rule"])
         rule.update(overrides.get(k, {}))
+        if k in travel_rules:
+            # the plan states this type's reach in travel time: minutes replace km
+            for key in travel_rules["drop_keys"]:
+                rule.pop(key, None)
+            rule.update(travel_rules[k])
         out[k] = rule
     return out
 
 
-def eligible(rule: dict, src: dict, dst: dict) -> bool:
+def eligible(rule: dict, src: dict, dst: dict, minutes_of=None) -> bool:
+    """Spec §3 eligibility of a (source, destination) pair for a type's rule.
+
+    ``minutes_of(src, dst, km)`` gives the travel time where the rule sets a
+    minutes band (phased instances only).
+    """
     if dst["tier"] not in rule.get("allowed_tiers", [dst["tier"]]):
         return False
     if rule.get("same_cluster") and (not src["cluster"] or src["cluster"] != dst["cluster"]):
         return False
     km = haversine_km(float(src["lon"]), float(src["lat"]), float(dst["lon"]), float(dst["lat"]))
-    return rule.get("min_km", 0.0) <= km <= rule.get("max_km", math.inf)
+    if not rule.get("min_km", 0.0) <= km <= rule.get("max_km", math.inf):
+        return False
+    if "min_minutes" in rule or "max_minutes" in rule:
+        if minutes_of is None:
+            raise SystemExit("a type with a minutes rule needs travel times")
+        minutes = minutes_of(src, dst, km)
+        return rule.get("min_minutes", 0.0) <= minutes <= rule.get("max_minutes", math.inf)
+    return True
 
 
 def build_facilities(
-    A: dict, inst: dict, cities: list[dict], cores: dict[str, dict], types: dict[str, dict]
+    A: dict, inst: dict, cities: list[dict], cores: dict[str, dict], types: dict[str, dict], minutes_of=None
 ) -> list[dict]:
     gen_all = A["generator"]
     slack = float(inst.get("offer_slack", gen_all["offer_slack"]))
@@ -353,7 +397,7 @@ def build_facilities(
         core_id = f"{cid}-core"
         src = by_id[core_id]
         target = cores[cid]["target_persons"]
-        ok = [k for k in A["types"]["order"] if any(eligible(types[k], src, d) for d in dests)]
+        ok = [k for k in A["types"]["order"] if any(eligible(types[k], src, d, minutes_of) for d in dests)]
         total_share = sum(A["types"][k]["gen"]["share"] for k in ok)
         for t_idx, k in enumerate(A["types"]["order"]):
             if k not in ok:
@@ -429,11 +473,159 @@ def build_sites(A: dict, cities: list[dict], types: dict[str, dict]) -> list[dic
 
 
 # ---------------------------------------------------------------------------
+# phasing (spec v2): periods, caps by period, windows, rail minutes, travel
+# ---------------------------------------------------------------------------
+
+
+def periods(A: dict) -> list[dict]:
+    out = [dict(p) for p in A["phasing"]["periods"]]
+    years = [int(p["end_year"]) for p in out]
+    if years != sorted(set(years)) or years[0] <= int(A["phasing"]["base_year"]):
+        raise SystemExit("[phasing] periods: end years must rise after base_year")
+    return out
+
+
+def cap_shares(A: dict, inst: dict, city: dict) -> list[float]:
+    """Shares of a city's 2035 caps it can take by the end of each period but the last."""
+    special = inst["phased"].get("cap_share", {})
+    if city["id"] in special:
+        shares = special[city["id"]]["shares"]
+    else:
+        shares = A["phasing"]["cap_share"]["new_area" if city["kind"] == "new_area" else "city"]
+    n = len(A["phasing"]["periods"]) - 1
+    if len(shares) != n or any(not 0.0 <= s <= 1.0 for s in shares) or list(shares) != sorted(shares):
+        raise SystemExit(f"cap_share of {city['id']}: {n} rising shares in [0, 1] expected, got {shares}")
+    return [float(s) for s in shares]
+
+
+def add_period_caps(A: dict, inst: dict, cities: list[dict]) -> tuple[str, ...]:
+    """Cumulative caps by the end of each period but the last (spec v2 cap_by_period).
+
+    Returns the added city columns: ``cap_residents_<year>`` then ``cap_land_ha_<year>``.
+    """
+    ends = [int(p["end_year"]) for p in periods(A)[:-1]]
+    cols = A["phasing"]["cap_columns"]
+    added = tuple(f"{cols['residents']}_{y}" for y in ends) + tuple(f"{cols['land']}_{y}" for y in ends)
+    for c in cities:
+        if c["kind"] == "core":
+            continue  # a source takes nothing: its caps stay empty
+        for y, share in zip(ends, cap_shares(A, inst, c)):
+            cap = int(round(share * int(c[cols["residents"]]) / 1000.0)) * 1000
+            c[f"{cols['residents']}_{y}"] = str(cap)
+            c[f"{cols['land']}_{y}"] = fnum(land_cap(A, cap), 1)
+    return added
+
+
+def apply_windows(A: dict, inst: dict, facilities: list[dict], n_sources: int) -> None:
+    """Sets each row's earliest/latest period: the first and last unless a window names the row."""
+    ids = [p["id"] for p in periods(A)]
+    for f in facilities:
+        f["earliest"], f["latest"] = ids[0], ids[-1]
+    for w in inst["phased"].get("windows", []):
+        lo, hi = (1, int(w["rows"])) if isinstance(w["rows"], int) else (int(w["rows"][0]), int(w["rows"][1]))
+        earliest, latest = w.get("earliest", ids[0]), w.get("latest", ids[-1])
+        if earliest not in ids or latest not in ids or ids.index(earliest) > ids.index(latest):
+            raise SystemExit(f"window for {w['type']} rows {w['rows']}: {earliest}..{latest} is not a period range")
+        hit = 0
+        for f in facilities:
+            if f["type"] == w["type"] and lo <= int(f["id"].rsplit("-", 1)[1]) <= hi:
+                f["earliest"], f["latest"] = earliest, latest
+                hit += 1
+        if hit != (hi - lo + 1) * n_sources:
+            raise SystemExit(f"window for {w['type']} rows {w['rows']}: {hit} rows found")
+
+
+def fastest_rail_rows(rail: list[dict]) -> dict[str, dict]:
+    """Per receiving city, the rail row with the fewest minutes from a central-district station.
+
+    Ties go to the most recent timetable. Rows timed from the sub-centre's station
+    or from an unnamed Beijing station are not from the central districts.
+    """
+    best: dict[str, dict] = {}
+    for r in rail:
+        if r["from_station_district"] not in CENTRAL_DISTRICTS:
+            continue
+        key = (int(r["minutes"]), -int(r["year_stated"]))
+        site = r["instance_site"]
+        if site not in best or key < (int(best[site]["minutes"]), -int(best[site]["year_stated"])):
+            best[site] = r
+    return best
+
+
+def point_of(A: dict, data: dict[str, dict], site: str) -> tuple[float, float]:
+    if site in data:
+        return float(data[site]["lon"]), float(data[site]["lat"])
+    na = A["new_areas"][site]
+    return float(na["lon"]), float(na["lat"])
+
+
+def travel(A: dict, data: dict[str, dict]) -> dict:
+    """[travel] of the phased instances: the stated detour and a speed calibrated on the sourced rail times."""
+    tr = A["phasing"]["travel"]
+    rail = read_csv(ROOT / tr["calibration_table"])
+    origin = point_of(A, data, tr["calibration_origin"])
+    detour = float(tr["detour"])
+    speeds = []
+    for site, r in sorted(fastest_rail_rows(rail).items()):
+        if r["stated_as"].startswith(tr["calibration_stated_as"]):
+            km = haversine_km(*origin, *point_of(A, data, site))
+            speeds.append(detour * km * 60.0 / float(r["minutes"]))
+    step = float(tr["speed_round_kmh"])
+    return {"speed_kmh": float(round(float(np.median(speeds)) / step) * step), "detour": detour, "pairs": len(speeds)}
+
+
+def rail_distances(inst: dict, cities: list[dict], core_id: str) -> list[dict]:
+    """distances.csv rows: sourced fastest rail minutes from the core, each with its source."""
+    ph = inst["phased"]
+    sources = {s["id"]: s for s in read_csv(ROOT / ph["rail_sources"])}
+    ids = {c["id"] for c in cities}
+    rows = []
+    for site, r in sorted(fastest_rail_rows(read_csv(ROOT / ph["rail_minutes"])).items()):
+        if site not in ids:
+            raise SystemExit(f"{ph['rail_minutes']}: {site!r} is not a city of the instance")
+        src = sources[r["source_id"]]
+        rows.append(
+            {
+                "from": core_id,
+                "to": site,
+                "km": "",
+                "minutes": str(int(r["minutes"])),
+                "from_station": r["from_station"],
+                "from_station_district": r["from_station_district"],
+                "to_station": r["to_station"],
+                "line": r["line"],
+                "year_stated": r["year_stated"],
+                "stated_as": r["stated_as"],
+                "source_id": r["source_id"],
+                "source_publisher": src["publisher"],
+                "source_url": src["address"],
+            }
+        )
+    return rows
+
+
+def minutes_function(distances: list[dict], tr: dict):
+    """Spec v2 minutes(a, b): the table's minutes where given, else 60 x detour x km / speed."""
+    table = {}
+    for d in distances:
+        table[(d["from"], d["to"])] = table[(d["to"], d["from"])] = float(d["minutes"])
+
+    def minutes_of(src: dict, dst: dict, km: float) -> float:
+        given = table.get((src["id"], dst["id"]))
+        return given if given is not None else 60.0 * tr["detour"] * km / tr["speed_kmh"]
+
+    return minutes_of
+
+
+# ---------------------------------------------------------------------------
 # manifest
 # ---------------------------------------------------------------------------
 
 
-def manifest(A: dict, name: str, inst: dict, cores: dict[str, dict], types: dict[str, dict]) -> str:
+def manifest(
+    A: dict, name: str, inst: dict, cores: dict[str, dict], types: dict[str, dict], phase: dict | None = None
+) -> str:
+    """The instance.toml text; ``phase`` (phased variants only) adds spec v2's keys."""
     b = A["build"]
     L: list[str] = [
         "# Generated by instances/china/build.py from data/china and",
@@ -441,37 +633,57 @@ def manifest(A: dict, name: str, inst: dict, cores: dict[str, dict], types: dict
         "# assumptions and rebuild. Facilities, caps, cost indices and the",
         "# targets of cores without compiled district figures are SYNTHETIC",
         "# (see instances/china/README.md).",
+    ]
+    if phase is not None:
+        L += [
+            "# Phased (spec v2): milestones, caps by period, period budgets and the",
+            "# discount rate are SYNTHETIC rules; the periods, the facility windows and",
+            "# the rail minutes in distances.csv are sourced (see the README).",
+        ]
+    L += [
         "",
         "[instance]",
         f"name = {toml_value(name)}",
-        f"description = {toml_value(inst['description'])}",
+        f"description = {toml_value(inst['description'] if phase is None else phase['description'])}",
         f"cost_unit = {toml_value(b['cost_unit'])}",
-        f"horizon_years = {toml_value(int(b['horizon_years']))}",
+    ]
+    if phase is None:
+        L.append(f"horizon_years = {toml_value(int(b['horizon_years']))}")
+    else:
+        ph = A["phasing"]
+        L += [
+            f"horizon_years = {toml_value(int(ph['horizon_years']))}",
+            f"base_year = {toml_value(int(ph['base_year']))}",
+            f"discount_rate = {toml_value(float(ph['discount_rate']))}",
+        ]
+    L += [
         "",
         "[tables]",
         'cities = "cities.csv"',
         'facilities = "facilities.csv"',
         'sites = "sites.csv"',
     ]
+    if phase is not None and phase["distances"]:
+        L.append('distances = "distances.csv"')
     for k, rule in types.items():
         L += ["", "[[types]]", f"id = {toml_value(k)}"]
         for key in TYPE_KEY_ORDER:
             if key in rule:
                 L.append(f"{key} = {toml_value(rule[key])}")
-    L += [
-        "",
-        "[[resources]]",
-        'id = "residents"',
-        'use = "residents"',
-        'cap = "cap_residents"',
-        "",
-        "[[resources]]",
-        'id = "land"',
-        'use = "land_ha"',
-        'cap = "cap_land_ha"',
-    ]
+    for rid, use, cap in (("residents", "residents", "cap_residents"), ("land", "land_ha", "cap_land_ha")):
+        L += ["", "[[resources]]", f"id = {toml_value(rid)}", f"use = {toml_value(use)}", f"cap = {toml_value(cap)}"]
+        if phase is not None:
+            by_period = {p["id"]: f"{cap}_{p['end_year']}" for p in phase["periods"][:-1]}
+            L.append(f"cap_by_period = {toml_value(by_period)}")
+    if phase is not None:
+        for p in phase["periods"]:
+            L += ["", "[[periods]]", f"id = {toml_value(p['id'])}", f"end_year = {toml_value(int(p['end_year']))}"]
+            if p.get("budget") is not None:
+                L.append(f"budget = {toml_value(float(p['budget']))}")
+        tr = phase["travel"]
+        L += ["", "[travel]", f"speed_kmh = {toml_value(tr['speed_kmh'])}", f"detour = {toml_value(tr['detour'])}"]
     min_share = inst.get("min_share", {})
-    for cid, shares in min_share.items():
+    for cid in min_share:
         if cid not in cores:
             raise SystemExit(f"{name}: min_share for {cid!r}, which is not a source")
     for cid in sorted(cores):
@@ -490,6 +702,8 @@ def manifest(A: dict, name: str, inst: dict, cores: dict[str, dict], types: dict
         L.append("soft = false")
         if cid in min_share:
             L.append(f"min_share = {toml_value({k: float(v) for k, v in min_share[cid].items()})}")
+        if phase is not None:
+            L.append(f"milestones = {toml_value({k: float(v) for k, v in A['phasing']['milestones'].items()})}")
     pol = inst.get("policy", {})
     if pol:
         L += ["", "[policy]"]
@@ -508,18 +722,59 @@ def manifest(A: dict, name: str, inst: dict, cores: dict[str, dict], types: dict
 # ---------------------------------------------------------------------------
 
 
+def variants(A: dict) -> dict[str, tuple[str, bool]]:
+    """Output name -> (assumptions instance, phased?), in the assumptions' order."""
+    out: dict[str, tuple[str, bool]] = {}
+    for base, inst in A["instances"].items():
+        out[base] = (base, False)
+        if "phased" in inst:
+            out[base + A["phasing"]["suffix"]] = (base, True)
+    return out
+
+
 def build_instance(A: dict, data: dict[str, dict], name: str, out_root: Path) -> dict:
-    inst = A["instances"][name]
+    base, phased = variants(A)[name]
+    inst = A["instances"][base]
     cities, cores = build_cities(A, data, inst)
-    types = instance_types(A, inst)
-    facilities = build_facilities(A, inst, cities, cores, types)
+    types = instance_types(A, inst, phased)
+    city_columns: tuple[str, ...] = CITY_COLUMNS
+    distances: list[dict] = []
+    phase = None
+    minutes_of = None
+    if phased:
+        city_columns = CITY_COLUMNS + add_period_caps(A, inst, cities)
+        if inst["phased"].get("distances"):
+            if len(cores) != 1:
+                raise SystemExit(f"{name}: a rail table needs exactly one source")
+            distances = rail_distances(inst, cities, f"{next(iter(cores))}-core")
+        tr = travel(A, data)
+        minutes_of = minutes_function(distances, tr)
+        phase = {
+            "description": inst["phased"]["description"],
+            "periods": periods(A),
+            "travel": tr,
+            "distances": bool(distances),
+        }
+        shares = inst["phased"].get("period_budget_shares")
+        if shares is not None:
+            budget = float(inst["policy"]["budget"])
+            if len(shares) != len(phase["periods"]):
+                raise SystemExit(f"{name}: one period_budget_share per period expected")
+            for p, share in zip(phase["periods"], shares):
+                p["budget"] = round(share * budget, 1)
+    facilities = build_facilities(A, inst, cities, cores, types, minutes_of)
+    if phased:
+        apply_windows(A, inst, facilities, len(cores))
     sites = build_sites(A, cities, types)
     out = out_root / name
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(out / "cities.csv", CITY_COLUMNS, cities)
-    write_csv(out / "facilities.csv", FACILITY_COLUMNS, facilities)
+    write_csv(out / "cities.csv", city_columns, cities)
+    write_csv(out / "facilities.csv", PHASED_FACILITY_COLUMNS if phased else FACILITY_COLUMNS, facilities)
     write_csv(out / "sites.csv", SITE_COLUMNS, sites)
-    (out / "instance.toml").write_text(manifest(A, name, inst, cores, types), encoding="utf-8", newline="")
+    if distances:
+        write_csv(out / "distances.csv", DISTANCE_COLUMNS, distances)
+    text = manifest(A, name, inst, cores, types, phase)
+    (out / "instance.toml").write_text(text, encoding="utf-8", newline="")
     return {
         "cities": len(cities),
         "sources": len(cores),
@@ -542,7 +797,11 @@ def main(argv: list[str] | None = None) -> int:
         A = tomllib.load(fh)
     data_dir = args.data if args.data is not None else ROOT / A["build"]["data_dir"]
     data = {r["city_id"]: r for r in read_csv(data_dir / "cities.csv")}
-    names = args.only or list(A["instances"])
+    known = variants(A)
+    names = args.only or list(known)
+    for name in names:
+        if name not in known:
+            raise SystemExit(f"unknown instance {name!r}; known: {', '.join(known)}")
     for name in names:
         stats = build_instance(A, data, name, args.out)
         if not args.quiet:

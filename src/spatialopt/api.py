@@ -23,7 +23,7 @@ import numpy as np
 from .derive import Derived, derive
 from .instance import Instance
 from .matrix import build_matrices
-from .profiles import load_profile, profile_dirs
+from .profiles import load_profile, require_allowed_options
 from .results import Result, extract_plan
 from .session import highs_version
 from .solve import Progress, run_highs, run_highs_matrix
@@ -57,13 +57,12 @@ def load(path: str | Path, *, allow_outside_paths: bool = False) -> Instance:
 def solver_options(profile: str | None = None, highs_options: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
     """HiGHS options from a profile, then ``highs_options``, then keyword overrides.
 
-    Without ``profile`` the ``default`` profile applies when one is found.
+    Without ``profile`` the packaged ``default`` profile applies (never a file
+    in the current folder). ``highs_options`` may hold only the search options
+    a profile may set (:data:`spatialopt.profiles.ALLOWED_OPTIONS`).
     """
-    options: dict[str, Any] = {}
-    if profile is not None:
-        options.update(load_profile(profile))
-    elif any((d / "default.toml").is_file() for d in profile_dirs()):
-        options.update(load_profile("default"))
+    require_allowed_options(highs_options)
+    options: dict[str, Any] = dict(load_profile(profile if profile is not None else "default"))
     options.update(highs_options or {})
     for name, value in overrides.items():
         if name not in OPTION_NAMES:

@@ -32,6 +32,18 @@ listed sites (the file lists every opened site) and ``u_s = max(0, T_s -
 moved_s)`` for a soft source, the smallest shortfall that satisfies its target
 row (with a positive penalty it is also the only optimal one).
 
+Plan periods (spec v2)
+----------------------
+For an instance with ``[[periods]]`` every move and site carries its period.
+The checker derives δ_p and Y_p itself (Y_p as the spec's yearly sum, not the
+closed form the model uses; see :func:`_present_value_factors`), the milestone
+targets T_sp, each facility's window and the travel minutes of §3, and checks
+every row of §4 in every period — cumulative targets, caps by period, site
+links and capacities by each period's end (also the rows the model leaves out
+as implied), ``site_open``, ``period_budget`` — plus the v2 fields of the
+file (``period`` keys, ``sources[].milestones``, ``periods[]``). Without
+periods everything runs with one period and gives exactly the v1.1 checks.
+
 Layout
 ------
 :func:`check_solution` parses the file's lists into integer positions (one
@@ -46,6 +58,7 @@ and users can grep for it.
 from __future__ import annotations
 
 import math
+import reprlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,6 +88,15 @@ COMPONENT_NAMES = WEIGHT_NAMES  # relocation, operating, access, sites, shortfal
 _REQUIRED_KEYS = ("status", "objective", "bound", "gap", "components", "assignments", "sites", "sources")
 _SOURCE_NUMBERS = ("target", "moved_residents", "shortfall")
 _SOURCE_NULLABLE = ("density_before", "density_after")
+#: Largest magnitude of a number in a solution file. Plans need nothing near
+#: it; the bound keeps every product with the instance's coefficients, and
+#: every sum of them, finite (a file with 1e308 units would otherwise turn
+#: the recomputation into inf - inf).
+MAX_MAGNITUDE = 1e100
+_NUMBER = f"a finite number with |value| <= {MAX_MAGNITUDE:g}"
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlevel = 3
 #: Format problems listed before "... and N more" (a file with a million
 #: broken rows should not produce a million-line exception).
 _MAX_FORMAT_PROBLEMS = 20
@@ -116,6 +138,9 @@ class CheckReport:
         return head + "\n" + "\n".join(f"  {line}" for line in self.violations)
 
 
+# Overflow in a product or a sum is reported as a violation (a non-finite
+# recomputation), not as numpy warnings on the terminal.
+@np.errstate(over="ignore", invalid="ignore")
 def check_solution(
     instance: Instance, solution: Mapping[str, Any], *, max_lines_per_family: int | None = 100
 ) -> CheckReport:
@@ -135,53 +160,64 @@ def check_solution(
         return CheckReport(out.finish())
 
     _check_identity(instance, solution, out)
+    data = _InstanceArrays(instance)
+    period_problems = _period_format_problems(data, solution)
+    if period_problems:
+        for problem in period_problems:
+            out.add("format", problem)
+        return CheckReport(out.finish())
     if solution["status"] in STATUSES_WITHOUT_SOLUTION:
         # Nothing was found, so there is nothing to evaluate: only the shape of
         # "no solution" is checked (nulls, empty lists).
-        _check_no_solution(solution, out)
+        _check_no_solution(data, solution, out)
         return CheckReport(out.finish())
 
-    data = _InstanceArrays(instance)
-    arcs = _read_assignments(solution["assignments"], data, out)
-    opened = _read_sites(solution["sites"], data, out)
+    moves = _read_assignments(solution["assignments"], data, out)
+    arcs = moves.arcs(data)
+    opened, open_period = _read_sites(solution["sites"], data, out)
     dist = data.dist[data.fac_source[arcs.fac], arcs.dest]
     arcs_row = data.arc_rows(arcs.fac, arcs.dest)
 
     _check_eligibility(data, arcs, dist, arcs_row, out)
     _check_integrality(data, arcs, out)
 
-    moved = np.bincount(data.fac_source[arcs.fac], weights=data.residents[arcs.fac] * arcs.units,
-                        minlength=data.n_sources)
+    # moved_by[s, p]: residents of source s moved by the end of period p (X_fd(p) summed).
+    moved_by = data.by_period(data.fac_source[moves.fac], moves.period,
+                              data.residents[moves.fac] * moves.units, data.n_sources)
     _check_assign(data, arcs, out)
-    _check_target(data, moved, out)
+    _check_window(data, moves, out)
+    _check_target(data, moved_by, out)
     _check_min_share(data, arcs, out)
-    _check_capacity(data, arcs, arcs_row, out)
-    site_jobs = _site_jobs(data, arcs)
-    _check_site_link(data, arcs, opened, out)
-    _check_site_capacity(data, site_jobs, opened, out)
-    _check_site_min(data, site_jobs, opened, out)
+    _check_capacity(data, moves, out)
+    _check_site_link(data, moves, open_period, out)
+    _check_site_capacity(data, moves, open_period, out)
+    _check_site_min(data, _site_jobs(data, arcs), opened, out)
     _check_site_count(data, opened, out)
 
-    unit_r, unit_p, unit_a = _unit_costs(data, arcs, dist, arcs_row)
+    unit_r, unit_p, unit_a = _unit_costs(data, moves)
     site_cost_total = float(data.site_cost[opened].sum())
-    _check_budget(data, arcs, unit_r, site_cost_total, out)
+    _check_budget(data, moves, unit_r, site_cost_total, out)
+    spending = _period_spending(data, moves, unit_r, open_period)
+    _check_period_budget(data, spending, out)
     _check_destination_share(data, arcs, out)
     _check_region_share(data, arcs, out)
 
-    shortfall = np.maximum(0.0, data.target - moved)
+    # u_sp = max(0, T_sp - moved by the end of p) on each target row (NaN: no row).
+    row_shortfall = np.where(np.isnan(data.targets), 0.0, np.maximum(0.0, data.targets - moved_by))
     components = {
-        "relocation": float(np.dot(unit_r, arcs.units)),
-        "operating": float(np.dot(unit_p, arcs.units)),
-        "access": float(np.dot(unit_a, arcs.units)),
-        "sites": site_cost_total,
-        # u_s exists only for soft sources; a hard source's shortfall is a
+        "relocation": float(np.dot(data.delta[moves.period] * unit_r, moves.units)),
+        "operating": float(np.dot(data.years[moves.period] * unit_p, moves.units)),
+        "access": float(np.dot(data.delta[moves.period] * unit_a, moves.units)),
+        "sites": float(np.sum(np.where(opened, data.site_cost * data.delta[np.maximum(open_period, 0)], 0.0))),
+        # u_sp exists only for soft sources; a hard source's shortfall is a
         # target violation, not a cost.
-        "shortfall": float(np.sum(np.where(data.soft, data.penalty * shortfall, 0.0))),
+        "shortfall": float(np.sum(np.where(data.soft, data.penalty * row_shortfall.sum(axis=1), 0.0))),
     }
     weights = instance.weights.as_dict()
-    objective = math.fsum(weights[name] * components[name] for name in COMPONENT_NAMES)
+    objective = _finite_sum([weights[name] * components[name] for name in COMPONENT_NAMES])
     _check_objective(solution, components, objective, out)
-    _check_sources(data, solution["sources"], moved, shortfall, out)
+    _check_sources(data, solution["sources"], moved_by, out)
+    _check_periods(data, solution, moves, spending, out)
     _check_gap(solution, out)
     return CheckReport(out.finish(), components, objective)
 
@@ -219,6 +255,27 @@ def _eq_fails(lhs: Any, rhs: Any) -> Any:
 def _num(x: float) -> str:
     """Numbers in messages: enough digits to see a 1e-6 relative difference."""
     return f"{x:.10g}"
+
+
+def _present_value_factors(rate: float, horizon: float, starts: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(δ_p, Y_p) per period from the years ``a`` between base_year and each period's start (spec §3).
+
+    δ_p = (1 + rate)^-a. Y_p = Σ_{t=a}^{H-1} (1 + rate)^-t is summed term by
+    term when H is a whole number of years (the spec's definition, not its
+    closed form, so a slip in either shows); a fractional horizon has only the
+    closed form (v^a − v^H) / (1 − v), H − a at rate 0.
+    """
+    delta, years = [], []
+    for a in starts:
+        delta.append((1.0 + rate) ** -a)
+        if rate == 0:
+            years.append(horizon - a)
+        elif float(horizon).is_integer():
+            years.append(math.fsum((1.0 + rate) ** -t for t in range(int(a), int(horizon))))
+        else:
+            v = 1.0 / (1.0 + rate)
+            years.append((v ** a - v ** horizon) / (1.0 - v))
+    return np.array(delta, dtype=float), np.array(years, dtype=float)
 
 
 # --------------------------------------------------------------------------- collecting lines
@@ -262,7 +319,18 @@ class _Violations:
 
 def _is_number(value: Any) -> bool:
     # bool is an int in Python, but `true` is not a number in the file.
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, int):  # compared as an int: a 400-digit one does not fit a float
+        return -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE
+    return math.isfinite(value) and abs(value) <= MAX_MAGNITUDE
+
+
+def _show(value: Any) -> str:
+    """A value in a message: short, and safe for any size or depth."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return f"{'-' if value < 0 else ''}<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    return _SHORT.repr(value)
 
 
 def solution_format_problems(sol: Any) -> list[str]:
@@ -282,23 +350,23 @@ def _format_problems(sol: Any) -> list[str]:
 
     status = sol.get("status")
     if "status" in sol and status not in STATUSES:
-        problems.append(f"status={status!r}, expected one of {', '.join(STATUSES)}")
+        problems.append(f"status={_show(status)}, expected one of {', '.join(STATUSES)}")
     for key in ("objective", "bound", "gap"):
         if key in sol and sol[key] is not None and not _is_number(sol[key]):
-            problems.append(f"{key}={sol[key]!r}, expected a finite number or null")
+            problems.append(f"{key}={_show(sol[key])}, expected {_NUMBER} or null")
     for key in ("instance", "instance_sha256"):
         if key in sol and not isinstance(sol[key], str):
-            problems.append(f"{key}={sol[key]!r}, expected a string")
+            problems.append(f"{key}={_show(sol[key])}, expected a string")
     if "solver" in sol and not isinstance(sol["solver"], Mapping):
-        problems.append(f"solver={sol['solver']!r}, expected an object")
+        problems.append(f"solver={_show(sol['solver'])}, expected an object")
 
     comps = sol.get("components")
     if comps is not None:
         if not isinstance(comps, Mapping):
-            problems.append(f"components={comps!r}, expected an object or null")
+            problems.append(f"components={_show(comps)}, expected an object or null")
         else:
             problems += [
-                f"components.{k}={v!r}, expected a finite number"
+                f"components.{_show(k)}={_show(v)}, expected {_NUMBER}"
                 for k, v in comps.items()
                 if not _is_number(v)
             ]
@@ -323,24 +391,24 @@ def _list_problems(
         return []
     rows = sol[key]
     if not isinstance(rows, list):
-        return [f"{key}={rows!r:.60}, expected a list"]
+        return [f"{key}={_show(rows)}, expected a list"]
     problems = []
     for i, row in enumerate(rows):
         if not isinstance(row, Mapping):
-            problems.append(f"{key}[{i}]={row!r:.60}, expected an object")
+            problems.append(f"{key}[{i}]={_show(row)}, expected an object")
             continue
         for name, kind in fields.items():
             if name not in row:
                 problems.append(f"{key}[{i}]: missing {name!r}")
             elif kind is str and not isinstance(row[name], str):
-                problems.append(f"{key}[{i}].{name}={row[name]!r}, expected a string")
+                problems.append(f"{key}[{i}].{name}={_show(row[name])}, expected a string")
             elif kind is float and not _is_number(row[name]):
-                problems.append(f"{key}[{i}].{name}={row[name]!r}, expected a finite number")
+                problems.append(f"{key}[{i}].{name}={_show(row[name])}, expected {_NUMBER}")
         for name in nullable:
             if name not in row:
                 problems.append(f"{key}[{i}]: missing {name!r} (null when unknown)")
             elif row[name] is not None and not _is_number(row[name]):
-                problems.append(f"{key}[{i}].{name}={row[name]!r}, expected a finite number or null")
+                problems.append(f"{key}[{i}].{name}={_show(row[name])}, expected {_NUMBER} or null")
     return problems
 
 
@@ -355,8 +423,46 @@ def _check_identity(instance: Instance, sol: Mapping[str, Any], out: _Violations
         out.add("instance", f"instance_sha256 {sha} differs from the instance's {instance.sha256}")
 
 
-def _check_no_solution(sol: Mapping[str, Any], out: _Violations) -> None:
+def _period_format_problems(data: _InstanceArrays, sol: Mapping[str, Any]) -> list[str]:
+    """The v2 fields (spec §5): present exactly when the instance has [[periods]], with the right shape."""
+    problems: list[str] = []
+    if not data.phased:
+        if "periods" in sol:
+            problems.append("periods is given but the instance has no [[periods]] (a v1.1 file has no periods)")
+        for key in ("assignments", "sites", "sources"):
+            extra = "milestones" if key == "sources" else "period"
+            problems += [f"{key}[{i}] has {extra!r} but the instance has no [[periods]]"
+                         for i, row in enumerate(sol[key]) if extra in row]
+        return problems[:_MAX_FORMAT_PROBLEMS]
+    if "periods" not in sol:
+        problems.append("missing required key 'periods' (the instance has [[periods]])")
+    problems += _list_problems(sol, "assignments", {"period": str}, ())
+    problems += _list_problems(sol, "sites", {"period": str}, ())
+    problems += _list_problems(sol, "periods", {"id": str, "end_year": float, "spending": float,
+                                                "moved_residents": float}, ("budget",))
+    for i, row in enumerate(sol["sources"]):
+        if "milestones" not in row:
+            problems.append(f"sources[{i}]: missing 'milestones' (the instance has [[periods]])")
+            continue
+        numbers = {key: float for key in _SOURCE_NUMBERS}
+        problems += [p.replace("milestones", f"sources[{i}].milestones", 1) for p in
+                     _list_problems(row, "milestones", {"period": str, **numbers}, ("density_after",))]
+    if len(problems) > _MAX_FORMAT_PROBLEMS:
+        more = len(problems) - _MAX_FORMAT_PROBLEMS
+        problems = problems[:_MAX_FORMAT_PROBLEMS] + [f"... and {more} more row problem(s)"]
+    return problems
+
+
+def _check_no_solution(data: _InstanceArrays, sol: Mapping[str, Any], out: _Violations) -> None:
     status = sol["status"]
+    if data.phased:  # spec §5: without a solution periods is [] and each source's milestones is []
+        if sol["periods"]:
+            out.add("periods", f"status {status!r} has no solution, so periods must be empty, "
+                               f"got {len(sol['periods'])} row(s)")
+        for row in sol["sources"]:
+            if row["milestones"]:
+                out.add("sources", f"status {status!r} has no solution, so source {row['city']!r} "
+                                   f"milestones must be empty, got {len(row['milestones'])} row(s)")
     for key in ("objective", "bound", "gap"):
         if sol[key] is not None:
             out.add("objective", f"status {status!r} has no solution, so {key} must be null, "
@@ -437,6 +543,53 @@ class _InstanceArrays:
         self._sites(inst)
         self._distances(inst)
         self._arcs_table(inst)
+        self._periods(inst)
+        self.min_minutes = np.array([np.nan if t.min_minutes is None else t.min_minutes for t in types], float)
+        self.max_minutes = np.array([np.nan if t.max_minutes is None else t.max_minutes for t in types], float)
+
+    def _periods(self, inst: Instance) -> None:
+        """Plan periods (spec §3): ids, windows, present-value factors, target rows.
+
+        Without ``[[periods]]`` there is one period with id ``""`` starting at
+        year 0, so every per-period array below has one column and the v1.1
+        costs come out unchanged.
+        """
+        self.phased = bool(inst.periods)
+        self.period_ids = [p.id for p in inst.periods] if self.phased else [""]
+        self.n_periods = len(self.period_ids)
+        last = self.n_periods - 1
+        position = {pid: i for i, pid in enumerate(self.period_ids)}
+        facs = inst.facilities
+        if self.phased:
+            self.earliest = np.array([position[str(e)] for e in facs["earliest"]], dtype=np.int64)
+            self.latest = np.array([position[str(e)] for e in facs["latest"]], dtype=np.int64)
+            base = inst.base_year or 0
+            starts = [0] + [p.end_year - base for p in inst.periods[:-1]]
+        else:
+            self.earliest = np.zeros(self.n_facs, dtype=np.int64)
+            self.latest = np.zeros(self.n_facs, dtype=np.int64)
+            starts = [0]
+        self.delta, self.years = _present_value_factors(inst.discount_rate, float(inst.horizon_years), starts)
+        # targets[s, p]: T_sp where period p has a target row, NaN where it has none.
+        self.targets = np.full((self.n_sources, self.n_periods), np.nan)
+        for s, sid in enumerate(self.source_ids):
+            for pid, share in inst.sources[sid].milestones.items():
+                if position.get(pid, last) != last:
+                    self.targets[s, position[pid]] = share * self.target[s]
+            self.targets[s, last] = self.target[s]
+
+    def by_period(self, group: np.ndarray, period: np.ndarray, weights: np.ndarray, n_groups: int) -> np.ndarray:
+        """[group, period] sums of ``weights`` moved by the end of each period (cumulative over periods)."""
+        flat = np.bincount(group * self.n_periods + period, weights=weights, minlength=n_groups * self.n_periods)
+        return np.cumsum(flat.reshape(n_groups, self.n_periods), axis=1)
+
+    def caps(self, resource: str, p: int) -> np.ndarray:
+        """cap_{d,r,p} per city: the cap_by_period column for p before the last period, else ``cap``; inf = no row."""
+        last = p == self.n_periods - 1
+        frame = self.inst.city_caps if last else self.inst.city_caps_by_period.get(self.period_ids[p])
+        if frame is None or resource not in frame:
+            return np.full(self.n_cities, np.inf)
+        return frame[resource].reindex(self.city_ids).to_numpy(dtype=float)
 
     def _sites(self, inst: Instance) -> None:
         """Site candidates and their cost and capacity (spec §3), as [type, city] matrices."""
@@ -472,16 +625,30 @@ class _InstanceArrays:
         lon = self.inst.cities["lon"].to_numpy(dtype=float)
         lat = self.inst.cities["lat"].to_numpy(dtype=float)
         self.dist = haversine_km(lon[src_pos][:, None], lat[src_pos][:, None], lon[None, :], lat[None, :])
+        self.timed = np.full(self.dist.shape, np.nan)  # the distances table's minutes, NaN where absent
         table = inst.distances
         if table is None or not len(table):
             return
-        km = table["km"].to_numpy(dtype=float)
         source_index = pd.Index(self.source_ids)
-        for a, b in (("from", "to"), ("to", "from")):
-            s = source_index.get_indexer(table[a].astype(str))
-            d = self.city_ids.get_indexer(table[b].astype(str))
-            hit = (s >= 0) & (d >= 0)
-            self.dist[s[hit], d[hit]] = km[hit]
+        for column, matrix in (("km", self.dist), ("minutes", self.timed)):
+            if column not in table.columns:
+                continue
+            values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+            for a, b in (("from", "to"), ("to", "from")):
+                s = source_index.get_indexer(table[a].astype(str))
+                d = self.city_ids.get_indexer(table[b].astype(str))
+                # A row may give km or minutes only: an absent value overrides nothing.
+                hit = (s >= 0) & (d >= 0) & ~np.isnan(values)
+                matrix[s[hit], d[hit]] = values[hit]
+
+    @property
+    def minutes(self) -> np.ndarray:
+        """minutes[s, d] (spec §3): the table's minutes, else 60·detour·dist/speed; NaN where neither times it."""
+        travel = self.inst.travel
+        if travel is None:
+            return self.timed
+        estimate = self.dist * (60.0 * travel.detour / travel.speed_kmh)
+        return np.where(np.isnan(self.timed), estimate, self.timed)
 
     def _arcs_table(self, inst: Instance) -> None:
         """Index the arcs table by (facility, destination) for listing and overrides."""
@@ -530,60 +697,102 @@ class _Arcs:
     units: np.ndarray
 
 
-def _read_assignments(rows: list[Mapping[str, Any]], data: _InstanceArrays, out: _Violations) -> _Arcs:
+@dataclass(frozen=True)
+class _Moves:
+    """The moves x_fdp: one entry per distinct (facility, destination, period), units summed.
+
+    Without [[periods]] every move is in period 0 and the moves are the arcs.
+    """
+
+    fac: np.ndarray
+    dest: np.ndarray
+    period: np.ndarray  # period position
+    units: np.ndarray
+
+    def arcs(self, data: _InstanceArrays) -> _Arcs:
+        """X_fd = Σ_p x_fdp: the moves summed over periods, per (facility, destination)."""
+        keys = self.fac * data.n_cities + self.dest
+        unique, inverse = np.unique(keys, return_inverse=True)
+        units = np.bincount(inverse, weights=self.units, minlength=len(unique))
+        return _Arcs(fac=unique // data.n_cities, dest=unique % data.n_cities, units=units)
+
+    def where(self, i: int, data: _InstanceArrays) -> str:
+        """``'f' -> 'd'`` of move i, with ``in period 'p'`` for a phased instance."""
+        text = f"{data.fac_ids[self.fac[i]]!r} -> {data.city_ids[self.dest[i]]!r}"
+        return text + (f" in period {data.period_ids[self.period[i]]!r}" if data.phased else "")
+
+
+def _read_assignments(rows: list[Mapping[str, Any]], data: _InstanceArrays, out: _Violations) -> _Moves:
     """Turn the assignments list into arrays; report unknown ids, duplicates and units <= 0.
 
-    Rows with an unknown id are dropped (nothing can be computed for them).
-    A pair listed twice is reported, then its units are summed: that is the
-    only reading under which the rest of the checks still mean something.
+    Rows with an unknown id (facility, destination or period) are dropped
+    (nothing can be computed for them). A move listed twice is reported, then
+    its units are summed: that is the only reading under which the rest of
+    the checks still mean something.
     """
     fac_names = [row["facility"] for row in rows]
     dest_names = [row["destination"] for row in rows]
+    period_names = [row.get("period", "") for row in rows]
     units = np.fromiter((row["units"] for row in rows), dtype=float, count=len(rows))
     fac = np.asarray(data.fac_ids.get_indexer(fac_names), dtype=np.int64)
     dest = np.asarray(data.city_ids.get_indexer(dest_names), dtype=np.int64)
+    period = np.asarray(pd.Index(data.period_ids).get_indexer(period_names), dtype=np.int64)
 
     out.add_each("unknown ids", fac < 0,
                  lambda i: f"assignments[{i}] names facility {fac_names[i]!r}, not in the facilities table")
     out.add_each("unknown ids", dest < 0,
                  lambda i: f"assignments[{i}] names destination {dest_names[i]!r}, not in the cities table")
-    # x_fd >= 0, and §5 lists only arcs with units > 0.
+    out.add_each("unknown ids", period < 0,
+                 lambda i: f"assignments[{i}] names period {period_names[i]!r}, not a period of the instance "
+                           f"({', '.join(data.period_ids)})")
+    # x_fdp >= 0, and §5 lists only moves with units > 0.
     out.add_each("assign", units <= 0,
                  lambda i: f"assignments[{i}] {fac_names[i]!r} -> {dest_names[i]!r}: units={_num(units[i])}, "
                            "expected > 0 (only arcs with units > 0 are listed)")
 
-    known = (fac >= 0) & (dest >= 0)
-    keys = fac[known] * data.n_cities + dest[known]
+    known = (fac >= 0) & (dest >= 0) & (period >= 0)
+    keys = (fac[known] * data.n_cities + dest[known]) * data.n_periods + period[known]
     unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    pair, move_period = unique // data.n_periods, unique % data.n_periods
+    when = (lambda j: f" in period {data.period_ids[move_period[j]]!r}") if data.phased else (lambda j: "")
     out.add_each("duplicates", counts > 1,
-                 lambda j: f"assignment {data.fac_ids[unique[j] // data.n_cities]!r} -> "
-                           f"{data.city_ids[unique[j] % data.n_cities]!r} is listed {counts[j]} times "
+                 lambda j: f"assignment {data.fac_ids[pair[j] // data.n_cities]!r} -> "
+                           f"{data.city_ids[pair[j] % data.n_cities]!r}{when(j)} is listed {counts[j]} times "
                            "(each pair once); its units are summed for the other checks")
     summed = np.bincount(inverse, weights=units[known], minlength=len(unique))
-    return _Arcs(fac=unique // data.n_cities, dest=unique % data.n_cities, units=summed)
+    return _Moves(fac=pair // data.n_cities, dest=pair % data.n_cities, period=move_period, units=summed)
 
 
-def _read_sites(rows: list[Mapping[str, Any]], data: _InstanceArrays, out: _Violations) -> np.ndarray:
-    """The opened sites as a bool [type, city] matrix (y_kd = 1 exactly where listed).
+def _read_sites(
+    rows: list[Mapping[str, Any]], data: _InstanceArrays, out: _Violations
+) -> tuple[np.ndarray, np.ndarray]:
+    """The opened sites: a bool [type, city] matrix (Y_kd = 1 exactly where listed) and the opening period.
 
-    Reports unknown ids, pairs listed twice, and sites that are not candidates
-    (§3) under ``eligibility``. A non-candidate at a known requiring-site type
-    and known city is still counted as open, since the file says it is, so the
-    site rows and costs below see what the file claims.
+    ``open_period[k, d]`` is the position of the period the site opens in (-1:
+    not open). Reports unknown ids, pairs listed twice (``site_open`` when in
+    different periods: a site opens at most once), and sites that are not
+    candidates (§3) under ``eligibility``. A non-candidate at a known
+    requiring-site type and known city is still counted as open, since the
+    file says it is, so the site rows and costs below see what the file claims.
     """
     opened = np.zeros((data.n_types, data.n_cities), dtype=bool)
-    seen: Counter[tuple[str, str]] = Counter()
+    open_period = np.full((data.n_types, data.n_cities), -1, dtype=np.int64)
+    seen: dict[tuple[str, str], list[str]] = {}
     type_pos = {k: i for i, k in enumerate(data.type_ids)}
     city_pos = {c: i for i, c in enumerate(data.city_ids)}
+    period_pos = {p: i for i, p in enumerate(data.period_ids)}
     for i, row in enumerate(rows):
-        k_name, d_name = row["type"], row["city"]
-        seen[(k_name, d_name)] += 1
-        k, d = type_pos.get(k_name, -1), city_pos.get(d_name, -1)
+        k_name, d_name, p_name = row["type"], row["city"], row.get("period", "")
+        seen.setdefault((k_name, d_name), []).append(p_name)
+        k, d, p = type_pos.get(k_name, -1), city_pos.get(d_name, -1), period_pos.get(p_name, -1)
         if k < 0:
             out.add("unknown ids", f"sites[{i}] names type {k_name!r}, not a type of the instance")
         if d < 0:
             out.add("unknown ids", f"sites[{i}] names city {d_name!r}, not in the cities table")
-        if k < 0 or d < 0:
+        if p < 0:
+            out.add("unknown ids", f"sites[{i}] names period {p_name!r}, not a period of the instance "
+                                   f"({', '.join(data.period_ids)})")
+        if k < 0 or d < 0 or p < 0:
             continue
         if not data.requires_site[k]:
             out.add("eligibility", f"sites[{i}]: type {k_name!r} does not require a site, so it has no sites")
@@ -591,11 +800,18 @@ def _read_sites(rows: list[Mapping[str, Any]], data: _InstanceArrays, out: _Viol
         if not data.site_candidate[k, d]:
             why = "is a source" if data.is_source[d] else f"has no row for type {k_name!r} in the sites table"
             out.add("eligibility", f"sites[{i}]: {d_name!r} is not a site candidate of {k_name!r}: it {why}")
+        # Listed twice in different periods: it counts as open from the earlier one.
+        open_period[k, d] = p if not opened[k, d] else min(p, open_period[k, d])
         opened[k, d] = True
-    for (k_name, d_name), n in seen.items():
-        if n > 1:
-            out.add("duplicates", f"site {k_name!r} at {d_name!r} is listed {n} times (each site once)")
-    return opened
+    for (k_name, d_name), periods in seen.items():
+        if len(periods) == 1:
+            continue
+        if data.phased and len(set(periods)) > 1:
+            out.add("site_open", f"site {k_name!r} at {d_name!r} is opened {len(periods)} times "
+                                 f"(in {', '.join(map(repr, periods))}); Y_kd <= 1: a site opens at most once")
+        else:
+            out.add("duplicates", f"site {k_name!r} at {d_name!r} is listed {len(periods)} times (each site once)")
+    return opened, open_period
 
 
 # --------------------------------------------------------------------------- eligibility and integrality
@@ -620,6 +836,17 @@ def _check_eligibility(
         (data.has_site_rows[k] & ~data.site_row[k, d],
          lambda i: "the sites table has rows for the type but none at the destination"),
     ]
+    # Travel-time band, only where the type sets min_minutes or max_minutes (inclusive).
+    minutes = data.minutes[data.fac_source[arcs.fac], d]
+    lo_m = np.nan_to_num(data.min_minutes[k], nan=0.0)
+    hi_m = np.where(np.isnan(data.max_minutes[k]), np.inf, data.max_minutes[k])
+    timed_rule = ~np.isnan(data.min_minutes[k]) | ~np.isnan(data.max_minutes[k])
+    with np.errstate(invalid="ignore"):
+        outside = (minutes < lo_m - DIST_EPS * np.maximum(1.0, lo_m)) | (minutes > hi_m + DIST_EPS * np.maximum(1.0, hi_m))
+    rules.append((timed_rule & (np.isnan(minutes) | outside),
+                  lambda i: "no travel time (no [travel] and no minutes in the distances table)"
+                  if np.isnan(minutes[i]) else f"travel time {_num(minutes[i])} min outside "
+                                               f"[{_num(lo_m[i])}, {_num(hi_m[i])}]"))
     if arcs_row is not None:
         rules.append((arcs_row < 0, lambda i: "not listed in the arcs table"))
     bad = np.zeros(len(arcs.units), dtype=bool)
@@ -657,12 +884,39 @@ def _check_assign(data: _InstanceArrays, arcs: _Arcs, out: _Violations) -> None:
                                               f"moved != count {_num(data.count[f])}")
 
 
-def _check_target(data: _InstanceArrays, moved: np.ndarray, out: _Violations) -> None:
-    """Hard sources only: a soft one's u_s = max(0, T - moved) always closes the row."""
-    failing = ~data.soft & _ge_fails(moved, data.target)
-    out.add_each("target", failing,
-                 lambda s: f"source {data.source_ids[s]!r}: moved residents {_num(moved[s])} "
-                           f"< target {_num(data.target[s])}")
+def _check_window(data: _InstanceArrays, moves: _Moves, out: _Violations) -> None:
+    """A facility moves only in the periods from its earliest to its latest (spec §3).
+
+    So a must_move facility, whose Σ_d X_fd = count is checked by ``assign``,
+    is moved by the end of its latest period.
+    """
+    if not data.phased:
+        return
+    f = moves.fac
+    failing = (moves.period < data.earliest[f]) | (moves.period > data.latest[f])
+    out.add_each("assign", failing,
+                 lambda i: f"move {moves.where(i, data)}: outside the facility's window, earliest "
+                           f"{data.period_ids[data.earliest[f[i]]]!r} to latest {data.period_ids[data.latest[f[i]]]!r}")
+
+
+def _check_target(data: _InstanceArrays, moved_by: np.ndarray, out: _Violations) -> None:
+    """Each target row of a hard source: moved by the end of p ≥ T_sp (the last period's T_sp is T_s).
+
+    A soft source's u_sp = max(0, T_sp - moved) always closes its rows.
+    """
+    last = data.n_periods - 1
+    rows = ~np.isnan(data.targets) & ~data.soft[:, None]
+    failing = np.asarray(rows & _ge_fails(moved_by, np.nan_to_num(data.targets))).ravel()
+    n = data.n_periods
+
+    def describe(c: int) -> str:
+        s, p = divmod(c, n)
+        if p == last:
+            return f"source {data.source_ids[s]!r}: moved residents {_num(moved_by[s, p])} < target {_num(data.target[s])}"
+        return (f"source {data.source_ids[s]!r} milestone {data.period_ids[p]!r}: residents moved by its end "
+                f"{_num(moved_by[s, p])} < {_num(data.targets[s, p])}")
+
+    out.add_each("target", failing, describe)
 
 
 def _check_min_share(data: _InstanceArrays, arcs: _Arcs, out: _Violations) -> None:
@@ -680,29 +934,28 @@ def _check_min_share(data: _InstanceArrays, arcs: _Arcs, out: _Violations) -> No
                                      f"{_num(share)} x total jobs {_num(total[c])} = {_num(share * total[c])}")
 
 
-def _check_capacity(
-    data: _InstanceArrays, arcs: _Arcs, arcs_row: np.ndarray | None, out: _Violations
-) -> None:
-    """Σ_f use_{f,r,d} x_fd ≤ cap_{d,r} for each resource and each city with a finite cap.
+def _check_capacity(data: _InstanceArrays, moves: _Moves, out: _Violations) -> None:
+    """Σ_f use_{f,r,d} X_fd(p) ≤ cap_{d,r,p} for each resource, city and period with a finite cap.
 
     The use is the arc's ``use_<r>`` where the arcs table gives one, else the
-    facility's use (this override is for capacity rows only).
+    facility's use (this override is for capacity rows only). Before the last
+    period the cap is the city's ``cap_by_period`` column for p (an empty cell:
+    no row); the last period's is ``cap``.
     """
-    caps = data.inst.city_caps
+    rows = data.arc_rows(moves.fac, moves.dest)
     for res in data.inst.resources:
-        use = data.inst.facility_use[res.id].reindex(data.fac_ids).to_numpy(dtype=float)[arcs.fac]
-        override = data.arc_override(f"use_{res.id}", arcs_row, len(arcs.units))
+        use = data.inst.facility_use[res.id].reindex(data.fac_ids).to_numpy(dtype=float)[moves.fac]
+        override = data.arc_override(f"use_{res.id}", rows, len(moves.units))
         use = np.where(np.isnan(override), use, override)
-        load = np.bincount(arcs.dest, weights=use * arcs.units, minlength=data.n_cities)
-        if res.id in caps:
-            cap = caps[res.id].reindex(data.city_ids).to_numpy(dtype=float)
-        else:  # a resource nobody caps: no rows
-            cap = np.full(data.n_cities, np.inf)
-        finite = np.isfinite(cap)
-        failing = finite & _le_fails(load, np.where(finite, cap, 0.0))
-        out.add_each("capacity", failing,
-                     lambda d, r=res.id, load=load, cap=cap: f"city {data.city_ids[d]!r} resource {r!r}: "
-                                                             f"use {_num(load[d])} > cap {_num(cap[d])}")
+        load_by = data.by_period(moves.dest, moves.period, use * moves.units, data.n_cities)
+        for p in range(data.n_periods):
+            cap, load = data.caps(res.id, p), load_by[:, p]
+            finite = np.isfinite(cap)
+            failing = finite & _le_fails(load, np.where(finite, cap, 0.0))
+            when = f" by the end of {data.period_ids[p]!r}" if data.phased else ""
+            out.add_each("capacity", failing,
+                         lambda d, r=res.id, load=load, cap=cap, when=when:
+                         f"city {data.city_ids[d]!r} resource {r!r}{when}: use {_num(load[d])} > cap {_num(cap[d])}")
 
 
 def _site_jobs(data: _InstanceArrays, arcs: _Arcs) -> np.ndarray:
@@ -712,14 +965,22 @@ def _site_jobs(data: _InstanceArrays, arcs: _Arcs) -> np.ndarray:
     return flat.reshape(data.n_types, data.n_cities)
 
 
-def _check_site_link(data: _InstanceArrays, arcs: _Arcs, opened: np.ndarray, out: _Violations) -> None:
-    """x_fd ≤ count_f · y_{k(f),d} for types that require a site: no site, no move."""
-    k = data.fac_type[arcs.fac]
-    rhs = data.count[arcs.fac] * opened[k, arcs.dest]
-    failing = data.requires_site[k] & _le_fails(arcs.units, rhs)
-    out.add_each("site_link", failing,
-                 lambda i: f"facility {data.fac_ids[arcs.fac[i]]!r} -> {data.city_ids[arcs.dest[i]]!r}: "
-                           f"{_num(arcs.units[i])} units but no {data.type_ids[k[i]]!r} site is open there")
+def _check_site_link(data: _InstanceArrays, moves: _Moves, open_period: np.ndarray, out: _Violations) -> None:
+    """x_fdp ≤ count_f · Y_{k(f),d}(p) for types that require a site: no site open by p, no move in p."""
+    k = data.fac_type[moves.fac]
+    opened_by = open_period[k, moves.dest]
+    is_open = (opened_by >= 0) & (opened_by <= moves.period)
+    rhs = data.count[moves.fac] * is_open
+    failing = data.requires_site[k] & _le_fails(moves.units, rhs)
+
+    def describe(i: int) -> str:
+        where = f"facility {moves.where(i, data)}: {_num(moves.units[i])} units but "
+        if opened_by[i] >= 0:
+            return where + (f"its {data.type_ids[k[i]]!r} site there opens only in "
+                            f"{data.period_ids[opened_by[i]]!r}")
+        return where + f"no {data.type_ids[k[i]]!r} site is open there"
+
+    out.add_each("site_link", failing, describe)
 
 
 def _site_cells(data: _InstanceArrays, failing: np.ndarray) -> np.ndarray:
@@ -727,21 +988,26 @@ def _site_cells(data: _InstanceArrays, failing: np.ndarray) -> np.ndarray:
     return np.asarray(failing & data.requires_site[:, None]).ravel()
 
 
-def _check_site_capacity(
-    data: _InstanceArrays, jobs: np.ndarray, opened: np.ndarray, out: _Violations
-) -> None:
-    """Σ jobs·x ≤ capacity_kd · y_kd for finite capacities (the row's value, else the type's)."""
+def _check_site_capacity(data: _InstanceArrays, moves: _Moves, open_period: np.ndarray, out: _Violations) -> None:
+    """Σ jobs·X_fd(p) ≤ capacity_kd · Y_kd(p) per period, for finite capacities (the row's value, else the type's)."""
+    cell = data.fac_type[moves.fac] * data.n_cities + moves.dest
+    jobs_by = data.by_period(cell, moves.period, data.jobs[moves.fac] * moves.units, data.n_types * data.n_cities)
     finite = np.isfinite(data.site_cap)
-    rhs = np.where(finite, data.site_cap, 0.0) * opened
-    failing = _site_cells(data, finite & _le_fails(jobs, rhs))
     n = data.n_cities
-    def describe(c: int) -> str:
-        where = f"site {data.type_ids[c // n]!r} at {data.city_ids[c % n]!r}"
-        if not opened.flat[c]:
-            return f"{where}: jobs {_num(jobs.flat[c])} > 0 (the site is not open, so its row allows none)"
-        return f"{where}: jobs {_num(jobs.flat[c])} > capacity {_num(data.site_cap.flat[c])}"
+    for p in range(data.n_periods):
+        jobs = jobs_by[:, p].reshape(data.n_types, n)
+        open_by = (open_period >= 0) & (open_period <= p)
+        rhs = np.where(finite, data.site_cap, 0.0) * open_by
+        failing = _site_cells(data, finite & _le_fails(jobs, rhs))
+        when = f" by the end of {data.period_ids[p]!r}" if data.phased else ""
 
-    out.add_each("site_capacity", failing, describe)
+        def describe(c: int, jobs: np.ndarray = jobs, open_by: np.ndarray = open_by, when: str = when) -> str:
+            where = f"site {data.type_ids[c // n]!r} at {data.city_ids[c % n]!r}{when}"
+            if not open_by.flat[c]:
+                return f"{where}: jobs {_num(jobs.flat[c])} > 0 (the site is not open, so its row allows none)"
+            return f"{where}: jobs {_num(jobs.flat[c])} > capacity {_num(data.site_cap.flat[c])}"
+
+        out.add_each("site_capacity", failing, describe)
 
 
 def _check_site_min(data: _InstanceArrays, jobs: np.ndarray, opened: np.ndarray, out: _Violations) -> None:
@@ -765,34 +1031,59 @@ def _check_site_count(data: _InstanceArrays, opened: np.ndarray, out: _Violation
                                                f"> max_sites {_num(data.max_sites[k])}")
 
 
-def _unit_costs(
-    data: _InstanceArrays, arcs: _Arcs, dist: np.ndarray, arcs_row: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-unit r, p, a of each used arc (spec §3); the arc ``cost`` replaces r only."""
-    f, k = arcs.fac, data.fac_type[arcs.fac]
-    o, d = data.fac_origin[f], arcs.dest
+def _unit_costs(data: _InstanceArrays, moves: _Moves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-unit r, annual operating difference and a of each move (spec §3), undiscounted.
+
+    The arc ``cost`` replaces r only. The operating term is per year: the
+    caller multiplies it by Y_p (the years counted from the move's period).
+    """
+    f, k = moves.fac, data.fac_type[moves.fac]
+    o, d = data.fac_origin[f], moves.dest
+    dist = data.dist[data.fac_source[f], d]
     r = data.fixed_cost[f] + data.cost_per_job_km[k] * data.jobs[f] * dist
-    cost = data.arc_override("cost", arcs_row, len(f))
+    cost = data.arc_override("cost", data.arc_rows(f, d), len(f))
     r = np.where(np.isnan(cost), r, cost)
     # Negative when the destination is cheaper: a move can pay for itself.
-    p = data.inst.horizon_years * data.annual_cost_per_job[k] * data.jobs[f] * (
-        data.cost_index[d] - data.cost_index[o]
-    )
+    p = data.annual_cost_per_job[k] * data.jobs[f] * (data.cost_index[d] - data.cost_index[o])
     a = data.access_cost[k] * data.service_units[f] * dist
     return r, p, a
 
 
 def _check_budget(
-    data: _InstanceArrays, arcs: _Arcs, unit_r: np.ndarray, site_cost_total: float, out: _Violations
+    data: _InstanceArrays, moves: _Moves, unit_r: np.ndarray, site_cost_total: float, out: _Violations
 ) -> None:
-    """Σ r·x + Σ site_cost·y ≤ budget, unweighted, when a budget is set."""
+    """Σ r·X + Σ site_cost·Y ≤ budget, unweighted and undiscounted, when a budget is set."""
     budget = data.inst.policy.budget
     if budget is None:
         return
-    spent = float(np.dot(unit_r, arcs.units)) + site_cost_total
+    spent = float(np.dot(unit_r, moves.units)) + site_cost_total
     if _le_fails(spent, budget):
         out.add("budget", f"relocation {_num(spent - site_cost_total)} + sites {_num(site_cost_total)} = "
                           f"{_num(spent)} > budget {_num(budget)}")
+
+
+def _period_spending(
+    data: _InstanceArrays, moves: _Moves, unit_r: np.ndarray, open_period: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(relocation, sites) spent in each period, undiscounted: Σ r x_fdp and Σ site_cost y_kdp."""
+    relocation = np.bincount(moves.period, weights=unit_r * moves.units, minlength=data.n_periods)
+    opened = open_period >= 0
+    sites = np.bincount(open_period[opened], weights=data.site_cost[opened], minlength=data.n_periods)
+    return relocation, sites
+
+
+def _check_period_budget(data: _InstanceArrays, spending: tuple[np.ndarray, np.ndarray], out: _Violations) -> None:
+    """Σ r x_fdp + Σ site_cost y_kdp ≤ budget_p for each period with a budget."""
+    if not data.phased:
+        return
+    relocation, sites = spending
+    for p, period in enumerate(data.inst.periods):
+        if period.budget is None:
+            continue
+        spent = relocation[p] + sites[p]
+        if _le_fails(spent, period.budget):
+            out.add("period_budget", f"period {period.id!r}: relocation {_num(relocation[p])} + sites "
+                                     f"{_num(sites[p])} = {_num(spent)} > budget {_num(period.budget)}")
 
 
 def _check_destination_share(data: _InstanceArrays, arcs: _Arcs, out: _Violations) -> None:
@@ -825,11 +1116,24 @@ def _check_region_share(data: _InstanceArrays, arcs: _Arcs, out: _Violations) ->
 # --------------------------------------------------------------------------- reported numbers
 
 
+def _finite_sum(terms: Sequence[float]) -> float:
+    """``math.fsum``, or ``inf`` when a term is not finite or the sum overflows."""
+    try:
+        return math.fsum(terms)
+    except (OverflowError, ValueError):  # inf - inf, or an intermediate overflow
+        return math.inf
+
+
 def _check_objective(
     sol: Mapping[str, Any], components: Mapping[str, float], objective: float, out: _Violations
 ) -> None:
     """The file's objective and unweighted components against the recomputed ones."""
     reported = sol["objective"]
+    overflowed = [name for name, value in components.items() if not math.isfinite(value)]
+    if overflowed or not math.isfinite(objective):
+        out.add("objective", "the recomputed objective is not finite: the file's units times the instance's "
+                             f"coefficients overflow ({', '.join(overflowed) or 'the weighted sum'})")
+        return
     if reported is None:
         out.add("objective", f"status {sol['status']!r} has a solution but objective is null")
     elif _eq_fails(reported, objective):
@@ -850,14 +1154,67 @@ def _check_objective(
             out.add("components", f"unknown component {name!r} (expected {', '.join(COMPONENT_NAMES)})")
 
 
+def _compare(family: str, what: str, got: Any, want: float | None, out: _Violations) -> None:
+    """One reported number (or null) against its recomputation."""
+    if want is None or got is None:
+        if (want is None) != (got is None):
+            out.add(family, f"{what}: reported {got!r}, expected {want!r}")
+    elif _eq_fails(got, want):
+        out.add(family, f"{what}: reported {_num(got)}, recomputed {_num(want)}")
+
+
+def _check_milestones(data: _InstanceArrays, s: int, rows: list[Mapping[str, Any]], moved_by: np.ndarray,
+                      out: _Violations) -> None:
+    """``sources[].milestones``: one entry per target row before the last period, in order (spec §5)."""
+    city = data.source_ids[s]
+    src = data.inst.sources[city]
+    expected = [p for p in range(data.n_periods - 1) if not np.isnan(data.targets[s, p])]
+    got_ids = [row["period"] for row in rows]
+    want_ids = [data.period_ids[p] for p in expected]
+    if got_ids != want_ids:
+        out.add("sources", f"source {city!r} milestones: periods {got_ids}, expected {want_ids} "
+                           "(one entry per milestone row, in period order)")
+        return
+    for row, p in zip(rows, expected):
+        target, moved = float(data.targets[s, p]), float(moved_by[s, p])
+        want: dict[str, float | None] = {"target": target, "moved_residents": moved,
+                                         "shortfall": max(0.0, target - moved), "density_after": None}
+        if src.core_population is not None and src.core_area_km2 is not None:
+            want["density_after"] = (src.core_population - moved) / src.core_area_km2
+        for key, value in want.items():
+            _compare("sources", f"source {city!r} milestone {data.period_ids[p]!r} {key}", row[key], value, out)
+
+
+def _check_periods(data: _InstanceArrays, sol: Mapping[str, Any], moves: _Moves,
+                   spending: tuple[np.ndarray, np.ndarray], out: _Violations) -> None:
+    """``periods[]``: every period in order with its end year, undiscounted spending, budget and residents moved."""
+    if not data.phased:
+        return
+    rows = sol["periods"]
+    got_ids = [row["id"] for row in rows]
+    if got_ids != data.period_ids:
+        out.add("periods", f"periods {got_ids}, expected {data.period_ids} (every period once, in order)")
+        return
+    moved = np.bincount(moves.period, weights=data.residents[moves.fac] * moves.units, minlength=data.n_periods)
+    relocation, sites = spending
+    for p, (row, period) in enumerate(zip(rows, data.inst.periods)):
+        want: dict[str, float | None] = {
+            "end_year": float(period.end_year), "spending": float(relocation[p] + sites[p]),
+            "budget": None if period.budget is None else float(period.budget), "moved_residents": float(moved[p]),
+        }
+        for key, value in want.items():
+            _compare("periods", f"period {period.id!r} {key}", row[key], value, out)
+
+
 def _check_sources(
     data: _InstanceArrays,
     rows: list[Mapping[str, Any]],
-    moved: np.ndarray,
-    shortfall: np.ndarray,
+    moved_by: np.ndarray,
     out: _Violations,
 ) -> None:
     """``sources[]``: each source once, with target, moved, shortfall and densities as recomputed."""
+    moved = moved_by[:, -1]
+    shortfall = np.maximum(0.0, data.target - moved)
     index = {sid: s for s, sid in enumerate(data.source_ids)}
     seen: Counter[str] = Counter()
     for i, row in enumerate(rows):
@@ -884,12 +1241,9 @@ def _check_sources(
             expected["density_before"] = src.core_population / src.core_area_km2
             expected["density_after"] = (src.core_population - moved[s]) / src.core_area_km2
         for key, want in expected.items():
-            got = row[key]
-            if want is None or got is None:
-                if (want is None) != (got is None):
-                    out.add("sources", f"source {city!r} {key}: reported {got!r}, expected {want!r}")
-            elif _eq_fails(got, want):
-                out.add("sources", f"source {city!r} {key}: reported {_num(got)}, recomputed {_num(want)}")
+            _compare("sources", f"source {city!r} {key}", row[key], want, out)
+        if data.phased:
+            _check_milestones(data, s, row["milestones"], moved_by, out)
     for city, n in seen.items():
         if n > 1:
             out.add("duplicates", f"source {city!r} is listed {n} times in sources[] (each once)")

@@ -11,6 +11,7 @@ Exit codes (the same for every command):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
@@ -110,11 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("instance")
     q.add_argument("--points", type=_positive_int, default=11, help="points on the front (default 11, at least 2)")
     q.add_argument("--source", help="scale only this source's target (default: every source's)")
+    q.add_argument("--period", help="trace this period's milestone only (a phased instance's period id, not the "
+                                    "last): residents moved by its end against cost")
     for p, what in ((p, "sweep"), (q, "pareto")):  # noqa: B020 - p becomes each of the two parsers
         p.add_argument("--out", type=Path, help=f"output folder (default: results/<instance name>-{what}/)")
         p.add_argument("--force", action="store_true", help="replace an existing output folder")
         p.add_argument("--workers", type=_positive_int, help="local worker processes (default: the CPUs; 1 = this process)")
-        p.add_argument("--scheduler", help="run on the Dask cluster at this address, e.g. tcp://127.0.0.1:8786")
+        p.add_argument("--scheduler", type=_scheduler_address,
+                       help="run on the Dask cluster at this address, e.g. tcp://127.0.0.1:8786")
         p.add_argument("--profile", help="solver profile: a name in solvers/ (default, exact, quick) or a .toml path")
         p.add_argument("--time-limit", type=_positive_float, help="seconds per solve")
         p.add_argument("--gap", type=_fraction, help="relative MIP gap, e.g. 1e-4")
@@ -134,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 INSTANCE_COMMANDS = ("validate", "info", "diagnose", "solve", "export", "check", "sweep", "pareto", "report")
 
 
-def _add_allow_outside_paths(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_allow_outside_paths(sub: argparse._SubParsersAction) -> None:
     for name in INSTANCE_COMMANDS:
         sub.choices[name].add_argument(
             "--allow-outside-paths", action="store_true",
@@ -144,7 +148,26 @@ def _add_allow_outside_paths(sub: argparse._SubParsersAction) -> None:  # type: 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    Ctrl-C at any point gives "spatialopt: interrupted", exit 4; a closed
+    stdout or stderr silences the output without changing the exit code
+    (:mod:`spatialopt.console`). Without ``argv`` (the installed command)
+    main owns the process: Ctrl-C stays ignored after it returns, while the
+    interpreter exits.
+    """
+    from .console import guarded_process, quiet_interrupt
+
+    with guarded_process(owns_process=argv is None):
+        try:
+            return _run(argv)
+        except KeyboardInterrupt:
+            quiet_interrupt()
+            print("spatialopt: interrupted", file=sys.stderr)
+            return EXIT_LIMIT
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -161,9 +184,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpatialoptError as exc:
         print(f"spatialopt: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
-    except KeyboardInterrupt:
-        print("spatialopt: interrupted", file=sys.stderr)
-        return EXIT_LIMIT
     except BrokenPipeError:
         # The reader of our output went away (``spatialopt solve ... | head``):
         # results are already written; say nothing more.
@@ -303,8 +323,9 @@ def _incumbent_printer(stream):
     def show(info: dict[str, float]) -> None:
         gap = info["gap"]
         shown = f"{100 * gap:.2f}%" if gap == gap and gap < 1e6 else "n/a"
-        print(f"  {info['seconds']:7.1f} s  plan {info['objective']:,.3f}  bound {info['bound']:,.3f}  gap {shown}",
-              file=stream, flush=True)
+        with contextlib.suppress(BrokenPipeError):  # nobody reads stderr any more: the solve goes on
+            print(f"  {info['seconds']:7.1f} s  plan {info['objective']:,.3f}  bound {info['bound']:,.3f}  gap {shown}",
+                  file=stream, flush=True)
 
     return show
 
@@ -383,7 +404,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     registry = args.registry or default_registry()
     if not registry.is_file():
-        print(f"spatialopt: known-optima registry not found: {registry}", file=sys.stderr)
+        print(f"spatialopt: known-optima registry not found: {registry} (the registry and the instances it names "
+              "are in a checkout of the repository: run from its root, or pass --registry)", file=sys.stderr)
         return EXIT_INPUT
     entries = [
         e for e in read_registry(registry)
@@ -507,7 +529,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
-    """``spatialopt pareto INSTANCE [--points N] [--source ID]``."""
+    """``spatialopt pareto INSTANCE [--points N] [--source ID] [--period ID]``."""
     from .api import solver_options
     from .scenarios.pareto import pareto_front
 
@@ -526,7 +548,8 @@ def cmd_pareto(args: argparse.Namespace) -> int:
               f"{_describe(row['status'], row['objective'], row['seconds'], unit)}, warm start {row['warm_start']}",
               flush=True)
 
-    front = pareto_front(instance, args.points, source=args.source, workers=args.workers, scheduler=args.scheduler,
+    front = pareto_front(instance, args.points, source=args.source, period=args.period, workers=args.workers,
+                         scheduler=args.scheduler,
                          options=options, builder=args.builder, on_point=progress)
     if front.table.empty:
         print(f"{instance.name}: no front: {front.status.value}" + "".join(f"\n  why: {r}" for r in front.reasons))
@@ -573,6 +596,15 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text}")
     return value
+
+
+def _scheduler_address(text: str) -> str:
+    from .scenarios.parallel import scheduler_address
+
+    try:
+        return scheduler_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _version() -> str:

@@ -148,8 +148,168 @@ def presolve_findings(instance: Instance, derived: Derived | None = None) -> lis
                 ))
 
     findings += _site_findings(instance, d, must, jobs, count)
-    findings += _capacity_findings(instance, d, must, count)
+    capacity = _capacity_findings(instance, d, must, count)
+    findings += capacity
     findings += _budget_findings(instance, d, must, residents, count, origin)
+    if instance.phased:
+        windows = _windows(instance)
+        findings += _milestone_findings(instance, windows, stranded, residents, count, origin)
+        # A resource whose reachable caps are already exceeded in all is not said again city by city.
+        counted = {r.id for r in instance.resources if any(f.message.startswith(f"resource {r.id!r}:") for f in capacity)}
+        findings += _capacity_by_period_findings(instance, d, windows, must, arcs_per_facility, count, counted)
+        findings += _period_budget_findings(instance, d, windows, must, count)
+    return findings
+
+
+# -- plan periods (spec v2) ------------------------------------------------------------
+def _windows(instance: Instance) -> tuple[np.ndarray, np.ndarray]:
+    """Per facility, the positions of its earliest and latest period."""
+    at = {p.id: i for i, p in enumerate(instance.periods)}
+    fac = instance.facilities
+    return (np.array([at[str(e)] for e in fac["earliest"]], dtype=np.int64),
+            np.array([at[str(e)] for e in fac["latest"]], dtype=np.int64))
+
+
+def _named(ids: Iterable[Any], limit: int = 5) -> str:
+    """'f1, f2, f3' — at most ``limit`` ids, then how many more."""
+    ids = [str(i) for i in ids]
+    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
+    return ", ".join(ids[:limit]) + more
+
+
+def _city_name(instance: Instance, city: str) -> str:
+    """The city's ``name`` where the cities table gives one, else its id."""
+    if "name" in instance.cities.columns:
+        name = instance.cities.at[city, "name"]
+        if isinstance(name, str) and name.strip():
+            return name
+    return city
+
+
+def _milestone_findings(instance: Instance, windows: tuple[np.ndarray, np.ndarray], stranded: np.ndarray,
+                        residents: np.ndarray, count: np.ndarray, origin: np.ndarray) -> list[Finding]:
+    """A hard milestone larger than what the facilities allowed to move by then hold.
+
+    A facility counts towards the milestone of period p when it has an eligible
+    destination and its earliest period is p or before.
+    """
+    earliest, _ = windows
+    periods = instance.periods
+    findings = []
+    for s, src in instance.sources.items():
+        if src.soft or src.target_persons <= 0:
+            continue
+        for p, period in enumerate(periods[:-1]):
+            if period.id not in src.milestones:
+                continue
+            need = src.milestones[period.id] * src.target_persons
+            mine = (origin == s) & ~stranded
+            early = mine & (earliest <= p)
+            hold = float(np.sum(residents[early] * count[early]))
+            if need > hold + 1e-9 * max(1.0, need):
+                late = mine & (earliest > p)
+                later = float(np.sum(residents[late] * count[late]))
+                detail = (f" ({later:,.0f} more residents are in facilities that may move only after "
+                          f"{period.id})") if later > 0 else ""
+                findings.append(Finding(
+                    "target",
+                    f"milestone {period.id} of {s} needs {need:,.0f} residents moved, but the facilities allowed "
+                    f"to move by {period.end_year} hold {hold:,.0f}{detail}",
+                ))
+    return findings
+
+
+def _capacity_by_period_findings(instance: Instance, d: Derived, windows: tuple[np.ndarray, np.ndarray],
+                                 must: np.ndarray, arcs_per_facility: np.ndarray, count: np.ndarray,
+                                 counted: set[str]) -> list[Finding]:
+    """A city's cap by a period's end below what must-move facilities whose only destination it is need by then.
+
+    A must-move facility with one eligible destination puts its use there by
+    the end of its latest period, so every period from its latest on counts it.
+    The last period's caps (``cap``) are skipped for the resources in
+    ``counted``, whose whole-plan shortage is already a finding.
+    """
+    _, latest = windows
+    n_fac = len(instance.facilities)
+    single = must & (arcs_per_facility == 1)
+    if not single.any():
+        return []
+    only_arc = np.full(n_fac, -1, dtype=np.int64)
+    on_single = single[d.arc_f]
+    only_arc[d.arc_f[on_single]] = np.flatnonzero(on_single)
+    city_ids = instance.city_caps.index
+    fac_ids = instance.facilities.index
+    findings = []
+    last = len(instance.periods) - 1
+    for j, resource in enumerate(instance.resources):
+        for p, period in enumerate(instance.periods):
+            if p == last and resource.id not in counted:
+                caps, column = instance.city_caps[resource.id], resource.cap
+            elif period.id in resource.cap_by_period and period.id in instance.city_caps_by_period:
+                caps, column = instance.city_caps_by_period[period.id][resource.id], resource.cap_by_period[period.id]
+            else:
+                continue
+            cap = caps.reindex(city_ids).to_numpy(dtype=float)
+            chosen = np.flatnonzero(single & (latest <= p))
+            if chosen.size == 0:
+                continue
+            arcs = only_arc[chosen]
+            need = np.bincount(d.arc_d[arcs], weights=d.use[arcs, j] * count[chosen], minlength=len(city_ids))
+            for c in np.flatnonzero(np.isfinite(cap) & (need > cap + 1e-9 * np.maximum(1.0, cap))):
+                who = chosen[d.arc_d[arcs] == c]
+                findings.append(Finding(
+                    "capacity",
+                    f"{_city_name(instance, city_ids[c])}'s {resource.id} cap by {period.end_year} ({column}) is "
+                    f"{cap[c]:,.0f} but the must-move facilities whose only destination it is need {need[c]:,.0f} "
+                    f"by then ({_named(fac_ids[who])})",
+                ))
+    return findings
+
+
+def _period_budget_findings(instance: Instance, d: Derived, windows: tuple[np.ndarray, np.ndarray],
+                            must: np.ndarray, count: np.ndarray) -> list[Finding]:
+    """Budgets of a run of periods below the cheapest spending that must-move facilities force into it.
+
+    A must-move facility whose window (earliest to latest) lies inside the run
+    spends at least its cheapest relocation there; any facility that may move
+    in the run with a negative cheapest relocation may give that money back.
+    Only runs of periods that all have a budget are compared; a run that
+    contains a run already reported is not reported again.
+    """
+    if d.n_arcs == 0:
+        return []
+    earliest, latest = windows
+    periods = instance.periods
+    n_fac = len(instance.facilities)
+    cheapest = np.full(n_fac, np.inf)
+    np.minimum.at(cheapest, d.arc_f, d.relocation)
+    has_arc = np.isfinite(cheapest)
+    unit = f" {instance.cost_unit}" if instance.cost_unit else ""
+    fac_ids = instance.facilities.index
+    findings: list[Finding] = []
+    reported: list[tuple[int, int]] = []
+    for length in range(1, len(periods) + 1):
+        for a in range(len(periods) - length + 1):
+            b = a + length - 1
+            run = periods[a:b + 1]
+            if any(p.budget is None for p in run) or any(a <= x and y <= b for x, y in reported):
+                continue
+            inside = must & has_arc & (earliest >= a) & (latest <= b)
+            meets = has_arc & ~inside & (earliest <= b) & (latest >= a) & (cheapest < 0)
+            spend = float(np.sum(cheapest[inside] * count[inside]) + np.sum(cheapest[meets] * count[meets]))
+            budget = float(sum(p.budget for p in run if p.budget is not None))
+            if not inside.any() or spend <= budget + 1e-9 * max(1.0, abs(budget)):
+                continue
+            reported.append((a, b))
+            who = _named(fac_ids[inside])
+            if a == b:
+                text = (f"period {run[0].id}'s budget is {budget:,.2f}{unit} but the must-move facilities that can "
+                        f"move only in it cost at least {spend:,.2f}{unit} to relocate ({who})")
+            else:
+                text = (f"periods {run[0].id} to {run[-1].id} have budgets totalling {budget:,.2f}{unit} but the "
+                        f"must-move facilities that must move within them cost at least {spend:,.2f}{unit} "
+                        f"to relocate ({who})")
+            findings.append(Finding("period_budget", text))
     return findings
 
 
@@ -429,19 +589,41 @@ def _share_changes(instance: Instance, totals: dict[str, float], shares: dict[st
     return out
 
 
+def _target_text(instance: Instance, index: Any, short: float, lower: float | None) -> str:
+    """A target row's slack: the source's target, or (phased, before the last period) its milestone share."""
+    if not isinstance(index, tuple) or index[1] == instance.periods[-1].id:
+        s = index[0] if isinstance(index, tuple) else index
+        target = instance.sources[s].target_persons
+        return f"lower the target of {s} by {short:,.0f} residents (from {target:,.0f} to {target - short:,.0f})"
+    s, period = index
+    end = next(p.end_year for p in instance.periods if p.id == period)
+    share, need = instance.sources[s].milestones[period], float(lower or 0.0)
+    new_share = max(0.0, share * (1 - short / need)) if need else 0.0
+    return (f"lower milestone {period} of {s} by {short:,.0f} residents moved by {end} "
+            f"(from {need:,.0f} to {need - short:,.0f}: milestones.{period} from {share:g} "
+            f"to at most {new_share:.3f})")
+
+
+def _capacity_text(instance: Instance, index: Any, over: float, upper: float | None) -> str:
+    """A capacity row's slack as a raised cap column; a phased row says which period's cap it is."""
+    r, d = index[:2]
+    resource = next(res for res in instance.resources if res.id == r)
+    column = resource.cap if len(index) == 2 else resource.cap_by_period.get(index[2], resource.cap)
+    cap = float(upper or 0.0)
+    text = f"raise {column} of {d} by {over:,.0f} (from {cap:,.0f} to {cap + over:,.0f})"
+    if len(index) == 3:
+        end = next(p.end_year for p in instance.periods if p.id == index[2])
+        text += f", its {r} cap by {end}"
+    return text
+
+
 def _describe(instance: Instance, family: str, index: Any, short: float, over: float,
               lower: float | None, upper: float | None) -> Change:
     """A slack, said as a change to the instance."""
     unit = f" {instance.cost_unit}" if instance.cost_unit else ""
     amount = max(over, short)
-    if family == "target" and isinstance(index, tuple):  # a phased target row: (source, period)
-        s, period = index
-        text = (f"lower the target of {s} by the end of {period} by {short:,.0f} residents "
-                f"(from {lower:,.0f} to {lower - short:,.0f})")  # type: ignore[operator]
-    elif family == "target":
-        src = instance.sources[index]
-        text = (f"lower the target of {index} by {short:,.0f} residents "
-                f"(from {src.target_persons:,.0f} to {src.target_persons - short:,.0f})")
+    if family == "target":
+        text = _target_text(instance, index, short, lower)
     elif family == "assign":
         text = f"let facility {index} stay (must_move = false; {short:g} unit(s) cannot move)"
     elif family == "min_share":
@@ -449,10 +631,7 @@ def _describe(instance: Instance, family: str, index: Any, short: float, over: f
         share = instance.sources[s].min_share[k]
         text = f"lower min_share.{k} of {s} from {share:g} (it is {short:,.0f} jobs short)"
     elif family == "capacity":
-        r, d = index[:2]
-        resource = next(res for res in instance.resources if res.id == r)
-        column = resource.cap if len(index) == 2 else resource.cap_by_period.get(index[2], resource.cap)
-        text = f"raise {column} of {d} by {over:,.0f} (from {upper:,.0f} to {upper + over:,.0f})"  # type: ignore[operator]
+        text = _capacity_text(instance, index, over, upper)
     elif family == "site_capacity":
         k, d = index
         text = f"raise the {k} site capacity at {d} by {over:,.0f} jobs"

@@ -1,6 +1,6 @@
 """Known optima: a registry of instances with published or hand-derived optimal values.
 
-The registry (``results/known_optima.csv``) has one row per instance::
+The registry (``results/known_optima.csv`` of a checkout) has one row per instance::
 
     id, family, file, problem, variant, sense, objective, status, rel_tol, abs_tol, source
 
@@ -71,12 +71,15 @@ class Outcome:
 
 
 def default_registry() -> Path:
-    """``results/known_optima.csv`` of the working directory, else of the source checkout."""
-    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
-        path = root / "results" / "known_optima.csv"
-        if path.is_file():
-            return path
-    return Path.cwd() / "results" / "known_optima.csv"
+    """``results/known_optima.csv`` under the current folder (run from a checkout's root).
+
+    The registry is repository data, not package data: its rows name the
+    OR-Library and hand-worked files under ``instances/``, which only a
+    checkout has, so shipping the table alone would not make the benchmark
+    run. It is never looked up beside the installed package (after ``pip
+    install`` that is a folder of site-packages, not a checkout).
+    """
+    return Path("results") / "known_optima.csv"
 
 
 def read_registry(path: str | Path) -> list[KnownOptimum]:

@@ -70,19 +70,16 @@ def matrices_from(form: Formulation) -> MatrixModel:
     starts = np.cumsum([0] + [b.n_rows for b in blocks])
     n_rows = int(starts[-1])
     entries = [_row_sorted(b) for b in blocks]
-    c = np.concatenate([col for col, _ in entries]) if blocks else np.zeros(0, dtype=np.int64)
-    v = np.concatenate([val for _, val in entries]) if blocks else np.zeros(0)
-    lower = np.concatenate([b.lower for b in blocks]).astype(float) if blocks else np.zeros(0)
-    upper = np.concatenate([b.upper for b in blocks]).astype(float) if blocks else np.zeros(0)
     a_start = np.zeros(n_rows + 1, dtype=np.int64)
-    if blocks:
-        np.cumsum(np.concatenate([np.bincount(b.row, minlength=b.n_rows) for b in blocks]), out=a_start[1:])
+    np.cumsum(_cat([np.bincount(b.row, minlength=b.n_rows) for b in blocks], np.int64), out=a_start[1:])
     family_rows = {b.family: slice(int(s), int(s) + b.n_rows) for b, s in zip(blocks, starts)}
     groups = {b.name: form.column(b.name) for b in form.columns}
     return MatrixModel(
         cost=form.cost(), col_lower=_stack(form, "lower"), col_upper=_stack(form, "upper"),
-        integer=_stack(form, "integer").astype(bool), row_lower=lower, row_upper=upper,
-        a_start=a_start, a_index=c, a_value=v, x=groups["x"], y=groups["y"], u=groups["u"],
+        integer=_stack(form, "integer").astype(bool),
+        row_lower=_cat([b.lower for b in blocks], float), row_upper=_cat([b.upper for b in blocks], float),
+        a_start=a_start, a_index=_cat([col for col, _ in entries], np.int64),
+        a_value=_cat([val for _, val in entries], float), x=groups["x"], y=groups["y"], u=groups["u"],
         row_family=list(family_rows), family_rows=family_rows,
         trivially_infeasible=list(form.trivially_infeasible), column_groups=groups,
     )
@@ -95,6 +92,10 @@ def _row_sorted(block: RowBlock) -> tuple[np.ndarray, np.ndarray]:
         return block.col, block.val
     order = np.argsort(row, kind="stable")
     return block.col[order], block.val[order]
+
+
+def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
 
 
 def _stack(form: Formulation, attribute: str) -> np.ndarray:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .errors import SolutionFileError
+from .regular_files import read_regular_text
 
 SOLUTION = "solution.json"
 RUN = "run.json"
@@ -40,7 +42,9 @@ VIEW_TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
 def solution_path(path: str | os.PathLike[str]) -> Path:
     """The ``solution.json`` of a result folder, or ``path`` itself when it names a file."""
     p = Path(path)
-    return p / SOLUTION if p.is_dir() else p
+    # A directory called solution.json is the (wrong) file itself: reading it
+    # says so, rather than looking for solution.json/solution.json.
+    return p / SOLUTION if p.is_dir() and p.name != SOLUTION else p
 
 
 def load_solution(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -55,8 +59,8 @@ def load_solution(path: str | os.PathLike[str]) -> dict[str, Any]:
 
     where = os.fspath(solution_path(path))
     try:
-        with open(where, encoding="utf-8") as handle:
-            text = handle.read()
+        # Only a regular file: a FIFO would block forever, a device never ends.
+        text = read_regular_text(where)
     except OSError as exc:
         raise SolutionFileError(f"{where}: cannot read the solution file: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
@@ -67,6 +71,11 @@ def load_solution(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise SolutionFileError(
             f"{where}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from exc
+    except RecursionError:
+        raise SolutionFileError(f"{where}: not a solution file: JSON nested too deeply") from None
+    except ValueError:  # an integer longer than Python converts
+        raise SolutionFileError(f"{where}: not a solution file: a number has more than "
+                                f"{sys.get_int_max_str_digits()} digits") from None
     problems = solution_format_problems(data)
     if problems:
         count = len(problems)

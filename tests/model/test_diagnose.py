@@ -147,3 +147,87 @@ def test_capacity_of_reachable_cities_is_counted(tmp_path: Path) -> None:
     assert [f.rule for f in findings] == ["capacity"]
     assert "need at least 200 of it, but the 2 cities they can reach hold 120 (cap_res)" in findings[0].message
     assert spatialopt.solve(instance).termination == "presolve checks"
+
+
+# -- plan periods (spec v2) ------------------------------------------------------------------
+def phased_base() -> dict[str, Any]:
+    """Feasible: periods to 2025, 2030, 2035; milestone 0.4 × 150 = 60 by 2025; f1 (100 residents,
+    must move) reaches only xiongan (named Xiong'an, 500 residents by 2025, 1000 in all), f2 also b."""
+    return {
+        "instance": {"name": "diag-v2", "cost_unit": "CNY million", "base_year": 2020, "horizon_years": 15},
+        "periods": [{"id": "2021-2025", "end_year": 2025}, {"id": "2026-2030", "end_year": 2030},
+                    {"id": "2031-2035", "end_year": 2035}],
+        "types": [{"id": "t"}],
+        "resources": [{"id": "residents", "use": "residents", "cap": "cap_res",
+                       "cap_by_period": {"2021-2025": "cap_res_2025"}}],
+        "sources": [{"city": "s", "target_reduction": 150, "milestones": {"2021-2025": 0.4}}],
+        "cities": [
+            {"id": "s", "lon": 116.0, "lat": 40.0},
+            {"id": "xiongan", "name": "Xiong'an", "lon": 116.0, "lat": 39.0, "cap_res": 1000, "cap_res_2025": 500},
+            {"id": "b", "lon": 117.0, "lat": 40.0, "cap_res": 1000},
+        ],
+        "facilities": [
+            {"id": "f1", "origin": "s", "type": "t", "jobs": 100, "must_move": True},
+            {"id": "f2", "origin": "s", "type": "t", "jobs": 100},
+        ],
+        "arcs": [{"facility": "f1", "destination": "xiongan", "cost": 1.0},
+                 {"facility": "f2", "destination": "xiongan", "cost": 1.0},
+                 {"facility": "f2", "destination": "b", "cost": 3.0}],
+    }
+
+
+def phased(edit: Any) -> dict[str, Any]:
+    data = phased_base()
+    edit(data)
+    return data
+
+
+def test_phased_base_is_feasible(tmp_path: Path) -> None:
+    diagnosis = diagnose(load_dict(tmp_path, phased_base()))
+    assert diagnosis.feasible and not diagnosis.findings
+
+
+@pytest.mark.parametrize(
+    ("edit", "finding", "repair"),
+    [
+        # 0.8 × 150 = 120 by 2025, but f2 (100) may move only from 2026-2030: f1's 100 is all there is.
+        (lambda d: (d["sources"][0]["milestones"].update({"2021-2025": 0.8}),
+                    d["facilities"][1].update(earliest="2026-2030")),
+         "milestone 2021-2025 of s needs 120 residents moved, but the facilities allowed to move by 2025 hold 100 "
+         "(100 more residents are in facilities that may move only after 2021-2025)",
+         "lower milestone 2021-2025 of s by 20 residents moved by 2025 (from 120 to 100: "
+         "milestones.2021-2025 from 0.8 to at most 0.667)"),
+        # f1 must move by 2025 (latest) and reaches only Xiong'an, which holds 60 residents by 2025.
+        (lambda d: (d["cities"][1].update(cap_res_2025=60), d["facilities"][0].update(latest="2021-2025")),
+         "Xiong'an's residents cap by 2025 (cap_res_2025) is 60 but the must-move facilities whose only "
+         "destination it is need 100 by then (f1)",
+         "raise cap_res_2025 of xiongan by 40 (from 60 to 100), its residents cap by 2025"),
+        # The whole plan's cap: f1 needs 100 at Xiong'an by 2035, its cap_res is 80 (b, which f1 does not
+        # reach, has no cap, so the count over all reachable cities below is not what finds it).
+        (lambda d: (d["cities"][1].update(cap_res=80), d["cities"][2].pop("cap_res"),
+                    d["facilities"].append({"id": "f3", "origin": "s", "type": "t", "jobs": 1, "must_move": True}),
+                    d["arcs"].append({"facility": "f3", "destination": "b", "cost": 1.0})),
+         "Xiong'an's residents cap by 2035 (cap_res) is 80 but the must-move facilities whose only destination "
+         "it is need 100 by then (f1)",
+         "raise cap_res of xiongan by 20 (from 80 to 100), its residents cap by 2035"),
+        # f1 (cheapest relocation 1) must move in 2021-2025, whose budget is 0.5.
+        (lambda d: (d["periods"][0].update(budget=0.5), d["facilities"][0].update(latest="2021-2025")),
+         "period 2021-2025's budget is 0.50 CNY million but the must-move facilities that can move only in it "
+         "cost at least 1.00 CNY million to relocate (f1)",
+         "raise the budget of period 2021-2025 by 0.50 CNY million (from 0.50 to 1.00)"),
+        # f1 must move by 2030; the two first periods have 0.4 each: 0.8 < 1.
+        (lambda d: (d["periods"][0].update(budget=0.4), d["periods"][1].update(budget=0.4),
+                    d["facilities"][0].update(latest="2026-2030")),
+         "periods 2021-2025 to 2026-2030 have budgets totalling 0.80 CNY million but the must-move facilities "
+         "that must move within them cost at least 1.00 CNY million to relocate (f1)",
+         "raise the budget of period"),
+    ],
+    ids=["milestone", "cap_by_period", "cap_last_period", "period_budget", "period_budget_run"],
+)
+def test_phased_finding_in_the_instance_words(tmp_path: Path, edit: Any, finding: str, repair: str) -> None:
+    """Each counting check quotes its numbers (worked in the comments); the relaxation names the repair."""
+    instance = load_dict(tmp_path, phased(edit))
+    assert [f.message for f in presolve_findings(instance)] == [finding]
+    assert spatialopt.solve(instance, diagnose=False).status == SolveStatus.INFEASIBLE
+    report = "\n".join(diagnose(instance, time_limit=30).lines())
+    assert repair in report, report

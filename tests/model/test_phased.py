@@ -292,13 +292,12 @@ def test_no_solution_has_empty_periods_and_milestones() -> None:
     assert result.status == SolveStatus.INFEASIBLE
     solution = result.to_solution_dict()
     assert solution["periods"] == [] and solution["sources"][0]["milestones"] == []
-    assert any("by the end of p1" in r for r in result.reasons), result.reasons
+    assert any("milestone p1 of s needs 10 residents moved, but the facilities allowed to move by 2025 hold 0" in r
+               for r in result.reasons), result.reasons
 
 
-@pytest.mark.xfail(strict=True, reason="check.py does not verify spec v2 plans yet (present values, "
-                                       "period rows); its v2 extension is developed on another branch")
 def test_checker_accepts_phased_plans() -> None:
-    """The independent checker accepts the discounted optimal plan above (strict: remove this mark when it does)."""
+    """The independent checker accepts the discounted optimal plan above."""
     data = base(discount_rate=0.1)
     instance = load(data)
     result = spatialopt.solve(instance)
@@ -337,7 +336,8 @@ def test_diagnosis_of_a_phased_instance_names_periods() -> None:
     result = spatialopt.solve(load(data))
     assert result.status == SolveStatus.INFEASIBLE
     texts = {family: [c.text for c in changes] for family, changes in result.diagnosis.alternatives.items()}
-    assert texts["target"] == ["lower the target of s by the end of p1 by 10 residents (from 20 to 10)"]
+    assert texts["target"] == ["lower milestone p1 of s by 10 residents moved by 2025 "
+                               "(from 20 to 10: milestones.p1 from 1 to at most 0.500)"]
     assert texts["period_budget"] == ["raise the budget of period p1 by 40.00 (from 60.00 to 100.00)"]
 
 

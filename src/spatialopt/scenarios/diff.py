@@ -26,19 +26,42 @@ def plan_of(solution: Mapping[str, Any]) -> dict[str, dict[str, float]]:
     return plan
 
 
-def _same_units(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
+def timed_plan_of(solution: Mapping[str, Any]) -> dict[str, dict[tuple[str, str], float]]:
+    """facility -> {(destination, period): units} of a solution record (period "" in a v1.1 record)."""
+    plan: dict[str, dict[tuple[str, str], float]] = {}
+    for a in solution.get("assignments") or []:
+        by_move = plan.setdefault(str(a["facility"]), {})
+        key = (str(a["destination"]), str(a.get("period", "")))
+        by_move[key] = by_move.get(key, 0.0) + float(a["units"])
+    return plan
+
+
+def _same_units(a: Mapping[Any, float], b: Mapping[Any, float]) -> bool:
     return a.keys() == b.keys() and all(abs(a[k] - b[k]) <= 1e-6 * max(1.0, abs(a[k])) for k in a)
 
 
-def changed_facilities(a: Mapping[str, Mapping[str, float]], b: Mapping[str, Mapping[str, float]]) -> list[str]:
-    """Facilities whose destinations (or units per destination) differ between two plans."""
+def changed_facilities(a: Mapping[str, Mapping[Any, float]], b: Mapping[str, Mapping[Any, float]]) -> list[str]:
+    """Facilities whose destinations (or units per destination; per move with :func:`timed_plan_of`) differ."""
     return [f for f in dict.fromkeys([*a, *b]) if not _same_units(a.get(f, {}), b.get(f, {}))]
 
 
-def _where_to(plan: Mapping[str, float]) -> str:
+def _where_to(plan: Mapping[Any, float]) -> str:
+    """'a + b (0.5)', or with periods 'a in 2021-2025 + b (0.5) in 2026-2030'."""
     if not plan:
         return "-"
-    return " + ".join(d if abs(u - 1.0) < 1e-9 else f"{d} ({u:g})" for d, u in sorted(plan.items()))
+    parts = []
+    for key, u in sorted(plan.items()):
+        d, period = key if isinstance(key, tuple) else (key, "")
+        text = d if abs(u - 1.0) < 1e-9 else f"{d} ({u:g})"
+        parts.append(f"{text} in {period}" if period else text)
+    return " + ".join(parts)
+
+
+def _by_destination(plan: Mapping[tuple[str, str], float]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for (d, _), u in plan.items():
+        out[d] = out.get(d, 0.0) + u
+    return out
 
 
 @dataclass
@@ -73,19 +96,26 @@ class PlanDiff:
 
     @property
     def facilities(self) -> pd.DataFrame:
-        """Facilities that move elsewhere, start or stop moving, or move other units."""
-        pa, pb = plan_of(self.a), plan_of(self.b)
+        """Facilities that move elsewhere, start or stop moving, move other units, or move in another period.
+
+        "changes period" (phased plans): the same destinations and units, moved
+        in other periods.
+        """
+        pa, pb = timed_plan_of(self.a), timed_plan_of(self.b)
         rows = []
         for f in changed_facilities(pa, pb):
             xa, xb = pa.get(f, {}), pb.get(f, {})
+            da, db = _by_destination(xa), _by_destination(xb)
             if not xa:
                 change = "starts moving"
             elif not xb:
                 change = "stops moving"
-            elif xa.keys() != xb.keys():
+            elif da.keys() != db.keys():
                 change = "moves elsewhere"
-            else:
+            elif not _same_units(da, db):
                 change = "units change"
+            else:
+                change = "changes period"
             kind, origin = self.facility_info.get(f, ("", ""))
             rows.append({"facility": f, "type": kind, "origin": origin, "change": change,
                          "a": _where_to(xa), "b": _where_to(xb)})
@@ -93,10 +123,13 @@ class PlanDiff:
 
     @property
     def sites(self) -> pd.DataFrame:
-        sa = {(s["type"], s["city"]) for s in self.a.get("sites") or []}
-        sb = {(s["type"], s["city"]) for s in self.b.get("sites") or []}
-        rows = [{"type": t, "city": c, "change": "opened"} for t, c in sorted(sb - sa)]
-        rows += [{"type": t, "city": c, "change": "closed"} for t, c in sorted(sa - sb)]
+        """Sites opened or closed in B; with periods also sites that open in another period."""
+        sa = {(s["type"], s["city"]): str(s.get("period", "")) for s in self.a.get("sites") or []}
+        sb = {(s["type"], s["city"]): str(s.get("period", "")) for s in self.b.get("sites") or []}
+        rows = [{"type": t, "city": c, "change": "opened"} for t, c in sorted(sb.keys() - sa.keys())]
+        rows += [{"type": t, "city": c, "change": "closed"} for t, c in sorted(sa.keys() - sb.keys())]
+        rows += [{"type": t, "city": c, "change": f"opens in {sb[(t, c)]} instead of {sa[(t, c)]}"}
+                 for t, c in sorted(sa.keys() & sb.keys()) if sa[(t, c)] != sb[(t, c)]]
         return pd.DataFrame(rows, columns=["type", "city", "change"])
 
     @property
@@ -148,7 +181,10 @@ class PlanDiff:
             lines.append("sites: the same")
         else:
             for r in sites.itertuples():
-                lines.append(f"  site {r.change}: {r.type} at {r.city}")
+                if r.change in ("opened", "closed"):
+                    lines.append(f"  site {r.change}: {r.type} at {r.city}")
+                else:
+                    lines.append(f"  site {r.type} at {r.city} {r.change}")
         return "\n".join(lines)
 
     def __str__(self) -> str:

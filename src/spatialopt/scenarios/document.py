@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -147,19 +148,19 @@ class InstanceDocument:
                 problems.append(Problem(where, column, shown_value(value), bad.expected))
 
         for cid in changes.exclude_cities:
-            attempt("exclude_cities", cid, lambda cid=cid: self.exclude_city(cid))
+            attempt("exclude_cities", cid, partial(self.exclude_city, cid))
         for fid in changes.remove_facilities:
-            attempt("remove_facilities", fid, lambda fid=fid: self.remove_facility(fid))
+            attempt("remove_facilities", fid, partial(self.remove_facility, fid))
         for number, row in enumerate(changes.add_cities, start=1):
-            attempt(f"add_cities #{number}", row.get("id"), lambda row=row: self.add_row("cities", row))
+            attempt(f"add_cities #{number}", row.get("id"), partial(self.add_row, "cities", row))
         for number, row in enumerate(changes.add_facilities, start=1):
-            attempt(f"add_facilities #{number}", row.get("id"), lambda row=row: self.add_row("facilities", row))
+            attempt(f"add_facilities #{number}", row.get("id"), partial(self.add_row, "facilities", row))
         for key in changes.unset:
-            attempt(f"unset {key}", key, lambda key=key: self.unset(key))
+            attempt(f"unset {key}", key, partial(self.unset, key))
         for key, value in changes.set:
-            attempt(f"set {key}", value, lambda key=key, value=value: self.set(key, value))
+            attempt(f"set {key}", value, partial(self.set, key, value))
         for key, factor in changes.scale:
-            attempt(f"scale {key}", factor, lambda key=key, factor=factor: self.scale(key, factor))
+            attempt(f"scale {key}", factor, partial(self.scale, key, factor))
         # A facility whose residents were the default (jobs x household_factor)
         # keeps following that rule when its jobs, type or the factor change.
         for fid in self.default_residents - self.explicit_residents:
@@ -201,6 +202,12 @@ class InstanceDocument:
                 if op != "set" and type_id not in shares:
                     raise _Bad(f"a type with a min_share at this source ({', '.join(shares) or 'none'})")
                 return shares, type_id
+            if param.startswith("milestones.") and len(param) > len("milestones."):  # spec v2: per period id
+                period_id = param[len("milestones."):]
+                milestones = entry.setdefault("milestones", {})
+                if op != "set" and period_id not in milestones:
+                    raise _Bad(f"a period with a milestone at this source ({', '.join(milestones) or 'none'})")
+                return milestones, period_id
             if param not in SOURCE_PARAMETERS:
                 raise _Bad(f"a source parameter ({', '.join(SOURCE_PARAMETERS)} or min_share.<type>)")
             return entry, param

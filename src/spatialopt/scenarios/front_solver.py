@@ -49,6 +49,14 @@ def arcs_by_source(instance: Instance, derived: Derived, sources: Iterable[str])
     return {s: np.nonzero(origin == s)[0] for s in sources}
 
 
+def split_milestone_key(key: str, instance: Instance) -> tuple[str, str | None]:
+    """``s@period`` (a milestone row of source s traced alone) -> (s, period); a source id -> (s, None)."""
+    if key in instance.sources:
+        return key, None
+    s, _, period_id = key.rpartition("@")
+    return s, period_id
+
+
 def scaled_rows(instance: Instance, derived: Derived, targets: Mapping[str, float], *, skip_empty: bool
                 ) -> tuple[dict[str, np.ndarray], dict[str, int], dict[str, float]]:
     """The front's rows per scaled source: its arcs, the last period it counts, its level at scale 1.
@@ -56,14 +64,27 @@ def scaled_rows(instance: Instance, derived: Derived, targets: Mapping[str, floa
     One row per source (key ``s``, the whole plan); for a phased instance
     (spec v2) also one per milestone of it (key ``s@period``, moves up to that
     period, level ``milestone share x T_s``), so that every point meets its
-    scaled milestones too. ``skip_empty`` leaves out sources without arcs.
+    scaled milestones too. A key ``s@period`` in ``targets`` (``pareto
+    --period``) gives that milestone's row alone, at the level given.
+    ``skip_empty`` leaves out sources without arcs.
     """
-    arcs_of = arcs_by_source(instance, derived, targets)
     periods = instance.plan_periods
+    position = {period.id: p for p, period in enumerate(periods[:-1])}
+    traced = {key: split_milestone_key(key, instance) for key in targets}
+    arcs_of = arcs_by_source(instance, derived, dict.fromkeys(s for s, _ in traced.values()))
     arcs: dict[str, np.ndarray] = {}
     until: dict[str, int] = {}
     levels: dict[str, float] = {}
+    for key, (s, period_id) in traced.items():
+        if period_id is None:
+            continue
+        # One milestone traced alone (pareto --period): its row only, the level given.
+        if skip_empty and not (arcs_of[s].size and targets[key] > 0):
+            continue
+        arcs[key], until[key], levels[key] = arcs_of[s], position[period_id], targets[key]
     for s, t in targets.items():
+        if traced[s][1] is not None:
+            continue
         if skip_empty and not (arcs_of[s].size and t > 0):
             continue
         arcs[s], until[s], levels[s] = arcs_of[s], len(periods) - 1, t

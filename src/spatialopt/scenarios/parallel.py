@@ -12,6 +12,7 @@ them.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -29,10 +30,37 @@ def default_workers() -> int:
 def task_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     """HiGHS options for one task of a sweep or a front: ``threads = 1`` unless set."""
     from ..api import solver_options
+    from ..profiles import require_allowed_options
 
+    require_allowed_options(options, "options")
     chosen = dict(solver_options() if options is None else options)
     chosen.setdefault("threads", 1)
     return chosen
+
+
+#: Dask transports that need no configuration beyond an address (tls, wss
+#: need certificates, ucx a native library, inproc the same process).
+SCHEDULER_SCHEMES = ("tcp", "ws")
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
+
+
+def scheduler_address(text: str) -> str:
+    """``text`` if it is a Dask scheduler address (``tcp://HOST:PORT``, ``HOST:PORT``, ``ws://HOST:PORT``).
+
+    Raises ValueError otherwise, before anything runs: Dask's client, given
+    an address it cannot use, fails only after its connection timeout and
+    leaves threads that stall the process for 20 s at exit.
+    """
+    expected = f"expected SCHEME://HOST:PORT with SCHEME {' or '.join(SCHEDULER_SCHEMES)} (or HOST:PORT for tcp)"
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    if scheme not in SCHEDULER_SCHEMES:
+        raise ValueError(f"scheduler address {text!r}: unsupported scheme {scheme!r}; {expected}")
+    host, colon, port = rest.rpartition(":")
+    if not colon or not _HOST.fullmatch(host) or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"scheduler address {text!r}: {expected}, PORT in 1-65535")
+    return text
 
 
 def _ignore_sigint() -> None:
@@ -68,6 +96,7 @@ def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], *, worke
             state["stop"] = True
 
     if scheduler:
+        scheduler_address(scheduler)
         _run_on_dask(fn, tasks, scheduler, finish)
         return out
     workers = default_workers() if workers is None else workers

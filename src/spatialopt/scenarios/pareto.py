@@ -59,6 +59,7 @@ class ParetoFront:
     status: SolveStatus = SolveStatus.OPTIMAL  # of the search for the largest scale
     reasons: list[str] = field(default_factory=list)
     max_scale_seconds: float = 0.0
+    period: str | None = None  # pareto --period: the milestone traced (moved_residents by its end)
 
     @property
     def exit_code(self) -> int:
@@ -88,9 +89,15 @@ class ParetoFront:
         if len(off):
             ax.scatter(off["moved_residents"], off["objective"], marker="x", color="grey", label="dominated point")
         who = "all sources" if len(self.scaled) != 1 else self.scaled[0]
-        ax.set_title(f"{self.instance.name}: total cost against residents moved out of the cores\n"
-                     f"(targets of {who} scaled from 0 to {self.max_scale:.3g} x, each made hard)", fontsize=10)
-        ax.set_xlabel("residents moved out of the cores (persons)")
+        if self.period is not None:
+            ax.set_title(f"{self.instance.name}: total cost against residents moved by the end of {self.period}\n"
+                         f"(milestone {self.period} of {who} scaled from 0 to {self.max_scale:.3g} x, made hard)",
+                         fontsize=10)
+            ax.set_xlabel(f"residents moved out of the cores by the end of {self.period} (persons)")
+        else:
+            ax.set_title(f"{self.instance.name}: total cost against residents moved out of the cores\n"
+                         f"(targets of {who} scaled from 0 to {self.max_scale:.3g} x, each made hard)", fontsize=10)
+            ax.set_xlabel("residents moved out of the cores (persons)")
         unit = self.instance.cost_unit or "cost units"
         ax.set_ylabel(f"total cost, weighted objective ({unit})")
         ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
@@ -140,7 +147,64 @@ def _point_instance(base: Instance, scaled: Sequence[str], targets: Mapping[str,
 
 
 
-def pareto_front(instance: Instance, points: int = 11, *, source: str | None = None, workers: int | None = None,
+@dataclass(frozen=True)
+class _MilestoneTrace:
+    """``pareto --period P``: the milestone of P scaled alone, per source its share and the shares before and after.
+
+    A point at scale λ sets each scaled source's milestone of P to
+    ``max(λ·share, the largest milestone before P)`` (an earlier milestone
+    already holds the moves by P above it) and raises a later milestone below
+    that value to it (the later row is implied by P's): the point instance
+    stays valid (milestones not decreasing) and means exactly "λ·share of the
+    target by the end of P". λ stops at ``1 / share`` (a milestone is at most
+    the whole target).
+    """
+
+    period: str
+    shares: dict[str, float]  # source -> its milestone share of P
+    before: dict[str, float]  # source -> its largest milestone share before P (0 without)
+    later: dict[str, list[tuple[str, float]]]  # source -> (period id, share) of its milestones after P
+
+    @property
+    def max_scale(self) -> float:
+        return min(1.0 / share for share in self.shares.values())
+
+    def changes(self, scale: float) -> Changes:
+        sets: dict[str, Any] = {}
+        for s, share in self.shares.items():
+            level = max(scale * share, self.before[s])
+            sets[f"sources.{s}.milestones.{self.period}"] = level
+            for period_id, later in self.later[s]:
+                if later < level:
+                    sets[f"sources.{s}.milestones.{period_id}"] = level
+            sets[f"sources.{s}.soft"] = False
+        return Changes(set=tuple(sorted(sets.items())))
+
+
+def _milestone_trace(instance: Instance, scaled: Sequence[str], period: str) -> _MilestoneTrace:
+    """The milestone of ``period`` at each scaled source that has one > 0; an InstanceError otherwise."""
+    ids = [p.id for p in instance.periods]
+    if period not in ids[:-1]:
+        expected = (f"a period id other than the last ({', '.join(ids[:-1]) or 'none'}); the last period's "
+                    "row is the target itself (leave out --period)") if ids else "no --period: the instance has no [[periods]]"
+        raise InstanceError([Problem(instance.name, "--period", period, expected)], instance.name)
+    at = ids.index(period)
+    shares, before, later = {}, {}, {}
+    for s in scaled:
+        milestones = instance.sources[s].milestones
+        share = milestones.get(period, 0.0)
+        if share > 0 and instance.sources[s].target_persons > 0:
+            shares[s] = share
+            before[s] = max([milestones[q] for q in ids[:at] if q in milestones], default=0.0)
+            later[s] = [(q, milestones[q]) for q in ids[at + 1:-1] if q in milestones]
+    if not shares:
+        raise InstanceError([Problem(instance.name, "--period", period, "a period in which some scaled source "
+                                     f"({', '.join(scaled)}) has a milestone > 0 and a target > 0")], instance.name)
+    return _MilestoneTrace(period, shares, before, later)
+
+
+def pareto_front(instance: Instance, points: int = 11, *, source: str | None = None, period: str | None = None,
+                 workers: int | None = None,
                  scheduler: str | None = None, options: Mapping[str, Any] | None = None, builder: str = "matrix",
                  on_point: Callable[[int, int, dict[str, Any]], None] | None = None) -> ParetoFront:
     """ε-constraint trace of total cost against residents moved out of the cores.
@@ -162,6 +226,13 @@ def pareto_front(instance: Instance, points: int = 11, *, source: str | None = N
     than its upper neighbour takes the neighbour's plan, which is feasible for
     it: ``plan_from`` says so). ``on_front`` marks the points no other point
     beats on both cost and residents moved.
+
+    ``period`` (a phased instance's period other than the last) traces one
+    milestone instead: only that milestone of the scaled sources is scaled
+    (from 0 to the largest share of the target some plan moves by the end of
+    ``period``, at most the whole target), every other target and milestone
+    stays as the instance states it, and ``moved_residents`` counts the
+    residents moved by the end of ``period``.
     """
     from ..derive import derive
     from ..results import extract_plan
@@ -172,17 +243,33 @@ def pareto_front(instance: Instance, points: int = 11, *, source: str | None = N
         raise InstanceError([Problem(instance.name, "--source", source,
                                      f"a source city id ({', '.join(instance.sources)})")], instance.name)
     scaled = (source,) if source is not None else tuple(instance.sources)
-    targets = {s: instance.sources[s].target_persons for s in scaled}
+    trace = _milestone_trace(instance, scaled, period) if period is not None else None
+    targets: dict[str, float]
+    if trace is not None:  # the rows "s@period", at the milestone's level at scale 1
+        targets = {f"{s}@{period}": share * instance.sources[s].target_persons for s, share in trace.shares.items()}
+    else:
+        targets = {s: instance.sources[s].target_persons for s in scaled}
     if not any(t > 0 for t in targets.values()):
         raise InstanceError([Problem(instance.name, "target", 0, "a source with a target > 0 to scale "
                                      f"({', '.join(scaled)} all have 0)")], instance.name)
+
+    def changes_at(scale: float) -> Changes:
+        return trace.changes(scale) if trace is not None else _scaled_changes(scaled, targets, scale)
+
+    def point_at(scale: float) -> Instance:
+        if trace is not None:  # few points: the loader's validation per point is affordable
+            return instance.with_changes(trace.changes(scale))
+        return _point_instance(instance, scaled, targets, scale)
+
     chosen = task_options(options)
-    zero = instance.with_changes(_scaled_changes(scaled, targets, 0.0))
+    zero = instance.with_changes(changes_at(0.0))
     derived = derive(zero)
     largest, top_plan, status, reasons, max_seconds = largest_scale(zero, derived, targets, chosen, builder)
     if not status.has_solution:
         empty = pd.DataFrame(columns=PARETO_COLUMNS)
-        return ParetoFront(instance, scaled, targets, 0.0, empty, [], [], status, reasons, max_seconds)
+        return ParetoFront(instance, scaled, targets, 0.0, empty, [], [], status, reasons, max_seconds, period)
+    if trace is not None:
+        largest = min(largest, trace.max_scale)
     scales = [largest * k / (points - 1) for k in range(points)] if largest > 0 else [0.0]
     scales[-1] = largest
     start = top_plan.column_start() if top_plan is not None else None
@@ -220,7 +307,7 @@ def pareto_front(instance: Instance, points: int = 11, *, source: str | None = N
     plan_from = {s: i + 1 for i, s in enumerate(solved)}
     results: dict[float, Result] = {}
     for s in solved:
-        results[s] = extract_plan(_point_instance(instance, scaled, targets, s), derived, runs[s])
+        results[s] = extract_plan(point_at(s), derived, runs[s])
     # Monotone by construction: a plan for a larger scale is feasible for every smaller one.
     for lower, upper in zip(reversed(solved[:-1]), reversed(solved[1:])):
         up, low = results[upper], results[lower]
@@ -231,14 +318,14 @@ def pareto_front(instance: Instance, points: int = 11, *, source: str | None = N
             run = replace(runs[upper], status=SolveStatus.FEASIBLE, bound=None)
             runs[lower] = run
             plan_from[lower] = plan_from[upper]
-            results[lower] = extract_plan(_point_instance(instance, scaled, targets, lower), derived, run)
+            results[lower] = extract_plan(point_at(lower), derived, run)
     rows = []
     for i, s in enumerate(solved, start=1):
         r = results[s]
         has = r.status.has_solution
-        moved = float(r.sources.set_index("city").loc[list(scaled), "moved_residents"].sum()) if has else None
+        moved = _moved(r, scaled, period) if has else None
         rows.append({
-            "point": i, "target_scale": s, "target_residents": float(sum(s * targets[x] for x in scaled)),
+            "point": i, "target_scale": s, "target_residents": float(sum(s * t for t in targets.values())),
             "moved_residents": moved, "objective": r.objective if has else None,
             **{c: (r.components[c] if has and r.components else None) for c in WEIGHT_NAMES},
             "status": r.status.value, "seconds": round(by_scale[s][0].seconds, 4), "warm_start": by_scale[s][1],
@@ -247,7 +334,16 @@ def pareto_front(instance: Instance, points: int = 11, *, source: str | None = N
     table = pd.DataFrame(rows, columns=PARETO_COLUMNS)
     table["on_front"] = _non_dominated(table)
     return ParetoFront(instance, scaled, targets, largest, table, [results[s] for s in solved],
-                       [_scaled_changes(scaled, targets, s) for s in solved], SolveStatus.OPTIMAL, [], max_seconds)
+                       [changes_at(s) for s in solved], SolveStatus.OPTIMAL, [], max_seconds, period)
+
+
+def _moved(result: Result, scaled: Sequence[str], period: str | None) -> float:
+    """Residents moved from the scaled sources: in the whole plan, or by the end of ``period``."""
+    if period is None:
+        return float(result.sources.set_index("city").loc[list(scaled), "moved_residents"].sum())
+    schedule = result.schedule
+    mine = schedule[(schedule["period"] == period) & schedule["source"].isin(list(scaled))]
+    return float(mine["residents_moved_by_end"].sum())
 
 
 def _non_dominated(table: pd.DataFrame) -> list[bool]:

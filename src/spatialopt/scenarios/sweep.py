@@ -24,7 +24,7 @@ from ..instance import WEIGHT_NAMES, Instance
 from ..output import write_folder
 from ..solve import SolveStatus
 from .changes import Changes
-from .diff import changed_facilities, plan_of
+from .diff import changed_facilities, plan_of, timed_plan_of
 from .parallel import run_tasks, task_options
 from .scenario_file import BASE_NAME, ScenarioSet
 
@@ -91,8 +91,27 @@ class Sweep:
             row["note"] = o.error or ("; ".join(r.reasons) if r is not None else "")
             rows.append(row)
         frame = pd.DataFrame(rows)
-        numbers = ["objective", "gap", *WEIGHT_NAMES, *(c for c in frame.columns if c.startswith(("moved_", "density_")))]
-        return frame.astype({**{c: float for c in numbers}, "sites_opened": "Int64", "destinations_changed": "Int64"})
+        numbers = ["objective", "gap", *WEIGHT_NAMES,
+                   *(c for c in frame.columns if c.startswith(("moved_", "density_", "spending_")))]
+        counts = {c: "Int64" for c in ("sites_opened", "destinations_changed", "periods_changed") if c in frame.columns}
+        return frame.astype({**{c: float for c in numbers}, **counts})
+
+    def _period_columns(self, r: Result | None) -> dict[str, Any]:
+        """A phased base's per-period figures: residents moved by each period's end per source, spending per period.
+
+        Columns ``moved_<source>_by_<period>`` (to read against the milestones)
+        and ``spending_<period>`` (undiscounted, as the period budgets count it).
+        """
+        schedule = r.schedule if r is not None else None
+        row: dict[str, Any] = {}
+        for period in self.base.periods:
+            mine = schedule[schedule["period"] == period.id] if schedule is not None else None
+            for s in self.base.sources:
+                got = mine[mine["source"] == s] if mine is not None else None
+                row[f"moved_{s}_by_{period.id}"] = (float(got["residents_moved_by_end"].iloc[0])
+                                                   if got is not None and len(got) else None)
+            row[f"spending_{period.id}"] = float(mine["spending"].iloc[0]) if mine is not None and len(mine) else None
+        return row
 
     def _plan_columns(self, r: Result | None, base_plan: Any) -> dict[str, Any]:
         """A run's figures in the comparison (None without a plan): objective, components, sources, sites, changes."""
@@ -105,13 +124,23 @@ class Sweep:
             row[f"moved_{s}"] = float(src.loc[s, "moved_residents"]) if src is not None and has else None
             after = src.loc[s, "density_after"] if src is not None and has else None
             row[f"density_after_{s}"] = None if after is None or pd.isna(after) else float(after)
+        if self.base.phased:
+            row.update(self._period_columns(r))
         row["sites_opened"] = int(np.count_nonzero(r.opened)) if r is not None else None
         if r is not None and base_plan is not None:
-            changed = changed_facilities(base_plan, plan_of(r.to_solution_dict()))
+            solution = r.to_solution_dict()
+            changed = changed_facilities(base_plan, plan_of(solution))
             row["destinations_changed"] = len(changed)
+            if self.base.phased:  # the same destinations, moved in other periods
+                base_timed = timed_plan_of(self.outcomes[BASE_NAME].result.to_solution_dict())  # type: ignore[union-attr]
+                retimed = [f for f in changed_facilities(base_timed, timed_plan_of(solution)) if f not in changed]
+                row["periods_changed"] = len(retimed)
+                changed += retimed
             row["changed_facilities"] = ";".join(changed)
         else:
             row["destinations_changed"] = None
+            if self.base.phased:
+                row["periods_changed"] = None
             row["changed_facilities"] = ""
         return row
 

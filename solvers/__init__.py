@@ -1,0 +1,1 @@
+"""The solver profiles shipped with spatialopt (package data; see spatialopt.profiles)."""
