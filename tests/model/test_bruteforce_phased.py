@@ -27,6 +27,7 @@ from support import load_dict, reference_arcs, reference_distance
 
 import spatialopt
 from spatialopt import SolveStatus
+from spatialopt.check import check_solution
 from spatialopt.derive import derive
 from spatialopt.formulation import build
 from spatialopt.instance import Instance
@@ -229,6 +230,8 @@ def test_phased_mip_optimum_equals_brute_force(data: dict) -> None:
         else:
             assert result.status == SolveStatus.OPTIMAL, result.reasons
             assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)
+            report = check_solution(instance, result.to_solution_dict())
+            assert report.ok, report.violations
 
 
 @settings(SETTINGS, max_examples=60)

@@ -49,12 +49,16 @@ def load(data: dict[str, Any]) -> Instance:
 
 
 def solve_both(data: dict[str, Any]) -> spatialopt.Result:
-    """The plan of the matrix back end, after checking the Pyomo back end reaches the same optimum."""
+    """The plan of the matrix back end, after checking the Pyomo back end reaches the same optimum
+    and the checker accepts both plans."""
     instance = load(data)
     result = spatialopt.solve(instance, builder="matrix", gap=1e-9)
     reference = spatialopt.solve(instance, builder="pyomo", gap=1e-9)
     assert result.status == reference.status == SolveStatus.OPTIMAL, (result.status, reference.reasons)
     assert result.objective == pytest.approx(reference.objective, rel=1e-9, abs=1e-9)
+    for plan in (result, reference):  # the independent checker (spatialopt.check) verifies every v2 row
+        report = check_solution(instance, plan.to_solution_dict())
+        assert report.ok, "checker rejected the plan:\n" + "\n".join(report.violations)
     return result
 
 
