@@ -10,6 +10,7 @@ costs. The solver's bound is kept as HiGHS proved it.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -299,13 +300,13 @@ class Result:
 
     # -- the spec's record -----------------------------------------------------
     def to_solution_dict(self) -> dict[str, Any]:
-        """The ``solution.json`` record of spec §5."""
+        """The ``solution.json`` record of spec §5 (with v2's period fields only for a phased instance)."""
         solved = self.status.has_solution
+        phased = self.instance.phased
+        milestone_rows, periods = self._period_fields() if phased and solved else ({}, [])
         a = self.assignments if solved else None
-        sources = self.sources
-        if self.instance.phased:
-            return self._phased_solution_dict(solved, a, sources)
-        return {
+        sites = self.sites if solved else None
+        record: dict[str, Any] = {
             "instance": self.instance.name,
             "instance_sha256": self.instance.sha256,
             "status": self.status.value,
@@ -314,10 +315,13 @@ class Result:
             "gap": _num(self.gap),
             "components": {k: float(v) for k, v in self.components.items()} if self.components else None,
             "assignments": [
-                {"facility": f, "destination": d, "units": float(u)}
-                for f, d, u in zip(a["facility"], a["destination"], a["units"])
+                {"facility": f, "destination": d, **_period_key(p, phased), "units": float(u)}
+                for f, d, p, u in zip(a["facility"], a["destination"], _period_column(a, phased), a["units"])
             ] if a is not None else [],
-            "sites": [{"type": t, "city": c} for t, c in zip(self.sites["type"], self.sites["city"])] if solved else [],
+            "sites": [
+                {"type": t, "city": c, **_period_key(p, phased)}
+                for t, c, p in zip(sites["type"], sites["city"], _period_column(sites, phased))
+            ] if sites is not None else [],
             "sources": [
                 {
                     "city": r.city,
@@ -327,63 +331,37 @@ class Result:
                     "shortfall": float(r.shortfall),
                     "density_before": _num(r.density_before),
                     "density_after": _num(r.density_after),
+                    **({"milestones": milestone_rows.get(r.city, [])} if phased else {}),
                 }
-                for r in sources.itertuples()
+                for r in self.sources.itertuples()
             ],
-            "solver": self.solver,
         }
+        if phased:
+            record["periods"] = periods
+        record["solver"] = self.solver
+        return record
 
-    def _phased_solution_dict(self, solved: bool, a: pd.DataFrame | None, sources: pd.DataFrame) -> dict[str, Any]:
-        """spec §5 with the v2 fields: period keys, sources[].milestones, periods[]."""
-        schedule = self.schedule if solved else None
-        sites = self.sites if solved else None
+    def _period_fields(self) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+        """spec §5's ``sources[].milestones`` (per source) and ``periods[]`` of a phased plan."""
+        schedule = self.schedule
         milestone_rows: dict[str, list[dict[str, Any]]] = {s: [] for s in self.instance.sources}
-        periods: list[dict[str, Any]] = []
-        if schedule is not None:
-            last = self.instance.periods[-1].id
-            for r in schedule.itertuples():
-                if r.period != last and not math.isnan(r.target):
-                    milestone_rows[r.source].append({
-                        "period": r.period, "target": float(r.target),
-                        "moved_residents": float(r.residents_moved_by_end), "shortfall": float(r.shortfall),
-                        "density_after": _num(r.density_after),
-                    })
-            per_period = schedule.groupby("period", sort=False)
-            for period in self.instance.periods:
-                rows = per_period.get_group(period.id)
-                periods.append({
-                    "id": period.id, "end_year": period.end_year, "spending": float(rows["spending"].iloc[0]),
-                    "budget": _num(period.budget), "moved_residents": float(rows["residents_moved"].sum()),
-                })
-        return {
-            "instance": self.instance.name,
-            "instance_sha256": self.instance.sha256,
-            "status": self.status.value,
-            "objective": _num(self.objective),
-            "bound": _num(self.bound),
-            "gap": _num(self.gap),
-            "components": {k: float(v) for k, v in self.components.items()} if self.components else None,
-            "assignments": [
-                {"facility": f, "destination": d, "period": p, "units": float(u)}
-                for f, d, p, u in zip(a["facility"], a["destination"], a["period"], a["units"])
-            ] if a is not None else [],
-            "sites": [{"type": t, "city": c, "period": p} for t, c, p in zip(sites["type"], sites["city"], sites["period"])]
-            if sites is not None else [],
-            "sources": [
-                {
-                    "city": r.city,
-                    "target": float(r.target),
-                    "moved_residents": float(r.moved_residents),
-                    "shortfall": float(r.shortfall),
-                    "density_before": _num(r.density_before),
+        last = self.instance.periods[-1].id
+        for r in schedule.itertuples():
+            if r.period != last and not math.isnan(r.target):
+                milestone_rows[r.source].append({
+                    "period": r.period, "target": float(r.target),
+                    "moved_residents": float(r.residents_moved_by_end), "shortfall": float(r.shortfall),
                     "density_after": _num(r.density_after),
-                    "milestones": milestone_rows[r.city],
-                }
-                for r in sources.itertuples()
-            ],
-            "periods": periods,
-            "solver": self.solver,
-        }
+                })
+        per_period = schedule.groupby("period", sort=False)
+        periods = []
+        for period in self.instance.periods:
+            rows = per_period.get_group(period.id)
+            periods.append({
+                "id": period.id, "end_year": period.end_year, "spending": float(rows["spending"].iloc[0]),
+                "budget": _num(period.budget), "moved_residents": float(rows["residents_moved"].sum()),
+            })
+        return milestone_rows, periods
 
     def raise_for_status(self) -> Result:
         """Return self when a plan exists, else raise :class:`PlanStatusError` with the reasons."""
@@ -412,6 +390,16 @@ class Result:
         from .output import summary_text
 
         return summary_text(self)
+
+
+def _period_column(table: pd.DataFrame, phased: bool) -> Any:
+    """A table's ``period`` column for a phased plan; else a stand-in that :func:`_period_key` ignores."""
+    return table["period"] if phased else itertools.repeat(None)
+
+
+def _period_key(period: Any, phased: bool) -> dict[str, Any]:
+    """``{"period": id}`` in a phased plan's records (spec v2 §5); nothing in a v1.1 one."""
+    return {"period": period} if phased else {}
 
 
 def _num(value: Any) -> float | None:
