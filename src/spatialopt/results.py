@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,17 @@ from .tolerances import (
 
 COMPONENTS = WEIGHT_NAMES  # relocation, operating, access, sites, shortfall
 COUNTY_THRESHOLD = 200_000.0  # residents: county towns the plan lifts past this are listed
+
+
+# Result.explain's implementation, installed by spatialopt.explain (importing spatialopt does it), so
+# that reading a result neither loads a solver nor makes an import cycle (explain runs solves).
+_explainer: Callable[..., Any] | None = None
+
+
+def install_explainer(explain: Callable[..., Any]) -> None:
+    """Make ``explain(result, **options)`` the implementation of :meth:`Result.explain`."""
+    global _explainer
+    _explainer = explain
 
 
 class PlanStatusError(SpatialoptError):
@@ -240,9 +252,9 @@ class Result:
         Returns an :class:`~spatialopt.explain.Explanation` (``.moved``, ``.staying``,
         ``.cities``, ``.marginals``); ``options`` as :func:`spatialopt.explain.explain`.
         """
-        from .explain import explain
-
-        return explain(self, **options)
+        if _explainer is None:  # pragma: no cover - importing spatialopt installs it
+            raise RuntimeError("Result.explain needs spatialopt.explain; import spatialopt first")
+        return _explainer(self, **options)
 
     def summary(self) -> str:
         from .output import summary_text
