@@ -10,7 +10,6 @@
 # Importing spatialopt.scenarios installs Instance.with_changes' editor. The
 # module spatialopt.solve is imported before the function spatialopt.solve is
 # bound, so that a later import of the module cannot replace the function.
-from . import explain as _explain  # noqa: F401  (installs Result.explain)
 from . import scenarios as _scenarios  # noqa: F401
 from . import solve as _solve_module  # noqa: F401
 from ._version import __version__ as __version__

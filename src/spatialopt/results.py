@@ -13,6 +13,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,8 @@ COMPONENTS = WEIGHT_NAMES  # relocation, operating, access, sites, shortfall
 COUNTY_THRESHOLD = 200_000.0  # residents: county towns the plan lifts past this are listed
 
 
-# Result.explain's implementation, installed by spatialopt.explain (importing spatialopt does it), so
-# that reading a result neither loads a solver nor makes an import cycle (explain runs solves).
+# Result.explain's implementation, installed when spatialopt.explain is imported (the method imports it
+# on first use), so that reading a result neither loads a solver nor makes an import cycle.
 _explainer: Callable[..., Any] | None = None
 
 
@@ -252,8 +253,9 @@ class Result:
         Returns an :class:`~spatialopt.explain.Explanation` (``.moved``, ``.staying``,
         ``.cities``, ``.marginals``); ``options`` as :func:`spatialopt.explain.explain`.
         """
-        if _explainer is None:  # pragma: no cover - importing spatialopt installs it
-            raise RuntimeError("Result.explain needs spatialopt.explain; import spatialopt first")
+        if _explainer is None:
+            import_module("spatialopt.explain")  # installs it (it runs solves: not imported with this module)
+        assert _explainer is not None
         return _explainer(self, **options)
 
     def summary(self) -> str:
