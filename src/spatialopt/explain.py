@@ -340,6 +340,15 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
 BATCH = 4  # questions per task of a pool or a cluster: progress comes per finished task
 
 
+def _install() -> None:
+    from .results import install_explainer
+
+    install_explainer(explain)
+
+
+_install()
+
+
 def _batches(questions: list[Question], workers: int) -> list[list[Question]]:
     """Questions in small batches, in order (the largest first), so that progress comes steadily.
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,17 @@ from .tolerances import (
 
 COMPONENTS = WEIGHT_NAMES  # relocation, operating, access, sites, shortfall
 COUNTY_THRESHOLD = 200_000.0  # residents: county towns the plan lifts past this are listed
+
+
+# Result.explain's implementation, installed when spatialopt.explain is imported (the method imports it
+# on first use), so that reading a result neither loads a solver nor makes an import cycle.
+_explainer: Callable[..., Any] | None = None
+
+
+def install_explainer(explain: Callable[..., Any]) -> None:
+    """Make ``explain(result, **options)`` the implementation of :meth:`Result.explain`."""
+    global _explainer
+    _explainer = explain
 
 
 class PlanStatusError(SpatialoptError):
@@ -382,9 +395,10 @@ class Result:
         Returns an :class:`~spatialopt.explain.Explanation` (``.moved``, ``.staying``,
         ``.cities``, ``.marginals``); ``options`` as :func:`spatialopt.explain.explain`.
         """
-        from .explain import explain
-
-        return explain(self, **options)
+        if _explainer is None:
+            import_module("spatialopt.explain")  # installs it (it runs solves: not imported with this module)
+        assert _explainer is not None
+        return _explainer(self, **options)
 
     def summary(self) -> str:
         from .output import summary_text
