@@ -51,3 +51,7 @@ def test_notebook_runs(tmp_path: Path) -> None:
     assert "budget 3,000 -> 2,400 CNY million" in joined
     assert "facilities:" in joined and "moves elsewhere" in joined and "zhuozhou" in joined
     assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    # Section 8's schedule: the figures worked by hand in instances/hand/phased-schedule.toml
+    # (one relocation of 50 within the 2021-2025 budget of 60, the milestone of 10 met).
+    assert "hand-phased-schedule: optimal" in joined and "spending 50.00 / 60.00" in joined
+    assert "2021-2025" in joined and "2026-2030" in joined and "residents_moved_by_end" in joined
