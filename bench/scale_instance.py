@@ -69,14 +69,29 @@ def generate(facilities: int, destinations: int, sources: int = 4, seed: int = 2
     )
 
 
-def write(data: ScaleData, folder: Path) -> Path:
-    """Write the instance as a manifest plus CSV tables; returns the manifest."""
+# The phased variant (spec v2): three five-year periods to 2035, so that every move
+# and site opening exists once per period (three times the columns), with every
+# v2 row family present: a milestone per core, a budget in the first period, a
+# cap by 2025 on every city's residents (half its final cap) and a site may open once.
+PERIODS = (("2021-2025", 2025), ("2026-2030", 2030), ("2031-2035", 2035))
+BASE_YEAR = 2020
+FIRST_PERIOD_SHARE = 0.5  # milestone: share of each core's target moved by 2025, and of each cap open by then
+
+
+def write(data: ScaleData, folder: Path, phased: bool = False) -> Path:
+    """Write the instance as a manifest plus CSV tables; returns the manifest.
+
+    ``phased`` writes the same instance split into ``PERIODS`` (horizon 2020-2035).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     names = [f"core{s}" for s in range(data.sources)] + [f"city{d}" for d in range(data.destinations)]
     with open(folder / "cities.csv", "w") as f:
-        f.write("id,lon,lat,tier,cost_index,cap_residents\n")
+        f.write("id,lon,lat,tier,cost_index,cap_residents" + (",cap_residents_2025" if phased else "") + "\n")
         for i, name in enumerate(names):
             cap = "" if i < data.sources else f"{data.cap_residents[i - data.sources]:.0f}"
+            if phased:
+                early = "" if i < data.sources else f"{np.floor(FIRST_PERIOD_SHARE * data.cap_residents[i - data.sources]):.0f}"
+                cap = f"{cap},{early}"
             tier = "core" if i < data.sources else "large"
             f.write(f"{name},{data.lon[i]:.5f},{data.lat[i]:.5f},{tier},{data.cost_index[i]},{cap}\n")
     with open(folder / "facilities.csv", "w") as f:
@@ -89,17 +104,31 @@ def write(data: ScaleData, folder: Path) -> Path:
         f"annual_cost_per_job = {data.annual_cost_per_job}\n"
         'allowed_tiers = ["large"]\n'
     )
+    first = PERIODS[0][0]
+    milestone = f'milestones = {{ "{first}" = {FIRST_PERIOD_SHARE} }}\n' if phased else ""
     sources = "".join(
-        f'[[sources]]\ncity = "core{s}"\ntarget_reduction = {data.target[s]:.0f}\n\n' for s in range(data.sources)
+        f'[[sources]]\ncity = "core{s}"\ntarget_reduction = {data.target[s]:.0f}\n{milestone}\n'
+        for s in range(data.sources)
     )
+    header = '[instance]\nname = "scale"\n' + (
+        f"base_year = {BASE_YEAR}\nhorizon_years = {PERIODS[-1][1] - BASE_YEAR}\n\n" if phased
+        else f"horizon_years = {data.horizon_years}\n\n"
+    )
+    # The first period's budget: the sum of the fixed costs, a figure of the data's own scale
+    # (spending also counts the per-km costs, so it can bind).
+    budget = float(data.fixed_cost.sum())
+    periods = "".join(
+        f'[[periods]]\nid = "{pid}"\nend_year = {end}\n' + (f"budget = {budget}\n" if pid == first else "") + "\n"
+        for pid, end in PERIODS
+    ) if phased else ""
+    by_period = f'cap_by_period = {{ "{first}" = "cap_residents_2025" }}\n' if phased else ""
     manifest = (
-        '[instance]\nname = "scale"\n'
-        f"horizon_years = {data.horizon_years}\n\n"
-        '[tables]\ncities = "cities.csv"\nfacilities = "facilities.csv"\n\n'
+        header + periods
+        + '[tables]\ncities = "cities.csv"\nfacilities = "facilities.csv"\n\n'
         f'[[types]]\nid = "plant"\n{rates}requires_site = true\n'
         f"site_cost = {data.site_cost}\nsite_capacity_jobs = {data.site_capacity}\n\n"
         f'[[types]]\nid = "office"\n{rates}\n'
-        '[[resources]]\nid = "residents"\nuse = "residents"\ncap = "cap_residents"\n\n'
+        f'[[resources]]\nid = "residents"\nuse = "residents"\ncap = "cap_residents"\n{by_period}\n'
         + sources
     )
     path = folder / "instance.toml"
