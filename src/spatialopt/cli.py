@@ -23,6 +23,7 @@ from .destinations import PARETO, RESULT, SWEEP, DestinationError, FolderKind, c
 from .errors import InstanceError, SolutionFileError, SpatialoptError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_LIMIT = 0, 1, 2, 3, 4
+COMPLETION_SHELLS = ("bash", "zsh", "fish", "tcsh")  # spatialopt.completion.SHELLS; a test keeps them equal
 PROFILE_HELP = "solver profile: a name in solvers/ (default, exact, quick) or a .toml path (default: default)"
 FROM_PROFILE = " (default: the solver profile's, see --profile)"
 RENAME_HELP = ("when --out DIR is not empty, write DIR-2 (the next free DIR-N) instead of refusing; "
@@ -169,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", help="result folder (or solution.json) B")
     p.add_argument("--csv", type=Path, help="also write every difference to this CSV file (default: none)")
     _add_explain_parser(sub)
+    p = sub.add_parser("completion", help="print a shell completion script (bash, zsh, fish or tcsh)")
+    p.add_argument("shell", choices=COMPLETION_SHELLS, help="the shell to complete in")
+
     _add_allow_outside_paths(sub)
     _add_examples(sub)
     return parser
@@ -233,6 +237,11 @@ EXAMPLES = {
         "spatialopt explain results/jingjinji-2035/                  # writes explain.json and CSVs there",
         "spatialopt explain results/jingjinji-2035/ --facility beijing-core-hos-001 --time-limit 30",
         "spatialopt explain results/china-2035/ --top 20 --workers 2",
+    ],
+    "completion": [
+        "spatialopt completion bash > ~/.local/share/bash-completion/completions/spatialopt",
+        "spatialopt completion zsh > ~/.zfunc/_spatialopt      # with fpath+=(~/.zfunc) before compinit",
+        "spatialopt completion fish > ~/.config/fish/completions/spatialopt.fish",
     ],
 }
 
@@ -853,6 +862,17 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 COMMANDS["explain"] = cmd_explain
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    """``spatialopt completion SHELL``: the completion script on stdout, written from this parser."""
+    from .completion import completion_script
+
+    sys.stdout.write(completion_script(build_parser(), args.shell))
+    return EXIT_OK
+
+
+COMMANDS["completion"] = cmd_completion
 
 
 def _positive_float(text: str) -> float:
