@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("instance")
     p.add_argument("--mps", type=Path, help="MPS file to write (default: none; give --mps and/or --lp)")
     p.add_argument("--lp", type=Path, help="LP file to write (default: none; give --mps and/or --lp)")
+    p.add_argument("--force", action="store_true", help="replace an existing --mps or --lp file")
 
     p = sub.add_parser("check", help="verify a solution file against an instance, independently of the model")
     p.add_argument("instance")
@@ -169,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", help="result folder (or solution.json) A")
     p.add_argument("b", help="result folder (or solution.json) B")
     p.add_argument("--csv", type=Path, help="also write every difference to this CSV file (default: none)")
+    p.add_argument("--force", action="store_true", help="replace an existing --csv file")
     _add_explain_parser(sub)
     p = sub.add_parser("completion", help="print a shell completion script (bash, zsh, fish or tcsh)")
     p.add_argument("shell", choices=COMPLETION_SHELLS, help="the shell to complete in")
@@ -502,12 +504,15 @@ def _incumbent_printer(stream):
 
 def cmd_export(args: argparse.Namespace) -> int:
     from .derive import derive
+    from .destinations import check_files, publish_file
     from .matrix import build_matrices
     from .solve import write_model_file
 
     if args.mps is None and args.lp is None:
         print("spatialopt: export needs --mps FILE and/or --lp FILE", file=sys.stderr)
         return EXIT_INPUT
+    targets = [path for path in (args.mps, args.lp) if path is not None]
+    check_files(targets, args.force, "export", other="another file name")  # before any work: nothing of the user's is overwritten
     instance = _load(args.instance, args.allow_outside_paths)
     derived = derive(instance)
     matrices = build_matrices(instance, derived)
@@ -516,11 +521,16 @@ def cmd_export(args: argparse.Namespace) -> int:
         + [f"u_{s}" for s, src in instance.sources.items() if src.soft]
         + _auxiliary_names(matrices)
     )
-    for path in (args.mps, args.lp):
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_model_file(matrices, str(path), names)
-            print(f"wrote {path} ({matrices.n_rows} rows, {matrices.n_cols} columns, {matrices.n_nonzeros} nonzeros)")
+    for path in targets:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # HiGHS picks the format by the extension: the temporary file keeps it, then takes the name atomically.
+        written = path.with_name(f".{path.stem[:40]}.{os.getpid()}.tmp{path.suffix}")
+        try:
+            write_model_file(matrices, str(written), names)
+            publish_file(path, None, args.force, written=written)
+        finally:
+            written.unlink(missing_ok=True)
+        print(f"wrote {path} ({matrices.n_rows} rows, {matrices.n_cols} columns, {matrices.n_nonzeros} nonzeros)")
     return EXIT_OK
 
 
@@ -766,15 +776,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """``spatialopt diff A B [--csv FILE]``."""
+    from .destinations import check_files, publish_file
     from .scenarios.diff import diff_plans
 
     for path in (args.a, args.b):
         if not Path(path).exists():
             raise SolutionFileError(f"{path}: no such result folder or solution file")
+    if args.csv is not None:
+        check_files([args.csv], args.force, "diff --csv", other="another file name")  # before any work: nothing of the user's is overwritten
     diff = diff_plans(args.a, args.b)
     print(diff.text())
     if args.csv is not None:
-        diff.to_frame().to_csv(args.csv, index=False)
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        publish_file(args.csv, diff.to_frame().to_csv(index=False).encode("utf-8"), args.force)
         print(f"wrote {args.csv}")
     return EXIT_OK
 

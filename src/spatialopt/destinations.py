@@ -371,9 +371,12 @@ def _restore(old: Path, out: Path) -> None:
                                f"is kept as {old}") from exc
 
 
-# -- single files (the report) -------------------------------------------------------------------
-def check_files(paths: list[Path], force: bool, shown: str) -> None:
-    """Refuse, before any work, to write ``paths`` where one exists (without ``force``) or cannot be written."""
+# -- single files (report, export, diff --csv) ---------------------------------------------
+def check_files(paths: list[Path], force: bool, shown: str, other: str = "another --out") -> None:
+    """Refuse, before any work, to write ``paths`` where one exists (without ``force``) or cannot be written.
+
+    ``other`` completes the advice "use --force to replace, or choose ...".
+    """
     for path in paths:
         absolute = _absolute(path)
         _check_names(absolute, shown)
@@ -384,7 +387,7 @@ def check_files(paths: list[Path], force: bool, shown: str) -> None:
     if existing and not force:
         names = ", ".join(str(p) for p in existing)
         raise DestinationError(f"{shown}: {names} already exist{'s' if len(existing) == 1 else ''}; "
-                               "use --force to replace, or choose another --out")
+                               f"use --force to replace, or choose {other}")
 
 
 def publish_file(path: Path, content: bytes | None, force: bool, *, written: Path | None = None) -> None:
@@ -411,12 +414,12 @@ def _link_new(tmp: Path, path: Path) -> None:
     try:
         os.link(tmp, path)
     except FileExistsError:
-        raise DestinationError(f"{path} appeared while the report was written; it is kept "
+        raise DestinationError(f"{path} appeared while it was being written; it is kept "
                                "(use --force to replace it)") from None
     except OSError:  # a filesystem without hard links: create-exclusive, then copy
         try:
             with open(path, "xb") as target:
                 target.write(tmp.read_bytes())
         except FileExistsError:
-            raise DestinationError(f"{path} appeared while the report was written; it is kept "
+            raise DestinationError(f"{path} appeared while it was being written; it is kept "
                                    "(use --force to replace it)") from None
