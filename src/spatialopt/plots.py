@@ -52,16 +52,17 @@ SITE_COLOURS = ["#e67e22", "#16a085", "#8e44ad", "#2c3e50", "#c0392b", "#27ae60"
 # Charts: blue against vermillion (Okabe & Ito), told apart with every common colour-vision deficiency.
 USED, CAP, FULL, NEG, POS = "#0072B2", "#dfe6ee", "#D55E00", "#0072B2", "#D55E00"
 
-# CJK glyphs: Noto Sans CJK (SIL OFL 1.1) from the manimgx-fonts-cjk wheel, used by matplotlib as a per-glyph
-# fallback after the default Latin font, so English figures are unchanged and Chinese labels have no boxes.
-CJK_PACKAGE = "manimgx_fonts_cjk"
-CJK_FILE = "NotoSansCJK-VF.otf.ttc"
-CJK_FAMILY = "Noto Sans CJK SC"
+# CJK glyphs: Noto Sans SC Regular (SIL OFL 1.1; the static upstream noto-cjk file) from the pylopdf-fonts-zh-cn
+# wheel, used by matplotlib as a per-glyph fallback after the default Latin font, so English figures are unchanged
+# and Chinese labels have no boxes. A static Regular weight: a variable font's default instance renders Thin.
+CJK_PACKAGE = "pylopdf_fonts_zh_cn"
+CJK_FILE = "NotoSansSC-Regular.otf"
+CJK_FAMILY = "Noto Sans SC"
 
 
 @lru_cache(maxsize=1)
 def cjk_font_file() -> Path | None:
-    """The Noto Sans CJK collection shipped in its wheel, or None when the package is absent (located, not imported)."""
+    """Noto Sans SC Regular shipped in its wheel, or None when the package is absent (located, not imported)."""
     try:
         spec = importlib.util.find_spec(CJK_PACKAGE)
     except (ImportError, ValueError):
@@ -77,9 +78,9 @@ def cjk_font_file() -> Path | None:
 def _cjk_registered() -> bool:
     """Register the CJK font with matplotlib once; True when it is there.
 
-    The file is a variable font whose default instance matplotlib reads as
-    weight 100; it is also listed at weights 400 and 700 so that normal and
-    bold text find it without matplotlib's weight-mismatch log line.
+    The file has one weight (Regular, 400); it is also listed at 700 so that
+    bold text finds it without matplotlib's weight-mismatch log line (bold
+    Chinese is drawn Regular).
     """
     import dataclasses
 
@@ -94,7 +95,7 @@ def _cjk_registered() -> bool:
         return False
     entries = [e for e in font_manager.fontManager.ttflist if e.name == CJK_FAMILY]
     for entry in entries:
-        for weight in (400, 700):
+        for weight in (700,):
             font_manager.fontManager.ttflist.append(dataclasses.replace(entry, weight=weight))
     return bool(entries)
 

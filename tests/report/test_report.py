@@ -308,6 +308,20 @@ def test_labels_fall_back_to_ids_when_the_font_lacks_glyphs() -> None:
     assert plots._common_suffix(["central districts", "Tianjin central districts"]) == ""
 
 
+def test_chinese_glyphs_come_from_a_static_regular_font() -> None:
+    """The CJK fallback is one static Regular face: a variable font's default instance is drawn Thin."""
+    from fontTools.ttLib import TTFont
+    from matplotlib import font_manager
+
+    path = plots.cjk_font_file()
+    assert path is not None, "the CJK font is a dependency"
+    face = TTFont(str(path))
+    assert "fvar" not in face and face["OS/2"].usWeightClass == 400
+    plots.style()  # registers the font with matplotlib
+    found = font_manager.findfont(font_manager.FontProperties(family=plots.CJK_FAMILY), fallback_to_default=False)
+    assert Path(found) == path
+
+
 def test_plan_without_sites_or_text_columns(tmp_path: Path) -> None:
     """A plan that opens no site and whose cities have no tier: empty text columns stay text."""
     manifest = ROOT / "instances" / "hand" / "budget.toml"

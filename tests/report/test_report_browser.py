@@ -99,7 +99,7 @@ def _fontconfig(folder: Path) -> dict[str, str]:
     from spatialopt.plots import cjk_font_file
 
     font = cjk_font_file()
-    assert font is not None, "manimgx-fonts-cjk is a dependency of spatialopt"
+    assert font is not None, "pylopdf-fonts-zh-cn is a dependency of spatialopt"
     conf = folder / "fonts.conf"
     conf.write_text(
         '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
