@@ -617,3 +617,76 @@ def comparison_chart(labels: Sequence[str], values: Sequence[float], xlabel: str
         ax.set_xlabel(xlabel)
         ax.set_title(title, loc="left")
         return fig
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def milestone_chart(rows: pd.DataFrame, title: str, tr: Any = _same) -> Figure:
+    """One small panel per core: residents moved by each period's end against its milestone.
+
+    ``rows``: columns ``source``, ``label``, ``period``, ``end_year``, ``by_end`` and ``target`` (the
+    milestone due by the period's end; NaN where there is none).
+    """
+    with rc_context(style()):
+        sources = list(dict.fromkeys(rows["source"]))
+        periods = rows.drop_duplicates("period").sort_values("end_year", kind="stable")["period"].tolist()
+        ncols = min(4, max(len(sources), 1))
+        nrows = math.ceil(max(len(sources), 1) / ncols)
+        fig = new_figure(8.0, 0.9 + 2.0 * nrows)
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        x_of = {p: i for i, p in enumerate(periods)}
+        for ax, source in zip(axes.flat, sources):
+            mine = rows[rows["source"] == source].sort_values("end_year", kind="stable")
+            x = np.array([x_of[p] for p in mine["period"]])
+            moved = mine["by_end"].astype(float).to_numpy()
+            target = mine["target"].astype(float).to_numpy()
+            short = np.isfinite(target) & (moved < target - 1e-6 * np.maximum(1.0, np.abs(target)))
+            ax.plot(x, moved, color=USED, marker="o", markersize=4, linewidth=1.6, zorder=2)
+            ax.scatter(x[short], moved[short], color=FULL, s=36, zorder=3)
+            ax.scatter(x, target, marker="_", s=260, color="black", linewidths=2, zorder=4)
+            top = float(np.nanmax(np.concatenate([moved, target, [1.0]])))
+            ax.set_ylim(0, top * 1.15)
+            ax.set_xlim(-0.4, len(periods) - 0.6)
+            ax.set_xticks(range(len(periods)), periods, fontsize=6.5)
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v)))
+            ax.tick_params(axis="y", labelsize=7)
+            ax.grid(True, axis="y", color="#e5e8eb", linewidth=0.6)
+            ax.set_title(str(mine["label"].iloc[0]), loc="left", fontsize=9)
+        for ax in list(axes.flat)[len(sources):]:
+            ax.set_axis_off()
+        fig.legend(handles=[Line2D([], [], color=USED, marker="o", markersize=4, label=tr("moved by the period's end")),
+                            Line2D([], [], color="black", marker="_", markersize=12, linestyle="", label=tr("milestone")),
+                            Line2D([], [], color=FULL, marker="o", linestyle="", label=tr("short of the milestone"))],
+                   loc="outside lower center", ncols=3)
+        fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
+        return fig
+
+
+def spending_chart(periods: pd.DataFrame, unit: str, title: str, tr: Any = _same) -> Figure:
+    """Spending per plan period against its budget (columns ``period``, ``spending``, ``budget``; NaN: none)."""
+    with rc_context(style()):
+        fig = new_figure(8.0, 3.0)
+        ax = fig.add_subplot()
+        x = np.arange(len(periods))
+        spent = periods["spending"].astype(float).to_numpy()
+        budget = periods["budget"].astype(float).to_numpy()
+        full = np.isfinite(budget) & (spent >= budget - 1e-6 * np.maximum(1.0, np.abs(budget)))
+        ax.bar(x, spent, color=np.where(full, FULL, USED), width=0.55)
+        ax.scatter(x, budget, marker="_", s=900, color="black", linewidths=2, zorder=3)
+        span = float(np.nanmax(np.concatenate([spent, budget, [1.0]])))
+        for i in range(len(x)):
+            text = fmt_number(spent[i], 1) + (f" / {fmt_number(budget[i], 1)}" if np.isfinite(budget[i]) else "")
+            ax.text(i, max(spent[i], budget[i] if np.isfinite(budget[i]) else 0.0) + 0.03 * span, text,
+                    ha="center", fontsize=8)
+        ax.set_xticks(x, periods["period"].astype(str).tolist())
+        ax.set_ylim(0, span * 1.25)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v)))
+        ax.set_ylabel(unit)
+        ax.set_title(title, loc="left")
+        fig.legend(handles=[Line2D([], [], color=USED, linewidth=6, label=tr("spending")),
+                            Line2D([], [], color=FULL, linewidth=6, label=tr("spending, whole budget")),
+                            Line2D([], [], color="black", marker="_", markersize=14, linestyle="", label=tr("budget"))],
+                   loc="outside lower center", ncols=3)
+        return fig
