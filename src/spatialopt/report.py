@@ -766,6 +766,8 @@ def _comparison(data: _Folder) -> str:
     if data.scenario:
         caption += f" This report's plan is scenario '{data.scenario}'."
     parts = [_generic_table(frame, caption)]
+    hint = data.tr("Two scenarios side by side, with a map of the flows added, removed and changed:")
+    parts.append(f'<p class="muted">{_e(hint)} <code>spatialopt report RUN --compare OTHER_RUN</code></p>')
     if "objective" in frame.columns and pd.api.types.is_numeric_dtype(frame["objective"]):
         preferred = [c for c in frame.columns if str(c).lower() in ("scenario", "name", "label", "id", "run")]
         text_cols = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c]) and str(c).lower() != "status"]
