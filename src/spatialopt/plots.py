@@ -60,6 +60,11 @@ CJK_FILE = "NotoSansSC-Regular.otf"
 CJK_FAMILY = "Noto Sans SC"
 
 
+def _same(text: str) -> str:
+    """The default translator of every figure's words: English as written."""
+    return text
+
+
 @lru_cache(maxsize=1)
 def cjk_font_file() -> Path | None:
     """Noto Sans SC Regular shipped in its wheel, or None when the package is absent (located, not imported)."""
@@ -407,7 +412,7 @@ def flow_map(data: MapData) -> Figure:
 
         # Legend: origins' colours, width scale, symbols.
         if core_legend >= 0 and suffix:
-            handles[core_legend].set_label(f"megacity core (origin; labels omit '{suffix.strip()}')")
+            handles[core_legend].set_label(f"{data.tr('megacity core (origin; labels omit')} '{suffix.strip()}')")
         for g in groups if top > 0 else []:
             handles.append(Line2D([], [], color=group_colour[g], linewidth=3, alpha=0.7,
                                   label=f"{data.tr('flows from')} {g}"))
@@ -422,8 +427,8 @@ def flow_map(data: MapData) -> Figure:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
                   title=data.tr("Legend"), title_fontsize=9, alignment="left")
         ax.set_title(data.title, loc="left")
-        caption = (data.note + "\n" if data.note else "") + _credit(basemap) + \
-            ". Lines are drawn curved for legibility; lengths are straight-line."
+        caption = (data.note + "\n" if data.note else "") + data.tr(_credit(basemap)) + ". " + \
+            data.tr("Lines are drawn curved for legibility; lengths are straight-line.")
         ax.set_xlabel(caption, fontsize=7, color="#5d6d7e", loc="left")
         ax.set_ylabel("")
         _place_labels(fig, ax, labels)
@@ -467,7 +472,8 @@ def _place_labels(fig: Figure, ax: Any, labels: Sequence[tuple[str, float, float
 
 
 # -- charts ------------------------------------------------------------------------------
-def utilisation_chart(rows: pd.DataFrame, resources: Sequence[tuple[str, str]], title: str, note: str = "") -> Figure:
+def utilisation_chart(rows: pd.DataFrame, resources: Sequence[tuple[str, str]], title: str, note: str = "",
+                      tr: Any = _same) -> Figure:
     """Per resource, used vs cap per destination (horizontal bars).
 
     ``rows``: one row per destination, columns ``label``, ``use_<id>`` and ``cap_<id>``
@@ -499,31 +505,31 @@ def utilisation_chart(rows: pd.DataFrame, resources: Sequence[tuple[str, str]], 
                 elif finite[i]:
                     text, end = f"{fmt_number(used[i])} / 0", used[i]
                 else:
-                    text, end = f"{fmt_number(used[i])} (no cap)", used[i]
+                    text, end = f"{fmt_number(used[i])} ({tr('no cap')})", used[i]
                 ax.text(end + span * 0.01, i, text, va="center", fontsize=7.5, color="#2c3e50")
             ax.set_yticks(y, list(labels))
             ax.invert_yaxis()
             ax.set_xlim(0, span * 1.35)
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v)))
             ax.set_xlabel(unit)
-            ax.set_title(f"{rid}: used vs cap", loc="left", fontsize=10)
+            ax.set_title(f"{tr(rid)}: {tr('used vs cap')}", loc="left", fontsize=10)
         if not panels:
             axes[0].set_axis_off()
-            axes[0].text(0.5, 0.5, "No receiving city uses a capped resource.", ha="center", va="center")
-        fig.legend(handles=[Line2D([], [], color=USED, linewidth=6, label="used"),
-                            Line2D([], [], color=FULL, linewidth=6, label="used, at cap"),
-                            Line2D([], [], color=CAP, linewidth=8, label="cap")],
+            axes[0].text(0.5, 0.5, tr("No receiving city uses a capped resource."), ha="center", va="center")
+        fig.legend(handles=[Line2D([], [], color=USED, linewidth=6, label=tr("used")),
+                            Line2D([], [], color=FULL, linewidth=6, label=tr("used, at cap")),
+                            Line2D([], [], color=CAP, linewidth=8, label=tr("cap"))],
                    loc="outside lower center", ncols=3)
         fig.suptitle(title + (f"\n{note}" if note else ""), x=0.01, ha="left", fontweight="bold")
         return fig
 
 
-def cost_chart(parts: pd.DataFrame, objective: float, unit: str, title: str) -> Figure:
+def cost_chart(parts: pd.DataFrame, objective: float, unit: str, title: str, tr: Any = _same) -> Figure:
     """Weighted contribution of each cost component to the objective (columns ``label``, ``value``)."""
     with rc_context(style()):
         fig = new_figure(8.0, 1.3 + 0.45 * (len(parts) + 1))
         ax = fig.add_subplot()
-        labels = [*parts["label"], "objective (total)"]
+        labels = [*parts["label"], tr("objective (total)")]
         values = np.array([*parts["value"].astype(float), objective])
         colours = [POS if v > 0 else NEG for v in values[:-1]] + ["#2c3e50"]
         y = np.arange(len(values))
@@ -537,15 +543,14 @@ def cost_chart(parts: pd.DataFrame, objective: float, unit: str, title: str) -> 
         ax.invert_yaxis()
         ax.set_xlim(min(0.0, values.min()) - 0.25 * span, max(0.0, values.max()) + 0.25 * span)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v)))
-        ax.set_xlabel(f"contribution to the objective ({unit}; negative = saving)" if unit else
-                      "contribution to the objective (cost units; negative = saving)")
+        ax.set_xlabel(f"{tr('contribution to the objective')} ({unit or tr('cost units')}; {tr('negative = saving')})")
         ax.set_title(title, loc="left")
-        fig.legend(handles=[Line2D([], [], color=POS, linewidth=6, label="cost"),
-                            Line2D([], [], color=NEG, linewidth=6, label="saving")], loc="outside lower center", ncols=2)
+        fig.legend(handles=[Line2D([], [], color=POS, linewidth=6, label=tr("cost")),
+                            Line2D([], [], color=NEG, linewidth=6, label=tr("saving"))], loc="outside lower center", ncols=2)
         return fig
 
 
-def target_chart(rows: pd.DataFrame, title: str) -> Figure:
+def target_chart(rows: pd.DataFrame, title: str, tr: Any = _same) -> Figure:
     """Residents moved against the target per source (columns ``label``, ``moved``, ``target``)."""
     with rc_context(style()):
         fig = new_figure(8.0, 1.4 + 0.55 * max(len(rows), 1))
@@ -559,21 +564,22 @@ def target_chart(rows: pd.DataFrame, title: str) -> Figure:
         span = float(max(moved.max(initial=0), target.max(initial=0))) or 1.0
         for i in range(len(rows)):
             ax.text(max(moved[i], target[i]) + 0.015 * span, i,
-                    f"{fmt_number(moved[i])} of {fmt_number(target[i])}", va="center", fontsize=8)
+                    f"{fmt_number(moved[i])} / {fmt_number(target[i])}", va="center", fontsize=8)
         ax.set_yticks(y, rows["label"].tolist())
         ax.invert_yaxis()
         ax.set_xlim(0, span * 1.3)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v)))
-        ax.set_xlabel("residents moved out of the core (persons)")
+        ax.set_xlabel(tr("residents moved out of the core (persons)"))
         ax.set_title(title, loc="left")
-        fig.legend(handles=[Line2D([], [], color=USED, linewidth=6, label="moved, target met"),
-                            Line2D([], [], color="#d68910", linewidth=6, label="moved, short of target"),
-                            Line2D([], [], color="black", marker="|", markersize=12, linestyle="", label="target")],
+        fig.legend(handles=[Line2D([], [], color=USED, linewidth=6, label=tr("moved, target met")),
+                            Line2D([], [], color="#d68910", linewidth=6, label=tr("moved, short of target")),
+                            Line2D([], [], color="black", marker="|", markersize=12, linestyle="", label=tr("target"))],
                    loc="outside lower center", ncols=3)
         return fig
 
 
-def pareto_chart(front: pd.DataFrame, unit: str, title: str, current: tuple[float, float] | None = None) -> Figure:
+def pareto_chart(front: pd.DataFrame, unit: str, title: str, current: tuple[float, float] | None = None,
+                 tr: Any = _same) -> Figure:
     """Objective against residents moved (columns ``moved_residents``, ``objective``)."""
     with rc_context(style()):
         fig = new_figure(8.0, 4.6)
@@ -584,15 +590,15 @@ def pareto_chart(front: pd.DataFrame, unit: str, title: str, current: tuple[floa
             pts = pts[pts["on_front"].astype(bool)]
             if len(off):
                 ax.scatter(off["moved_residents"], off["objective"], marker="x", color="#7f8c8d", zorder=3,
-                           label="dominated plan")
+                           label=tr("dominated plan"))
         ax.plot(pts["moved_residents"], pts["objective"], marker="o", color=USED, linewidth=1.6, markersize=5,
-                label="Pareto-optimal plans", zorder=2)
+                label=tr("Pareto-optimal plans"), zorder=2)
         if current is not None and all(math.isfinite(v) for v in current):
-            ax.scatter([current[0]], [current[1]], s=90, marker="*", color="#c0392b", zorder=4, label="this plan")
+            ax.scatter([current[0]], [current[1]], s=90, marker="*", color="#c0392b", zorder=4, label=tr("this plan"))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v)))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v)))
-        ax.set_xlabel("residents moved out of the cores (persons)")
-        ax.set_ylabel(f"objective ({unit})" if unit else "objective (cost units)")
+        ax.set_xlabel(tr("residents moved out of the cores (persons)"))
+        ax.set_ylabel(f"{tr('objective')} ({unit or tr('cost units')})")
         ax.grid(True, color="#e5e8eb", linewidth=0.6)
         ax.set_title(title, loc="left")
         ax.legend(loc="best")
@@ -625,10 +631,6 @@ def comparison_chart(labels: Sequence[str], values: Sequence[float], xlabel: str
         ax.set_xlabel(xlabel)
         ax.set_title(title, loc="left")
         return fig
-
-
-def _same(text: str) -> str:
-    return text
 
 
 def milestone_chart(rows: pd.DataFrame, title: str, tr: Any = _same) -> Figure:
@@ -783,7 +785,7 @@ def difference_map(data: DifferenceData) -> Figure:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
                   title=tr("Legend"), title_fontsize=9, alignment="left")
         ax.set_title(data.title, loc="left")
-        caption = (data.note + "\n" if data.note else "") + _credit(basemap) + "."
+        caption = (data.note + "\n" if data.note else "") + tr(_credit(basemap)) + "."
         ax.set_xlabel(caption, fontsize=7, color="#5d6d7e", loc="left")
         ax.set_ylabel("")
         moved = flows[flows["change"] != "unchanged"]

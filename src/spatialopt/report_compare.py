@@ -115,7 +115,7 @@ def write_comparison(
     if html_path.is_dir():
         html_path = html_path / COMPARE_HTML
     files = CompareFiles(html=html_path, png=html_path.parent / DIFFERENCE_PNG, svg=html_path.parent / DIFFERENCE_SVG,
-                         notes=[f"A: {n}" for n in a.notes] + [f"B: {n}" for n in b.notes])
+                         notes=[f"A: {tr(n)}" for n in a.notes] + [f"B: {tr(n)}" for n in b.notes])
     if a.instance.name != b.instance.name:
         files.notes.append(tr("The two plans are of different instances") +
                            f" ({a.instance.name}, {b.instance.name}).")
@@ -192,7 +192,7 @@ def _page(a: _Folder, b: _Folder, diff: PlanDiff, flows: pd.DataFrame, png: byte
     ]
     toc = "".join(f'<li><a href="#{k}">{_e(h)}</a></li>' for k, h, _ in sections)
     body = "".join(f'<section id="{k}"><h2>{_e(h)}</h2>{s}</section>' for k, h, s in sections)
-    notes = "".join(f'<div class="note">{_e(n)}</div>' for n in files.notes)
+    notes = "".join(f'<div class="note">{_e(n)}</div>' for n in files.notes)  # translated where they are made
     generated = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
 <html lang="{'zh-CN' if a.lang == 'zh' else 'en'}">
@@ -208,8 +208,8 @@ def _page(a: _Folder, b: _Folder, diff: PlanDiff, flows: pd.DataFrame, png: byte
 <main>
 <header>
 <h1>{_e(title)}</h1>
-<p class="lead">A: <code>{_e(a.path)}</code> ({_e(a.solution.get('status'))}) &nbsp;·&nbsp;
-B: <code>{_e(b.path)}</code> ({_e(b.solution.get('status'))}) &nbsp;·&nbsp;
+<p class="lead">A: <code>{_e(a.path)}</code> ({_e(tr(str(a.solution.get('status'))))}) &nbsp;·&nbsp;
+B: <code>{_e(b.path)}</code> ({_e(tr(str(b.solution.get('status'))))}) &nbsp;·&nbsp;
 {_e(tr('report generated'))} {_e(generated)}, spatialopt {_e(__version__)}</p>
 </header>
 {notes}
@@ -250,7 +250,7 @@ def _signed(value: float | None, cost: bool) -> str:
 def _summary(a: _Folder, b: _Folder, diff: PlanDiff) -> str:
     tr = a.tr
     unit = a.unit or tr("cost units")
-    rows = [[tr("status"), str(a.solution.get("status")), str(b.solution.get("status")), ""]]
+    rows = [[tr("status"), tr(str(a.solution.get("status"))), tr(str(b.solution.get("status"))), ""]]
     for r in diff.components.itertuples(index=False):
         name = tr("Objective") if r.component == "objective" else tr(r.component.capitalize())
         rows.append([f"{name} ({unit})", fmt_cost(r.a), fmt_cost(r.b), _signed(_float(r.delta), True)])
@@ -309,7 +309,7 @@ def _cores(a: _Folder, diff: PlanDiff) -> str:
             x, y, d = (by.loc[measure, k] if measure in by.index else None for k in ("a", "b", "delta"))
             row += [fmt_int(x), fmt_int(y), _signed(_float(d), False)]
         rows.append(row)
-    headers = [tr("core")] + [f"{tr(m)} {s}" for m in ("residents moved", "shortfall", "density after")
+    headers = [tr("core")] + [f"{tr(m)} {s}" for m in ("residents moved", "shortfall", "density after (persons/km²)")
                               for s in ("A", "B", "B − A")]
     return _table(headers, rows, numeric=list(range(1, 10)),
                   caption=tr("Residents moved, shortfall and density after (persons/km²) per core."))
@@ -322,7 +322,7 @@ def _facilities(a: _Folder, diff: PlanDiff) -> str:
         return f"<p>{_e(tr('No facility moves differently.'))}</p>"
     counts = fac["change"].value_counts()
     lead = ", ".join(f"{n} {tr(c)}" for c, n in counts.items())
-    rows = [[r.facility, r.type, a.short_name_of(r.origin) if r.origin else "", tr(r.change), _where(a, r.a),
+    rows = [[r.facility, tr(r.type), a.short_name_of(r.origin) if r.origin else "", tr(r.change), _where(a, r.a),
              _where(a, r.b)] for r in fac.head(MAX_ROWS).itertuples(index=False)]
     caption = tr("Where each facility goes in A and in B (units in brackets when not one)")
     caption += f" ({tr('first')} {MAX_ROWS} {tr('of')} {len(fac)})." if len(fac) > MAX_ROWS else "."
@@ -350,7 +350,7 @@ def _sites(a: _Folder, diff: PlanDiff) -> str:
     for r in sites.itertuples(index=False):
         moved = re.match(r"^opens in (.+) instead of (.+)$", r.change)
         change = (f"{tr('opens in')} {moved.group(1)} {tr('instead of')} {moved.group(2)}" if moved else tr(r.change))
-        rows.append([r.type, a.short_name_of(r.city), change])
+        rows.append([tr(r.type), a.short_name_of(r.city), change])
     return _table([tr("type"), tr("city"), tr("change")], rows,
                   caption=tr("Opened: only B opens it; closed: only A does."))
 

@@ -94,7 +94,7 @@ def _milestone_figure(data: _Folder, frame: pd.DataFrame) -> str:
     return _figure(plots.figure_bytes(fig, "png"),
                    tr("line charts, one per core: residents moved by the end of each plan period against its "
                       "milestone"),
-                   tr("Black ticks: the milestone due by the period's end; orange points fall short of it."))
+                   tr("Black ticks: the milestone due by the period's end; red-orange points fall short of it."))
 
 
 def _milestone_table(data: _Folder, frame: pd.DataFrame) -> str:
@@ -121,7 +121,7 @@ def _spending(data: _Folder, periods: pd.DataFrame) -> str:
     opened: dict[str, list[str]] = {}
     for site in data.solution.get("sites") or []:
         opened.setdefault(str(site.get("period", "")), []).append(
-            f"{site.get('type')} {tr('at')} {data.name_of(str(site.get('city')))}")
+            f"{tr(str(site.get('type')))} {tr('at')} {data.name_of(str(site.get('city')))}")
     rows = []
     for r in periods.itertuples(index=False):
         budget = _float(r.budget)
@@ -135,7 +135,7 @@ def _spending(data: _Folder, periods: pd.DataFrame) -> str:
     chart = pd.DataFrame({"period": periods["period"], "spending": periods["spending"], "budget": periods["budget"]})
     fig = plots.spending_chart(chart, unit, tr("Spending per period against its budget"), tr)
     return _figure(plots.figure_bytes(fig, "png"), tr("bar chart of spending per plan period against its budget"),
-                   tr("Orange bars: the period spends its whole budget.")) + _table(
+                   tr("Red-orange bars: the period spends its whole budget.")) + _table(
         headers, rows, numeric=[1, 2, 3, 4, 5],
         caption=tr("Spending = relocation and site costs paid in the period, undiscounted, as the budget counts them."))
 
