@@ -67,17 +67,15 @@ def flow_changes(a: pd.DataFrame | None, b: pd.DataFrame | None) -> pd.DataFrame
     is *changed* when its residents differ beyond the tolerance the plan diff
     uses for units (relative 1e-6).
     """
-    def per_pair(frame: pd.DataFrame | None) -> pd.Series:
+    def per_pair(frame: pd.DataFrame | None, name: str) -> pd.DataFrame:
         if frame is None or not len(frame):
-            return pd.Series(dtype=float)
-        summed = frame.groupby(["origin", "destination"])["residents"].sum()
-        return summed[summed > 0].astype(float)
+            return pd.DataFrame({"origin": pd.Series(dtype=str), "destination": pd.Series(dtype=str),
+                                 name: pd.Series(dtype=float)})
+        summed = frame.groupby(["origin", "destination"], as_index=False)["residents"].sum()
+        return summed[summed["residents"] > 0].rename(columns={"residents": name}).astype({name: float})
 
-    both = pd.concat({"a": per_pair(a), "b": per_pair(b)}, axis=1).fillna(0.0)
-    both.index = both.index.set_names(["origin", "destination"])
-    out = both.reset_index()
-    if "a" not in out.columns:
-        out = pd.DataFrame(columns=["origin", "destination", "a", "b"])
+    out = per_pair(a, "a").merge(per_pair(b, "b"), on=["origin", "destination"], how="outer").fillna(
+        {"a": 0.0, "b": 0.0})
     same = (out["a"] - out["b"]).abs() <= 1e-6 * out[["a", "b"]].abs().max(axis=1).clip(lower=1.0)
     out["change"] = ["added" if x == 0 else "removed" if y == 0 else "unchanged" if s else "changed"
                      for x, y, s in zip(out["a"], out["b"], same)]
@@ -119,6 +117,8 @@ def write_comparison(
     if a.instance.name != b.instance.name:
         files.notes.append(tr("The two plans are of different instances") +
                            f" ({a.instance.name}, {b.instance.name}).")
+    if not (a.has_plan and b.has_plan):
+        files.notes.append(tr("A folder without a plan counts as one without flows."))
     check_files([files.html, files.png, files.svg], force, f"--out {out}" if out is not None else "report --compare")
     files.html.parent.mkdir(parents=True, exist_ok=True)
 
@@ -163,7 +163,7 @@ def _difference_data(a: _Folder, b: _Folder, flows: pd.DataFrame, label_a: str, 
     counts = flows["change"].value_counts()
     title = f"{label_a} → {label_b}: " + ", ".join(f"{int(counts.get(c, 0))} {tr(c)}" for c in CHANGES[:3])
     sources = list(dict.fromkeys([*a.instance.sources, *b.instance.sources]))
-    note = "" if a.has_plan and b.has_plan else tr("One of the two has no plan: its flows count as none.")
+    note = "" if a.has_plan and b.has_plan else tr("A folder without a plan counts as one without flows.")
     return DifferenceData(title=title, cities=_cities(a, b), sources=sources, flows=flows, note=note, tr=tr)
 
 

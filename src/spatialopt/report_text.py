@@ -313,7 +313,7 @@ ZH: dict[str, str] = {
     "flow unchanged": "不变的流线", "flow map of plan": "方案流向图",
     "Pan and zoom; hover a flow for its residents in plan A and in plan B.": "拖动平移、滚轮缩放；悬停流线查看其在方案 A 和方案 B 中的人口。",
     "Where each facility goes in A and in B (units in brackets when not one)": "各设施在 A 和 B 中的去向（单位数不为 1 时在括号中注明）",
-    "One of the two has no plan: its flows count as none.": "两者之一没有方案：其流线按无计。",
+    "A folder without a plan counts as one without flows.": "没有方案的结果文件夹按没有流线计。",
     "The two plans move every facility alike.": "两个方案对所有设施的安排相同。",
     "Both plans were solved from the same instance data.": "两个方案由相同的算例数据求解。",
     "The plans were solved from different instance data (e.g. two scenarios of a sweep).": "两个方案由不同的算例数据求解（例如情景扫描的两个情景）。",

@@ -60,6 +60,8 @@ def test_flow_changes_by_hand() -> None:
     assert got.loc["y", "change"] == "changed" and got.loc["y", "delta"] == 3
     assert got.loc["z", "change"] == "unchanged" and got.loc["z", "a"] == 7
     assert flow_changes(a, None)["change"].tolist() == ["removed"] * 3  # B without a plan: every flow removed
+    assert flow_changes(None, None).empty and list(flow_changes(None, None).columns) == [
+        "origin", "destination", "a", "b", "change", "delta"]
 
 
 def test_compare_page_shows_both_plans_and_their_differences(plans: tuple[Path, Path],
@@ -122,6 +124,11 @@ def test_compare_with_itself_and_with_no_plan(plans: tuple[Path, Path], tmp_path
     rows = _table_rows(_section((tmp_path / "x.html").read_text(encoding="utf-8"), "difference"))
     pairs = pd.read_csv(a / "assignments.csv").groupby(["origin", "destination"]).ngroups
     assert len(rows) == pairs and {r[2] for r in rows} == {"removed"}
+    # Neither has a plan: the page still says what each is.
+    assert main(["report", str(tmp_path / "none"), "--compare", str(tmp_path / "none"),
+                 "--out", str(tmp_path / "y" / "y.html")]) == 0
+    text = (tmp_path / "y" / "y.html").read_text(encoding="utf-8")
+    assert "A folder without a plan counts as one without flows." in text and "infeasible" in _section(text, "summary")
 
 
 def test_compare_refuses_to_overwrite_and_names_a_missing_folder(plans: tuple[Path, Path], tmp_path: Path,
