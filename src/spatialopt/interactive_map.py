@@ -402,6 +402,8 @@ def difference_figure(cities: pd.DataFrame, flows: pd.DataFrame, tr: Callable[[s
     if ends:
         plot.scatter(proj.x(shown["lon"]), shown["lat"].to_numpy(dtype=float), size=6, fill_color="white",
                      line_color="#2c3e50")
+        plot.text(proj.x(shown["lon"]), shown["lat"].to_numpy(dtype=float), text=shown["label"].astype(str).tolist(),
+                  x_offset=6, y_offset=-3, text_font_size="10px", text_color="#1b2631")
     if items:
         plot.add_layout(Legend(items=items, location="top_left", click_policy="hide"))
     script, div = components(plot)

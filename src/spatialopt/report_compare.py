@@ -182,7 +182,7 @@ def _page(a: _Folder, b: _Folder, diff: PlanDiff, flows: pd.DataFrame, png: byte
         for label, data in ((la, a), (lb, b)))
     sections = [
         ("summary", tr("Summary"), _summary(a, b, diff)),
-        ("difference", tr("Difference map"), _difference(a, flows, png, files, la, lb)),
+        ("difference", tr("Difference map"), _difference(a, b, flows, png, files, la, lb)),
         ("interactive-difference", tr("Interactive difference map"), interactive),
         ("side-by-side", tr("The two plans side by side"), f'<div class="pair">{pair}</div>'),
         ("cores", tr("Megacity cores"), _cores(a, diff)),
@@ -235,6 +235,11 @@ def _totals(data: _Folder) -> dict[str, float | None]:
     }
 
 
+def _short(a: _Folder, b: _Folder, city: str) -> str:
+    """A city's short name from the instance that has it (A's first)."""
+    return a.short_name_of(city) if city in a.instance.cities.index else b.short_name_of(city)
+
+
 def _head(letter: str, label: str) -> str:
     return letter if label == letter else f"{letter}: {label}"
 
@@ -264,7 +269,7 @@ def _summary(a: _Folder, b: _Folder, diff: PlanDiff) -> str:
     return (f"<p>{_e(verdict)}</p>" if verdict else "") + table
 
 
-def _difference(a: _Folder, flows: pd.DataFrame, png: bytes, files: CompareFiles, la: str, lb: str) -> str:
+def _difference(a: _Folder, b: _Folder, flows: pd.DataFrame, png: bytes, files: CompareFiles, la: str, lb: str) -> str:
     tr = a.tr
     counts = flows["change"].value_counts()
     lead = "; ".join(f"{int(counts.get(c, 0))} {tr('flows')} {tr(c)}" for c in CHANGES)
@@ -273,7 +278,7 @@ def _difference(a: _Folder, flows: pd.DataFrame, png: bytes, files: CompareFiles
                      tr("Also written as") + f" {files.png.name}, {files.svg.name}. " +
                      tr("Width ~ residents added, removed or changed; a flow sums its facilities over types and periods."))]
     moved = flows[flows["change"] != "unchanged"]
-    rows = [[a.name_of(r.origin), a.name_of(r.destination), tr(r.change), fmt_int(r.a), fmt_int(r.b),
+    rows = [[_short(a, b, r.origin), _short(a, b, r.destination), tr(r.change), fmt_int(r.a), fmt_int(r.b),
              _signed(float(r.delta), False)] for r in moved.head(MAX_ROWS).itertuples(index=False)]
     if rows:
         more = len(moved) - MAX_ROWS
@@ -289,7 +294,7 @@ def _interactive(a: _Folder, b: _Folder, flows: pd.DataFrame) -> tuple[str, str]
     from .plots import load_basemap, map_extent
 
     cities = _cities(a, b)
-    cities["label"] = [a.short_name_of(c) if c in a.instance.cities.index else b.short_name_of(c) for c in cities.index]
+    cities["label"] = [_short(a, b, c) for c in cities.index]
     basemap = load_basemap(map_extent(cities)) if len(cities) else None
     scripts, markup = difference_figure(cities, flows, a.tr, basemap)
     lead = a.tr("Pan and zoom; hover a flow for its residents in plan A and in plan B.")
