@@ -396,7 +396,8 @@ def difference_figure(cities: pd.DataFrame, flows: pd.DataFrame, tr: Callable[[s
                                    line_color="colour", line_alpha=0.5 if change == "unchanged" else 0.85,
                                    line_dash="dashed" if change == "removed" else "solid", hover_line_alpha=1.0,
                                    hover_line_color="#1b2631")
-        items.append(LegendItem(label=tr(change), renderers=[renderer]))
+        label = tr("changed (blue: more residents in B; pink: fewer)") if change == "changed" else tr(change)
+        items.append(LegendItem(label=label, renderers=[renderer]))
         plot.add_tools(HoverTool(renderers=[renderer], tooltips="<div style=\"max-width:320px\">@tip{safe}</div>",
                                  line_policy="interp", name=f"hover-{change}"))
     if ends:

@@ -310,7 +310,7 @@ ZH: dict[str, str] = {
     "changes period": "规划期变化", "opened": "新开", "closed": "不再开设",
     "flow added (only in B)": "新增流线（仅 B 有）", "flow removed (only in A)": "取消的流线（仅 A 有）",
     "flow changed: more residents in B": "变化的流线：B 人口更多", "flow changed: fewer residents in B": "变化的流线：B 人口更少",
-    "flow unchanged": "不变的流线", "flow map of plan": "方案流向图",
+    "flow unchanged": "不变的流线", "changed (blue: more residents in B; pink: fewer)": "变化（蓝色：B 人口更多；粉色：更少）", "flow map of plan": "方案流向图",
     "Pan and zoom; hover a flow for its residents in plan A and in plan B.": "拖动平移、滚轮缩放；悬停流线查看其在方案 A 和方案 B 中的人口。",
     "Where each facility goes in A and in B (units in brackets when not one)": "各设施在 A 和 B 中的去向（单位数不为 1 时在括号中注明）",
     "A folder without a plan counts as one without flows.": "没有方案的结果文件夹按没有流线计。",
