@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing report and the files beside it")
     p.add_argument("--lang", choices=("en", "zh"), default="en",
                    help="the report's language: headings, tables and map labels (zh: city names from name_zh)")
+    p.add_argument("--compare", type=Path, metavar="OTHER",
+                   help="compare RESULT (plan A) with the result folder OTHER (plan B): writes compare.html (default: "
+                        "RESULT/compare.html), difference.png and difference.svg instead of the report (default: no "
+                        "comparison)")
 
     p = sub.add_parser("convert", help="write a spatialopt instance from an OR-Library file")
     convert = p.add_subparsers(dest="format", required=True, parser_class=_Parser)
@@ -217,6 +221,7 @@ EXAMPLES = {
     "report": [
         "spatialopt report results/tutorial/                         # writes results/tutorial/report.html",
         "spatialopt report results/tutorial/ --out committee/plan.html",
+        "spatialopt report results/study/base/ --compare results/study/budget-cut/   # two plans, their difference map",
     ],
     "convert": [
         "spatialopt convert orlib-gap instances/orlib/gap/gap1.txt --sense max --problem 2 --out /tmp/gap1-2",
@@ -667,6 +672,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
     instance = None if args.instance is None else _load(args.instance, args.allow_outside_paths)
+    if args.compare is not None:
+        from .report_compare import write_comparison
+
+        compared = write_comparison(args.result, args.compare, instance, args.out, force=args.force, lang=args.lang)
+        for note in compared.notes:
+            print(f"note: {note}", file=sys.stderr)
+        print(f"wrote {compared.html}")
+        print(f"wrote {compared.png}, {compared.svg.name} beside it")
+        return EXIT_OK
     files = write_report(args.result, instance, args.out, force=args.force, lang=args.lang)
     for note in files.notes:
         print(f"note: {note}", file=sys.stderr)

@@ -325,3 +325,88 @@ def interactive_map(data: InteractiveInput) -> tuple[str, str]:
     script, div = components(layout)
     resources = Resources(mode="inline", components=["bokeh", "bokeh-widgets"])
     return resources.render_js() + script, div
+
+
+def _basemap_patches(plot: Any, basemap: Any, proj: _Projection) -> None:
+    if basemap is None or not len(basemap.polygons):
+        return
+    xs, ys = [], []
+    for geom in basemap.polygons:
+        for part in getattr(geom, "geoms", [geom]):
+            lon, lat = part.exterior.coords.xy
+            xs.append(proj.x(lon).tolist())
+            ys.append(list(lat))
+    plot.patches(xs, ys, fill_color="#f3f1ec", line_color="#b0b0b0", line_width=0.6)
+
+
+# The difference map's colours, as the static one's (plots.CHANGE_STYLE): Okabe & Ito.
+CHANGE_COLOURS = {"added": "#009E73", "removed": "#D55E00", "changed": "#0072B2", "unchanged": "#b8c0c7"}
+SHRINKS = "#CC79A7"  # a changed flow with fewer residents in B
+
+
+def difference_figure(cities: pd.DataFrame, flows: pd.DataFrame, tr: Callable[[str], str] = lambda s: s,
+                      basemap: Any = None) -> tuple[str, str]:
+    """(scripts, markup) of the interactive difference map of two plans.
+
+    ``cities``: index id, columns label, lon, lat; ``flows``: origin,
+    destination, a, b, delta, change (:func:`spatialopt.report_compare.flow_changes`).
+    Hovering a flow shows its residents in plan A and in plan B.
+    """
+    from bokeh.embed import components
+    from bokeh.models import ColumnDataSource, HoverTool, Range1d
+    from bokeh.models.annotations.legends import Legend, LegendItem
+    from bokeh.plotting import figure
+    from bokeh.resources import Resources
+
+    lat0 = float(cities["lat"].mean()) if len(cities) else 35.0
+    proj = _Projection(lat0)
+    ends = [c for c in dict.fromkeys([*flows["origin"], *flows["destination"]]) if c in cities.index]
+    shown = cities.loc[ends] if ends else cities
+    x0, x1, y0, y1 = _fitted_range(proj.x(shown["lon"]), shown["lat"].to_numpy(dtype=float))
+    plot = figure(width=WIDTH, height=HEIGHT, x_range=Range1d(start=x0, end=x1), y_range=Range1d(start=y0, end=y1),
+                  name="differencemap",
+                  tools="pan,wheel_zoom,box_zoom,reset", active_scroll="wheel_zoom", toolbar_location="right",
+                  min_border=0, output_backend="canvas", sizing_mode="scale_width")
+    plot.axis.visible = False
+    plot.grid.visible = False
+    plot.background_fill_color = "#f4f8fb"
+    plot.outline_line_color = "#9aa5ae"
+    _basemap_patches(plot, basemap, proj)
+    size = flows["delta"].abs().where(flows["change"] != "unchanged", 0.0) if len(flows) else pd.Series(dtype=float)
+    top = float(size.max()) if len(size) else 0.0
+    items = []
+    for change in ("unchanged", "changed", "removed", "added"):
+        rows = flows[(flows["change"] == change) & flows["origin"].isin(cities.index)
+                     & flows["destination"].isin(cities.index)]
+        if not len(rows):
+            continue
+        data: dict[str, list[Any]] = {"xs": [], "ys": [], "w": [], "tip": [], "colour": []}
+        for r in rows.itertuples(index=False):
+            xs_, ys_ = _arc(float(proj.x(cities.loc[r.origin, "lon"])), float(cities.loc[r.origin, "lat"]),
+                            float(proj.x(cities.loc[r.destination, "lon"])), float(cities.loc[r.destination, "lat"]))
+            data["xs"].append(xs_)
+            data["ys"].append(ys_)
+            data["colour"].append(SHRINKS if change == "changed" and r.b < r.a else CHANGE_COLOURS[change])
+            data["w"].append(1.0 if change == "unchanged" else 1.5 + 8.0 * math.sqrt(abs(r.delta) / top) if top else 1.5)
+            data["tip"].append(
+                f"<b>{_e(cities.loc[r.origin, 'label'])} → {_e(cities.loc[r.destination, 'label'])}</b>"
+                f"<div>{_e(tr(change))}</div>"
+                + _table([tr("plan"), tr("residents")], [["A", _n(r.a)], ["B", _n(r.b)], ["B − A", f"{r.delta:+,.0f}"]], 1))
+        renderer: Any = plot.multi_line("xs", "ys", source=ColumnDataSource(data, name=f"flows-{change}"), line_width="w",
+                                   line_color="colour", line_alpha=0.5 if change == "unchanged" else 0.85,
+                                   line_dash="dashed" if change == "removed" else "solid", hover_line_alpha=1.0,
+                                   hover_line_color="#1b2631")
+        label = tr("changed (blue: more residents in B; pink: fewer)") if change == "changed" else tr(change)
+        items.append(LegendItem(label=label, renderers=[renderer]))
+        plot.add_tools(HoverTool(renderers=[renderer], tooltips="<div style=\"max-width:320px\">@tip{safe}</div>",
+                                 line_policy="interp", name=f"hover-{change}"))
+    if ends:
+        plot.scatter(proj.x(shown["lon"]), shown["lat"].to_numpy(dtype=float), size=6, fill_color="white",
+                     line_color="#2c3e50")
+        plot.text(proj.x(shown["lon"]), shown["lat"].to_numpy(dtype=float), text=shown["label"].astype(str).tolist(),
+                  x_offset=6, y_offset=-3, text_font_size="10px", text_color="#1b2631")
+    if items:
+        plot.add_layout(Legend(items=items, location="top_left", click_policy="hide"))
+    script, div = components(plot)
+    resources = Resources(mode="inline", components=["bokeh"])
+    return resources.render_js() + script, div

