@@ -245,6 +245,10 @@ class HighsSession:
         """True once a Ctrl-C came during (or, inside ``with``, between) runs."""
         return self._interrupt.requested
 
+    def stop(self) -> None:
+        """Ask the running (or next) run to stop at HiGHS's next poll, as a Ctrl-C would."""
+        self._interrupt.requested = True
+
     @property
     def log(self) -> str:
         """What HiGHS logged during the last run (``keep_log=True`` only; else empty)."""

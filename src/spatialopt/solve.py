@@ -32,6 +32,7 @@ from .session import (
     write_model_file,
 )
 from .status import STATUS_BY_MODEL_STATUS, SolverRun, SolveStatus, map_highs_status
+from .stoppable import run_in_child, wants_child
 
 __all__ = [
     "DEFAULT_OPTIONS",
@@ -121,5 +122,12 @@ def run_highs(
 def run_highs_matrix(
     matrices: Any, options: Mapping[str, Any], verbose: bool = False, progress: Progress | None = None
 ) -> SolverRun:
-    """Solve a :class:`~spatialopt.matrix.MatrixModel` with HiGHS directly (the fast path): a session run once."""
+    """Solve a :class:`~spatialopt.matrix.MatrixModel` with HiGHS directly: a session run once.
+
+    A large model runs in a child process that is stopped from outside if
+    HiGHS overruns the time limit or ignores a Ctrl-C in a stage that polls
+    neither (:mod:`spatialopt.stoppable`); a smaller one in this process.
+    """
+    if wants_child(matrices):
+        return run_in_child(matrices, options, verbose=verbose, progress=progress)
     return HighsSession(matrices, options, verbose=verbose).run(progress)
