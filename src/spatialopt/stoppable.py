@@ -45,11 +45,12 @@ import contextlib
 import math
 import mmap
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -152,18 +153,48 @@ def _child_main(matrices: Any, options: dict[str, Any], verbose: bool, slots: _P
         conn.close()
 
 
-class _Watch:
-    """The parent's view of one child: its announcements, the last plan, whether it was asked to stop."""
+class ChildSolve:
+    """One HiGHS run of a model in a forked child, seen from the parent: its plans, its outcome, its stop.
 
-    def __init__(self, slots: _PlanSlots, columns: Columns, options: Mapping[str, Any], progress: Progress | None,
-                 started: float) -> None:
-        self.slots, self.columns, self.options, self.progress = slots, columns, options, progress
-        self.started = started
+    Started at once. :meth:`read` takes the child's next message (a plan is
+    passed on to ``progress``); :meth:`ask_to_stop` is Ctrl-C for the child;
+    :meth:`answer` is the outcome, or, for a child stopped from outside, its
+    last announced plan. :meth:`close` kills whatever still runs.
+    """
+
+    def __init__(self, matrices: Any, options: Mapping[str, Any], *, verbose: bool = False,
+                 progress: Progress | None = None) -> None:
+        context = multiprocessing.get_context("fork")
+        self.options = dict(options)
+        self.columns: Columns = {"x": matrices.x, "y": matrices.y, "u": matrices.u}
+        self.progress = progress
+        self.slots = _PlanSlots(int(matrices.n_cols))
+        self.connection, send = context.Pipe(duplex=False)
+        self.started = time.monotonic()
         self.handoff = 0.0
         self.plan: tuple[int, dict[str, float]] | None = None
         self.outcome: SolverRun | None = None
+        self.finished_at = math.inf  # when the outcome came
+        self.ended = False  # the pipe is closed: nothing more will come
+        self._killed = False
+        self._process = context.Process(target=_child_main, daemon=True,
+                                        args=(matrices, self.options, verbose, self.slots, send, self.started))
+        self._process.start()
+        send.close()
 
-    def take(self, message: tuple[Any, ...]) -> None:
+    @property
+    def settled(self) -> bool:
+        return self.outcome is not None or self.ended
+
+    def read(self) -> None:
+        """Take the child's next message (it must have one, or have ended)."""
+        try:
+            self._take(self.connection.recv())
+        except (EOFError, OSError, pickle.UnpicklingError):  # a message cut short by a kill ends it too
+            self.ended = True
+            self._process.join()
+
+    def _take(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
         if kind == "running":
             self.handoff = float(message[1])
@@ -173,8 +204,35 @@ class _Watch:
                 self.progress(dict(message[2]))
         elif kind == "done":
             self.outcome = message[1]
+            self.finished_at = time.monotonic()
         elif kind == "error":
             raise SolverError(f"HiGHS failed: {message[1]}")
+
+    def ask_to_stop(self) -> None:
+        if self._process.is_alive():
+            os.kill(self._process.pid, signal.SIGUSR1)  # type: ignore[arg-type]
+
+    def stop_now(self) -> None:
+        """Kill the child, then read what it announced before it died."""
+        if not self.ended:
+            self._killed = True
+            self._process.kill()
+            self._process.join()
+            while not self.ended and self.connection.poll(0):
+                self.read()
+            self.ended = True
+
+    def answer(self, interrupted: bool) -> SolverRun:
+        """The outcome; for a child stopped from outside its last plan (module docstring); an error for a crash."""
+        if self.outcome is None:
+            self.stop_now()
+        if self.outcome is not None:
+            return self.outcome
+        if not self._killed:  # it ended by itself without an outcome: it crashed
+            if self.plan is None:
+                raise SolverError(f"HiGHS stopped unexpectedly (exit code {self._process.exitcode})")
+            return replace(self.last_plan_run(False), termination="error")
+        return self.last_plan_run(interrupted)
 
     def last_plan_run(self, interrupted: bool) -> SolverRun:
         """The answer of a child stopped from outside: its last announced plan, if any."""
@@ -194,14 +252,38 @@ class _Watch:
                          version=highs_version(), options=pinned_options(self.options), termination=termination,
                          handoff_seconds=self.handoff)
 
+    def close(self) -> None:
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join()
+        self.connection.close()
+        self.slots.close()
 
-def _drain(conn: Any, watch: _Watch) -> None:
-    """Read what a stopped child announced before it stopped (a message cut short ends the reading)."""
-    try:
-        while conn.poll(0):
-            watch.take(conn.recv())
-    except (EOFError, OSError, pickle.UnpicklingError):
-        pass
+
+def watch(children: Sequence[ChildSolve], time_limit: float | None, ctrl_c: SolveInterrupt,
+          done: Callable[[], bool]) -> None:
+    """Read the children's messages until ``done()``, all have ended, or the limit + grace has passed.
+
+    A Ctrl-C (``ctrl_c.requested``) asks every child to stop and leaves them
+    :data:`GRACE_SECONDS` more. Children still running afterwards are the
+    caller's to stop (:meth:`ChildSolve.answer`).
+    """
+    started = min(child.started for child in children)
+    deadline = started + time_limit + GRACE_SECONDS if time_limit is not None else math.inf
+    asked = False
+    by_connection = {child.connection: child for child in children}
+    while not done():
+        if ctrl_c.requested and not asked:
+            for child in children:
+                child.ask_to_stop()
+            asked = True
+            deadline = min(deadline, time.monotonic() + GRACE_SECONDS)
+        left = deadline - time.monotonic()
+        live = [child.connection for child in children if not child.ended]
+        if left <= 0 or not live:
+            return
+        for connection in multiprocessing.connection.wait(live, timeout=min(left, _POLL_SECONDS)):
+            by_connection[connection].read()  # type: ignore[index]
 
 
 def run_in_child(matrices: Any, options: Mapping[str, Any], *, verbose: bool = False,
@@ -212,45 +294,11 @@ def run_in_child(matrices: Any, options: Mapping[str, Any], *, verbose: bool = F
     to be stopped from outside, its last announced plan (module docstring).
     ``progress`` is called in this process with each better plan.
     """
-    chosen = pinned_options(options)
-    limit = chosen.get("time_limit")
-    context = multiprocessing.get_context("fork")
-    slots = _PlanSlots(int(matrices.n_cols))
-    receive, send = context.Pipe(duplex=False)
-    started = time.monotonic()
-    watch = _Watch(slots, {"x": matrices.x, "y": matrices.y, "u": matrices.u}, options, progress, started)
-    child = context.Process(target=_child_main, args=(matrices, dict(options), verbose, slots, send, started),
-                            daemon=True)
-    deadline = started + float(limit) + GRACE_SECONDS if limit is not None else math.inf
+    limit = pinned_options(options).get("time_limit")
     with SolveInterrupt() as ctrl_c:
-        child.start()
-        send.close()
+        child = ChildSolve(matrices, options, verbose=verbose, progress=progress)
         try:
-            asked = False
-            while watch.outcome is None:
-                if ctrl_c.requested and not asked:
-                    os.kill(child.pid, signal.SIGUSR1)  # type: ignore[arg-type]
-                    asked = True
-                    deadline = min(deadline, time.monotonic() + GRACE_SECONDS)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                if receive.poll(min(left, _POLL_SECONDS)):
-                    try:
-                        watch.take(receive.recv())
-                    except EOFError:
-                        child.join()
-                        if watch.plan is None:
-                            raise SolverError(f"HiGHS stopped unexpectedly (exit code {child.exitcode})") from None
-                        return replace(watch.last_plan_run(False), termination="error")
-            if watch.outcome is None:
-                child.kill()
-                child.join()
-                _drain(receive, watch)
-            return watch.outcome if watch.outcome is not None else watch.last_plan_run(ctrl_c.requested)
+            watch([child], limit, ctrl_c, lambda: child.settled)
+            return child.answer(ctrl_c.requested)
         finally:
-            if child.is_alive():
-                child.kill()
-            child.join()
-            receive.close()
-            slots.close()
+            child.close()
