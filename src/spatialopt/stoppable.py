@@ -128,9 +128,21 @@ def _child_main(matrices: Any, options: dict[str, Any], verbose: bool, slots: _P
                 started: float) -> None:
     """The child: hand the model over, run HiGHS, announce plans, send the outcome (or the error)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns Ctrl-C and passes it on as SIGUSR1
+    asked: list[HighsSession | None] = [None]  # the session once there is one; a stop asked before it waits here
+
+    def on_stop(signum: int, frame: Any) -> None:
+        session = asked[0]
+        if session is not None:
+            session.stop()
+        asked.append(None)
+
+    signal.signal(signal.SIGUSR1, on_stop)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})  # blocked by the parent until now
     try:
         session = HighsSession(matrices, options, verbose=verbose)
-        signal.signal(signal.SIGUSR1, lambda signum, frame: session.stop())
+        asked[0] = session
+        if len(asked) > 1:
+            session.stop()
         handoff = time.monotonic() - started
         limit = options.get("time_limit")
         if limit is not None:  # the limit counts from the start of the handoff
@@ -179,7 +191,12 @@ class ChildSolve:
         self._killed = False
         self._process = context.Process(target=_child_main, daemon=True,
                                         args=(matrices, self.options, verbose, self.slots, send, self.started))
-        self._process.start()
+        # A stop asked before the child's handler is in place must wait for it, not kill it (SIGUSR1's default).
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+        try:
+            self._process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         send.close()
 
     @property

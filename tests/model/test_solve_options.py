@@ -9,6 +9,7 @@ from support import solve_checked
 
 import spatialopt
 from spatialopt import InstanceError, SolveStatus
+from spatialopt.profiles import load_profile, packaged_profiles
 from spatialopt.status import STATUS_BY_MODEL_STATUS, map_highs_status
 
 TUTORIAL = Path(__file__).parents[2] / "instances" / "tutorial" / "instance.toml"
@@ -21,7 +22,7 @@ def tutorial() -> spatialopt.Instance:
 
 def test_changing_thread_counts_between_solves(tutorial: spatialopt.Instance) -> None:
     """HiGHS's global thread pool must not make a later solve with other threads fail."""
-    objectives = [solve_checked(tutorial, threads=t).objective for t in (1, 2, 1, None)]
+    objectives = [solve_checked(tutorial, threads=t).objective for t in (1, 2, 1, 0)]
     assert objectives == pytest.approx([objectives[0]] * 4)
 
 
@@ -117,3 +118,11 @@ def test_optimal_is_only_claimed_within_the_recorded_relative_gap(tutorial: spat
     assert result.gap == pytest.approx(0.1 / 193.0) and result.status == SolveStatus.FEASIBLE
     proven = SolverRun(SolveStatus.OPTIMAL, 193.0, 193.0, zeros, options={"mip_rel_gap": 1e-4})
     assert extract_plan(tutorial, d, proven).status == SolveStatus.OPTIMAL
+
+
+def test_shipped_profiles_pin_threads_and_seed() -> None:
+    """One thread and a seed in every shipped profile, so that a recorded run re-creates its search anywhere
+    (threads = 0 means the machine's core count). One thread is the measured choice in docs/extensions.md."""
+    for name in packaged_profiles():
+        options = load_profile(name)
+        assert options["threads"] == 1 and isinstance(options["random_seed"], int), name
