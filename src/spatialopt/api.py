@@ -83,6 +83,7 @@ def solve(
     diagnose: bool = True,
     diagnose_time_limit: float = 60.0,
     on_diagnose: Callable[[], None] | None = None,
+    race: int = 1,
     **options: Any,
 ) -> Result:
     """Solve ``instance`` and return its :class:`Result` (never raises on infeasibility).
@@ -102,7 +103,9 @@ def solve(
     relaxed re-solves of at most ``diagnose_time_limit`` seconds each): the
     repair hints become the result's ``reasons`` and its ``diagnosis``, in a
     notebook, a sweep and the terminal alike. ``on_diagnose`` is called just
-    before that search starts (it can take a while).
+    before that search starts (it can take a while). ``race`` > 1 races that
+    many HiGHS seeds in separate processes, first proof wins
+    (:mod:`spatialopt.race`; matrix builder only).
     """
     # The Pyomo builder and the counting checks load Pyomo: imported when solving.
     from .diagnose import presolve_findings
@@ -110,6 +113,8 @@ def solve(
 
     if builder not in BUILDERS:
         raise ValueError(f"unknown builder {builder!r}; expected one of {', '.join(BUILDERS)}")
+    if race > 1 and builder != "matrix":
+        raise ValueError("a race (race > 1) runs the matrix builder's model only")
     chosen = solver_options(profile, highs_options, **options)
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -136,7 +141,7 @@ def solve(
     if builder == "pyomo":
         run = run_highs(model, chosen, verbose=verbose, progress=progress)
     else:
-        run = run_highs_matrix(model, chosen, verbose=verbose, progress=progress)
+        run = run_highs_matrix(model, chosen, verbose=verbose, progress=progress, race=race)
     timings["handoff"] = run.handoff_seconds
     timings["solve"] = time.perf_counter() - started - run.handoff_seconds
     reasons = [] if run.status.has_solution else [f"HiGHS ended with {run.termination}"]

@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gap", type=_fraction, help=f"relative MIP gap, e.g. 1e-4{FROM_PROFILE}")
     p.add_argument("--threads", type=_non_negative_int, help=f"HiGHS threads (0 = automatic){FROM_PROFILE}")
     p.add_argument("--seed", type=_non_negative_int, help=f"HiGHS random seed{FROM_PROFILE}")
+    p.add_argument("--race", type=_positive_int, default=1,
+                   help="race N HiGHS runs with seeds seed, seed+1, ... in separate processes, first proof wins "
+                        "(default 1: no race; matrix builder only)")
     p.add_argument("--verbose", action="store_true", help="show the HiGHS log while solving")
     p.add_argument("--builder", choices=["matrix", "pyomo"], default="matrix",
                    help="how the model reaches HiGHS: numpy arrays (default) or the Pyomo reference model")
@@ -211,6 +214,7 @@ EXAMPLES = {
         "spatialopt solve instances/tutorial/instance.toml --out run1 --force   # replace run1",
         "spatialopt solve instances/tutorial/instance.toml --out run1 --rename  # or write run1-2",
         "spatialopt solve instances/jingjinji-2035/instance.toml --profile quick --time-limit 60",
+        "spatialopt solve instances/china-2035/instance.toml --race 2   # two seeds, first proof wins",
     ],
     "export": ["spatialopt export instances/tutorial/instance.toml --mps tutorial.mps --lp tutorial.lp"],
     "check": ["spatialopt check instances/tutorial/instance.toml results/tutorial/"],
@@ -438,6 +442,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_solve(args: argparse.Namespace) -> int:
     from .api import solve, solver_options
 
+    if args.race > 1 and args.builder != "matrix":
+        print("spatialopt: --race runs the matrix builder's model only (drop --builder pyomo)", file=sys.stderr)
+        return EXIT_INPUT
     instance = _load(args.instance, args.allow_outside_paths)
     out = output_folder(args.out, instance.name, "", RESULT, args.force, args.rename)
     options = solver_options(args.profile, time_limit=args.time_limit, gap=args.gap, threads=args.threads, seed=args.seed)
@@ -446,7 +453,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     try:
         progress = None if stream is None else _incumbent_printer(stream)
         result = solve(instance, highs_options=options, verbose=args.verbose, progress=progress, builder=args.builder,
-                       diagnose_time_limit=args.time_limit or 60.0, on_diagnose=_announce_diagnosis)
+                       diagnose_time_limit=args.time_limit or 60.0, on_diagnose=_announce_diagnosis, race=args.race)
     finally:
         if stream is not None and stream is not sys.stderr:
             stream.close()

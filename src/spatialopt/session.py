@@ -34,6 +34,13 @@ from .tolerances import DEFAULT_MIP_REL_GAP
 
 # HiGHS defaults that the spec's statuses depend on; always recorded.
 DEFAULT_OPTIONS: dict[str, Any] = {"mip_rel_gap": DEFAULT_MIP_REL_GAP}
+#: HiGHS threads when no option sets ``threads`` (HiGHS's own default, 0, follows the
+#: machine's cores). HiGHS's branch and bound is serial: on china-2035 and
+#: jingjinji-2035-phased it explored the same 3 nodes on 1 and 2 threads, and a second
+#: thread gave 0.76x and 1.87x the one-thread time on a shared 2-core machine. One thread
+#: makes a seed re-create the same search on any machine and leaves the other cores to
+#: ``--race`` or sweep workers. Like HiGHS's defaults it is not written into the record.
+DEFAULT_THREADS = 1
 
 Progress = Callable[[dict[str, float]], None]
 #: Where each model variable group lives among HiGHS's columns: a slice, or
@@ -211,7 +218,7 @@ class HighsSession:
             h.setOptionValue("output_flag", bool(verbose))
             h.setOptionValue("log_to_console", bool(verbose))
             chosen = self.options
-        for key, value in chosen.items():
+        for key, value in {"threads": DEFAULT_THREADS, **chosen}.items():
             if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
                 raise SolverError(f"HiGHS rejected option {key} = {value!r}")
         self._interrupt = SolveInterrupt()
@@ -244,6 +251,10 @@ class HighsSession:
     def interrupted(self) -> bool:
         """True once a Ctrl-C came during (or, inside ``with``, between) runs."""
         return self._interrupt.requested
+
+    def stop(self) -> None:
+        """Ask the running (or next) run to stop at HiGHS's next poll, as a Ctrl-C would."""
+        self._interrupt.requested = True
 
     @property
     def log(self) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SolverError
+from .race import run_race
 from .session import (
     DEFAULT_OPTIONS,
     HighsSession,
@@ -32,6 +33,7 @@ from .session import (
     write_model_file,
 )
 from .status import STATUS_BY_MODEL_STATUS, SolverRun, SolveStatus, map_highs_status
+from .stoppable import fork_available, run_in_child, wants_child
 
 __all__ = [
     "DEFAULT_OPTIONS",
@@ -119,7 +121,20 @@ def run_highs(
 
 
 def run_highs_matrix(
-    matrices: Any, options: Mapping[str, Any], verbose: bool = False, progress: Progress | None = None
+    matrices: Any, options: Mapping[str, Any], verbose: bool = False, progress: Progress | None = None,
+    race: int = 1,
 ) -> SolverRun:
-    """Solve a :class:`~spatialopt.matrix.MatrixModel` with HiGHS directly (the fast path): a session run once."""
+    """Solve a :class:`~spatialopt.matrix.MatrixModel` with HiGHS directly: a session run once.
+
+    A large model runs in a child process that is stopped from outside if
+    HiGHS overruns the time limit or ignores a Ctrl-C in a stage that polls
+    neither (:mod:`spatialopt.stoppable`); a smaller one in this process.
+    ``race`` > 1 races that many seeds in child processes (:mod:`spatialopt.race`).
+    """
+    if race > 1:
+        if not fork_available():
+            raise SolverError("a race of solver runs needs processes started by fork (Linux, macOS)")
+        return run_race(matrices, options, race, verbose=verbose, progress=progress)
+    if wants_child(matrices):
+        return run_in_child(matrices, options, verbose=verbose, progress=progress)
     return HighsSession(matrices, options, verbose=verbose).run(progress)

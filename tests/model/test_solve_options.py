@@ -9,6 +9,10 @@ from support import solve_checked
 
 import spatialopt
 from spatialopt import InstanceError, SolveStatus
+from spatialopt.derive import derive
+from spatialopt.matrix import build_matrices
+from spatialopt.profiles import load_profile, packaged_profiles
+from spatialopt.session import HighsSession
 from spatialopt.status import STATUS_BY_MODEL_STATUS, map_highs_status
 
 TUTORIAL = Path(__file__).parents[2] / "instances" / "tutorial" / "instance.toml"
@@ -21,7 +25,7 @@ def tutorial() -> spatialopt.Instance:
 
 def test_changing_thread_counts_between_solves(tutorial: spatialopt.Instance) -> None:
     """HiGHS's global thread pool must not make a later solve with other threads fail."""
-    objectives = [solve_checked(tutorial, threads=t).objective for t in (1, 2, 1, None)]
+    objectives = [solve_checked(tutorial, threads=t).objective for t in (1, 2, 1, 0)]
     assert objectives == pytest.approx([objectives[0]] * 4)
 
 
@@ -117,3 +121,14 @@ def test_optimal_is_only_claimed_within_the_recorded_relative_gap(tutorial: spat
     assert result.gap == pytest.approx(0.1 / 193.0) and result.status == SolveStatus.FEASIBLE
     proven = SolverRun(SolveStatus.OPTIMAL, 193.0, 193.0, zeros, options={"mip_rel_gap": 1e-4})
     assert extract_plan(tutorial, d, proven).status == SolveStatus.OPTIMAL
+
+
+def test_one_thread_unless_told_and_every_profile_pins_a_seed(tutorial: spatialopt.Instance) -> None:
+    """One HiGHS thread when no option sets threads (the measured choice in docs/extensions.md; HiGHS's
+    own default follows the machine's cores), the option when one does; a seed in every shipped profile."""
+    matrices = build_matrices(tutorial, derive(tutorial))
+    assert HighsSession(matrices, {}).highs.getOptionValue("threads")[1] == 1
+    assert HighsSession(matrices, {"threads": 2}).highs.getOptionValue("threads")[1] == 2
+    assert "threads" not in spatialopt.solve(tutorial).solver["options"]  # a default, not a recorded choice
+    for name in packaged_profiles():
+        assert isinstance(load_profile(name)["random_seed"], int), name
