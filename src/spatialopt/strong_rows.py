@@ -8,7 +8,7 @@ changes what a solution file holds: the spec's rows all stay, the extra rows
 are implied by them, and a dominated arc is only bounded to 0. Proofs are
 sketched beside each function and in ``docs/extensions.md``.
 
-    capacity_links   site_link[f, d(, p)]: x_fdp <= min(count_f, cap_kd / jobs_f) Y_kd(p)
+    capacity_links   site_link[f, d(, p)]: x_fdp <= min(count_f, cap_kd / jobs_f, cap_dr / use_fdr) Y_kd(p)
                      (rounded down for an integer column) instead of count_f Y_kd(p)
     cover_rows       cover_site_jobs[k]: sum_i min(cap_i, L_k) Y_i >= L_k, L_k the jobs of
                      type k that must move (must_move and min_share);
@@ -94,7 +94,8 @@ def link_coefficients(data: _Data) -> np.ndarray:
     Proof: site_capacity reads sum_f jobs_f X_fd <= cap_kd Y_kd with every term
     >= 0, so jobs_f x_fdp <= jobs_f X_fd <= cap_kd when the site is open (and 0
     when not, by site_link itself); an integer x is then at most the floor.
-    Zero jobs, or an unlimited site, leave count_f.
+    A finite final cap of d on a resource f uses bounds x_fdp the same way
+    (capacity rows: uses >= 0). Zero jobs, or an unlimited site, leave count_f.
     """
     moves, site = data.move_link
     f = data.mv_f[moves]
@@ -103,6 +104,13 @@ def link_coefficients(data: _Data) -> np.ndarray:
     limited = np.isfinite(cap) & (jobs > 0)
     ratio = np.full(moves.size, INF)
     ratio[limited] = cap[limited] / jobs[limited]
+    # The city's final caps bound x_fdp the same way: use_{f,r,d} x_fdp <= X_fd use <= cap_{d,r}.
+    arc, dest = data.mv_arc[moves], data.mv_d[moves]
+    for j, resource in enumerate(data.instance.resources):
+        use = np.asarray(data.derived.use, float)[arc, j]
+        city_cap = data.instance.city_caps[resource.id].to_numpy(dtype=float)[dest]
+        on = np.isfinite(city_cap) & (use > 0)
+        ratio[on] = np.minimum(ratio[on], city_cap[on] / use[on])
     integer = np.array([not data.instance.types[t].splittable for t in data.fac_type], dtype=bool)[f]
     whole = integer & np.isfinite(ratio)
     ratio[whole] = np.floor(ratio[whole] * (1 + ROUNDING_SLACK) + ROUNDING_SLACK)
