@@ -60,6 +60,7 @@ def lp_relaxation(form: Formulation, threads: int = 1, time_limit: float | None 
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
     pass_model(h, lp)
+    highspy.Highs.resetGlobalScheduler(True)  # a pool made for another thread count would refuse the run
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
