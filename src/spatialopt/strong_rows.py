@@ -12,7 +12,7 @@ sketched beside each function and in ``docs/extensions.md``.
                      (rounded down for an integer column) instead of count_f Y_kd(p)
     cover_rows       cover_site_jobs[k]: sum_i min(cap_i, L_k) Y_i >= L_k, L_k the jobs of
                      type k that must move (must_move and min_share);
-                     cover_target[s]: sum_i a_si Y_i >= T_s - (residents s can move without a site)
+                     cover_target[s(, p)]: sum_i a_si Y_i(p) >= T_sp - (residents s can move without a site)
     dominated_arcs   x_fd bounded to 0 where another arc of f to a destination with no
                      destination-dependent row costs no more in every period and no more budget
 """
@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from .formulation import INF, ColumnBlock, Formulation, RowBlock, _Data
+from .periods import facility_windows, milestone_targets
 
 # A ratio cap / jobs within this relative distance below a whole number counts as that number:
 # the site_capacity row is met to HiGHS's tolerance, so rounding must never cut a plan it accepts.
@@ -192,55 +194,73 @@ def _cover_site_jobs(data: _Data, form: Formulation) -> RowBlock | None:
 
 
 def _cover_target(data: _Data, form: Formulation) -> RowBlock | None:
-    """cover_target[s]: sum_i a_si Y_i >= N_s for a hard target T_s that sites must help meet.
+    """cover_target[s] (with periods [s, p], each target row): sum_i a_si Y_i(p) >= N_sp for a hard target.
 
-    N_s = T_s minus the residents of s's facilities that need no site (all
-    their units, where they have an arc). Through site i (type k, city d) at
-    most R_si = sum residents_f count_f over s's type-k facilities with an arc
-    to d move (site_link), and at most rho_sk cap_i (site_capacity, rho_sk the
-    largest residents per job among them); a_si = min(N_s, R_si, rho_sk cap_i).
+    N_sp = T_sp minus the residents of s's facilities that need no site (all
+    their units, where they have an arc and may move by the end of p). By then,
+    through site i (type k, city d) at most R_si = sum residents_f count_f over
+    s's type-k facilities with an arc to d that may move by p move, and only if
+    the site opened by p (site_link); at most rho_sk cap_i in all
+    (site_capacity, rho_sk the largest residents per job among them);
+    a_si = min(N_sp, R_si, rho_sk cap_i).
     """
     inst = data.instance
     has_arc = np.bincount(data.af, minlength=data.count.size) > 0
     needs_site = np.array([inst.types[k].requires_site for k in data.type_ids], dtype=bool)[data.fac_type_code]
     capacity = np.asarray(data.derived.site_capacity, float)
+    earliest, _ = facility_windows(inst)
     link, site_of_link = data.link
     rows, cols, vals, lower = [], [], [], []
-    keys: list[str] = []
-    for s, src in inst.sources.items():
-        if src.soft or src.target_persons <= 0:
+    keys: list[Any] = []
+    for s, targets in milestone_targets(inst).items():
+        if inst.sources[s].soft:
             continue
-        mine = (data.fac_origin == s) & has_arc
-        free = float(np.sum((data.residents * data.count)[mine & ~needs_site]))
-        need = src.target_persons - free
-        if need <= 0:
-            continue
-        arcs = link[mine[data.af[link]]]
-        sites = site_of_link[mine[data.af[link]]]
-        if arcs.size == 0:
-            continue
-        reach = np.bincount(sites, weights=(data.residents * data.count)[data.af[arcs]], minlength=data.n_sites)
-        coef = np.minimum(reach, need)
-        for code in np.unique(data.site_type_code[sites]):
-            members = mine & (data.fac_type_code == code) & (data.residents > 0)
-            jobs, res = data.jobs[members], data.residents[members]
-            rho = INF if np.any(jobs == 0) else float(np.max(res / jobs)) if res.size else 0.0
-            limited = (data.site_type_code == code) & np.isfinite(capacity)
-            if math.isfinite(rho):
-                coef[limited] = np.minimum(coef[limited], rho * capacity[limited])
-        chosen = np.flatnonzero(coef > 0)
-        if chosen.size == 0 or float(np.sum(coef[chosen])) < need * (1 - 1e-12):
-            continue  # the row could not hold: leave the verdict to the spec's rows
-        r, c, v = _site_y(data, form, chosen, coef[chosen], len(keys))
-        rows.append(r)
-        cols.append(c)
-        vals.append(v)
-        lower.append(need)
-        keys.append(s)
+        for p, target in targets:
+            block = _target_cover(data, s, p, target, has_arc & (earliest <= p), needs_site, capacity, link,
+                                  site_of_link)
+            if block is None:
+                continue
+            sites, coef, need = block
+            n_periods = data.n_periods
+            on = np.tile(np.arange(n_periods), sites.size) <= p
+            cols.append(form.column("y").start + data.site_column(np.repeat(sites, n_periods),
+                                                                 np.tile(np.arange(n_periods), sites.size))[on])
+            vals.append(np.repeat(coef, n_periods)[on])
+            rows.append(np.full(int(on.sum()), len(keys), np.int64))
+            lower.append(need)
+            keys.append((s, data.period_ids[p]) if data.phased else s)
     if not keys:
         return None
     return RowBlock("cover_target", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals),
                     np.array(lower, float), np.full(len(keys), INF), lambda: list(keys))
+
+
+def _target_cover(data: _Data, s: str, p: int, target: float, movable: np.ndarray, needs_site: np.ndarray,
+                  capacity: np.ndarray, link: np.ndarray, site_of_link: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Sites, coefficients and right-hand side of one cover_target row (None when there is none to build)."""
+    mine = (data.fac_origin == s) & movable
+    free = float(np.sum((data.residents * data.count)[mine & ~needs_site]))
+    need = target - free
+    if target <= 0 or need <= 0:
+        return None
+    on = mine[data.af[link]]
+    arcs, sites = link[on], site_of_link[on]
+    if arcs.size == 0:
+        return None
+    reach = np.bincount(sites, weights=(data.residents * data.count)[data.af[arcs]], minlength=data.n_sites)
+    coef = np.minimum(reach, need)
+    for code in np.unique(data.site_type_code[sites]):
+        members = mine & (data.fac_type_code == code) & (data.residents > 0)
+        jobs, res = data.jobs[members], data.residents[members]
+        rho = INF if np.any(jobs == 0) else float(np.max(res / jobs)) if res.size else 0.0
+        limited = (data.site_type_code == code) & np.isfinite(capacity)
+        if math.isfinite(rho):
+            coef[limited] = np.minimum(coef[limited], rho * capacity[limited])
+    chosen = np.flatnonzero(coef > 0)
+    if chosen.size == 0 or float(np.sum(coef[chosen])) < need * (1 - 1e-12):
+        return None  # the row could not hold: leave the verdict to the spec's rows
+    return chosen, coef[chosen], need
 
 
 # -- (d) dominated arcs -----------------------------------------------------------------
