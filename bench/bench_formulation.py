@@ -1,6 +1,17 @@
 """What the strong formulation buys: HiGHS time and nodes, strong vs weaker variants.
 
-    python bench/bench_formulation.py
+    python bench/bench_formulation.py [classic|strengthening|all] [--quick] [--only=NAME,...]
+
+``strengthening`` (issue 17) measures each valid strengthening of
+:mod:`spatialopt.strong_rows` on its own against the spec's rows, and the
+default set, on the same instance in the same run (HiGHS ``threads=1``, seed
+0, time to a proven 1e-4 gap, root LP bound, nodes), on OR-Library cap131-134
+(split demand) and pmed1-5, the China instances (the phased one included) and
+a seeded 3,000 x 400 location instance (left out by ``--quick``). Reduced-cost
+fixing needs a plan's cost: it is given the best plan's cost plus 0.5% (what a
+warm start provides), and is compared with the spec's model given the same
+cutoff. It writes ``bench/results/strengthening.md``; ``classic`` the two
+older comparisons below (``bench/results/formulation.md``).
 
 Two choices of :mod:`spatialopt.matrix` are measured against the textbook
 alternatives, on the same instances, in the same run:
@@ -31,10 +42,13 @@ import numpy as np
 import pandas as pd
 
 import spatialopt
-from spatialopt.convert.orlib import write_cap_instance
+from spatialopt.convert.orlib import write_cap_instance, write_pmed_instance
 from spatialopt.derive import derive
-from spatialopt.matrix import MatrixModel, build_matrices
+from spatialopt.formulation import build
+from spatialopt.matrix import MatrixModel, build_matrices, matrices_from
 from spatialopt.solve import run_highs_matrix
+from spatialopt.strengthen import fix_by_reduced_costs, lp_relaxation
+from spatialopt.strong_rows import DEFAULT, Strengthening, strengthened
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTIONS = {"mip_rel_gap": 1e-9, "random_seed": 0, "threads": 1, "time_limit": 120.0}
@@ -122,14 +136,14 @@ def units_instance(folder: Path, seed: int = 7) -> Path:
     return manifest
 
 
-def main() -> None:
+def classic() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in ["cap61", "cap62", "cap63", "cap64", "cap91", "cap92", "cap121", "cap122"]:
             manifest = write_cap_instance(ROOT / f"instances/orlib/cap/{name}.txt", Path(tmp) / name, variant="split")
             inst = spatialopt.load(manifest)
             d = derive(inst)
-            strong = build_matrices(inst, d)
+            strong = build_matrices(inst, d, Strengthening.none())
             t = time.perf_counter()
             s_obj, s_sec, s_nodes, s_done = solve(strong)
             w_obj, w_sec, w_nodes, w_done = solve(weak_linking(strong, d))
@@ -140,9 +154,9 @@ def main() -> None:
         folder = Path(tmp) / "units"
         folder.mkdir()
         inst = spatialopt.load(units_instance(folder))
-        s_obj, s_sec, s_nodes, s_done = solve(build_matrices(inst, derive(inst)))
+        s_obj, s_sec, s_nodes, s_done = solve(build_matrices(inst, derive(inst), Strengthening.none()))
         wide = expand_units(inst)
-        w_obj, w_sec, w_nodes, w_done = solve(build_matrices(wide, derive(wide)))
+        w_obj, w_sec, w_nodes, w_done = solve(build_matrices(wide, derive(wide), Strengthening.none()))
         if s_done and w_done:
             assert abs(s_obj - w_obj) <= 1e-6 * max(1.0, abs(s_obj)), (s_obj, w_obj)
         else:  # the variant stopped at the time limit: its plan can only be worse
@@ -166,5 +180,157 @@ def main() -> None:
     print(f"wrote {out}", file=sys.stderr)
 
 
+# -- strengthening (issue 17, item 1) ----------------------------------------------------------
+STRONG_OPTIONS = {"mip_rel_gap": 1e-4, "random_seed": 0, "threads": 1}
+# Each strengthening alone, against the spec's model, in the same run; then the default set.
+VARIANTS = [(name, Strengthening.only(name)) for name in ("capacity_links", "cover_rows", "dominated_arcs")]
+LP_BOUND_COLUMNS = 300_000  # above this the root LP bound column is left out (an extra LP solve per row)
+HEURISTIC_SLACK = 0.005  # reduced-cost fixing is given a plan 0.5% dearer than the best known (a warm start's)
+
+
+@dataclasses.dataclass
+class Measured:
+    seconds: float  # LP for fixing (when used) + HiGHS, to a proven 1e-4 gap or the limit
+    nodes: int
+    lp_bound: float | None  # the root LP relaxation's optimum, before HiGHS's cuts
+    objective: float | None
+    gap: float | None
+    proven: bool
+    changed: int = 0  # rows added, coefficients or column bounds tightened
+    same_model: bool = False  # nothing changed: the spec's model, not solved again
+
+
+def measure(instance: spatialopt.Instance, derived: object, options: Strengthening, limit: float,
+            upper_bound: float | None = None, unchanged: Measured | None = None) -> Measured:
+    """One solve of ``instance`` strengthened by ``options``; ``upper_bound`` also goes to HiGHS as its cutoff.
+
+    When the strengthening changes nothing, ``unchanged`` (the spec's model's run) is the answer.
+    """
+    plain = build(instance, derived)  # type: ignore[arg-type]
+    form = strengthened(plain, options)
+    changed = _changes(plain, form)
+    seconds = 0.0
+    if options.reduced_cost_fixing and upper_bound is not None:
+        form, fixing = fix_by_reduced_costs(form, upper_bound)
+        seconds += fixing.seconds
+        changed += fixing.tightened
+    if changed == 0 and unchanged is not None:
+        return dataclasses.replace(unchanged, seconds=unchanged.seconds + seconds, same_model=True)
+    relaxed = lp_relaxation(form) if form.n_cols <= LP_BOUND_COLUMNS else None
+    run_options: dict[str, object] = {**STRONG_OPTIONS, "time_limit": limit}
+    if upper_bound is not None:
+        run_options["objective_bound"] = upper_bound
+    run = run_highs_matrix(matrices_from(form), run_options)
+    seconds += run.seconds
+    gap = None
+    if run.objective is not None and run.bound is not None:
+        gap = (run.objective - run.bound) / max(abs(run.objective), 1e-10)
+    return Measured(seconds, run.work["nodes"], relaxed[0] if relaxed else None, run.objective,
+                    gap, run.status.value == "optimal", changed)
+
+
+def _changes(plain: object, form: object) -> int:
+    """Rows the strengthening added, link coefficients it lowered and columns it bounded."""
+    before = {b.family: b for b in plain.rows}  # type: ignore[attr-defined]
+    added = sum(b.n_rows for b in form.rows if b.family not in before)  # type: ignore[attr-defined]
+    lowered = 0
+    if "site_link" in before:
+        old, new = before["site_link"], form.family("site_link")  # type: ignore[attr-defined]
+        weight = [np.bincount(b.row, weights=np.minimum(b.val, 0), minlength=b.n_rows) for b in (old, new)]
+        lowered = int(np.sum(weight[1] > weight[0]))  # rows whose -coefficient on y shrank
+    bounded = sum(int(np.sum(n.upper < o.upper)) for o, n in zip(plain.columns, form.columns))  # type: ignore[attr-defined]
+    return added + bounded + lowered
+
+
+def hard_scale_instance(folder: Path, facilities: int = 3000, destinations: int = 400) -> Path:
+    """The seeded scale instance made a location problem: costly sites of tight capacity, targets that need plants.
+
+    ``scale_instance.generate`` keeps sites free and caps loose (its benchmark
+    measures the modelling layer); here sites cost, hold about 1/60 of the plant
+    jobs each, and each core must shed 70% of its residents, so plants must move.
+    """
+    from scale_instance import generate, write
+
+    data = generate(facilities, destinations)
+    plant_jobs = float(data.jobs[data.is_plant].sum())
+    target = np.array([np.floor(0.7 * data.jobs[data.origin == s].sum()) for s in range(data.sources)])
+    hard = dataclasses.replace(data, site_cost=200.0, site_capacity=float(np.ceil(plant_jobs / 60)), target=target)
+    return write(hard, folder)
+
+
+def strengthening_cases(tmp: Path, quick: bool) -> list[tuple[str, Path, float]]:
+    """(name, manifest, time limit) of every instance the strengthening table covers."""
+    cases = [(f"{n} (split)", write_cap_instance(ROOT / f"instances/orlib/cap/{n}.txt", tmp / n, variant="split"), 60.0)
+             for n in ("cap131", "cap132", "cap133", "cap134")]
+    cases += [(n, write_pmed_instance(ROOT / f"instances/orlib/pmed/{n}.txt", tmp / n), 120.0)
+              for n in ("pmed1", "pmed2", "pmed3", "pmed4", "pmed5")]
+    cases += [(n, ROOT / f"instances/{n}/instance.toml", 90.0) for n in ("jingjinji-2035", "china-2035-phased")]
+    if not quick:
+        cases.append(("seeded 3000x400", hard_scale_instance(tmp / "hard-scale"), 90.0))
+    cases.append(("china-2035", ROOT / "instances/china-2035/instance.toml", 90.0))
+    return cases
+
+
+def strengthening_table(out: Path, quick: bool = False, only: list[str] | None = None) -> str:
+    """The table, rewritten to ``out`` after each instance (a long run keeps what it measured)."""
+    header = ("| instance | variant | changed | s to 1e-4 | nodes | root LP bound | gap at end "
+              "| plain / variant time |")
+    lines = [header, "|---|---|---|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, manifest, limit in strengthening_cases(Path(tmp), quick):
+            if only and not any(name.startswith(o) for o in only):
+                continue
+            inst = spatialopt.load(manifest)
+            d = derive(inst)
+            t = time.perf_counter()
+            plain = measure(inst, d, Strengthening.none(), limit)
+            runs = [(v, measure(inst, d, s, limit, unchanged=plain)) for v, s in VARIANTS + [("default", DEFAULT)]]
+            for variant, got in runs:
+                _same_optimum(name, variant, plain, got)
+            lines.append(_line(name, "none (spec rows)", plain, plain, limit))
+            lines += [_line(name, v, got, plain, limit) for v, got in runs]
+            if plain.objective is not None:
+                bound = plain.objective + HEURISTIC_SLACK * max(1.0, abs(plain.objective))
+                cut = measure(inst, d, Strengthening.none(), limit, upper_bound=bound)
+                fixed = measure(inst, d, Strengthening.only("reduced_cost_fixing"), limit, upper_bound=bound,
+                                unchanged=cut)
+                _same_optimum(name, "reduced_cost_fixing", cut, fixed)
+                lines.append(_line(name, "none + cutoff (plan +0.5%)", cut, cut, limit))
+                lines.append(_line(name, "reduced_cost_fixing + cutoff", fixed, cut, limit))
+            out.write_text("\n".join(lines) + "\n")
+            print(f"{name}: {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+    return "\n".join(lines)
+
+
+def _same_optimum(name: str, variant: str, plain: Measured, got: Measured) -> None:
+    """Both proven: the same optimum, to the gap (a strengthening must never cut one off)."""
+    if plain.proven and got.proven and plain.objective is not None and got.objective is not None:
+        tol = 2e-4 * max(1.0, abs(plain.objective))
+        assert abs(plain.objective - got.objective) <= tol, (name, variant, plain.objective, got.objective)
+
+
+def _line(name: str, variant: str, got: Measured, plain: Measured, limit: float) -> str:
+    shown = f"{got.seconds:.2f}" if got.proven else f">= {limit:.0f} (limit)"
+    if got.same_model:
+        shown = "same model as none"
+    gap = "n/a" if got.gap is None else f"{100 * got.gap:.3f}%"
+    lp = "n/a" if got.lp_bound is None else f"{got.lp_bound:,.2f}"
+    ratio = plain.seconds / max(got.seconds, 1e-3)
+    mark = "" if got.proven or not plain.proven else " (variant at limit)"
+    return (f"| {name} | {variant} | {got.changed} | {shown} | {got.nodes} | {lp} | {gap} | "
+            f"{ratio:.2f}x{mark} |")
+
+
+def main(argv: list[str]) -> None:
+    part = next((a for a in argv if not a.startswith("-")), "all")
+    if part in ("classic", "all"):
+        classic()
+    if part in ("strengthening", "all"):
+        only = next((a.split("=", 1)[1].split(",") for a in argv if a.startswith("--only=")), None)
+        out = ROOT / "bench" / "results" / ("strengthening.md" if only is None else "strengthening-partial.md")
+        print(strengthening_table(out, quick="--quick" in argv, only=only))
+        print(f"wrote {out}", file=sys.stderr)
+
+
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

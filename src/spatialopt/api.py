@@ -22,12 +22,14 @@ import numpy as np
 
 from .derive import Derived, derive
 from .instance import Instance
-from .matrix import build_matrices
+from .matrix import matrices_from
 from .profiles import load_profile, require_allowed_options
 from .results import Result, extract_plan
 from .session import highs_version
 from .solve import Progress, run_highs, run_highs_matrix
 from .status import SolverRun, SolveStatus
+from .strengthen import strong_formulation
+from .strong_rows import DEFAULT, Strengthening
 from .validate import load_instance
 
 if TYPE_CHECKING:
@@ -84,6 +86,8 @@ def solve(
     diagnose_time_limit: float = 60.0,
     on_diagnose: Callable[[], None] | None = None,
     race: int = 1,
+    strengthen: Strengthening = DEFAULT,
+    upper_bound: float | None = None,
     **options: Any,
 ) -> Result:
     """Solve ``instance`` and return its :class:`Result` (never raises on infeasibility).
@@ -106,10 +110,15 @@ def solve(
     before that search starts (it can take a while). ``race`` > 1 races that
     many HiGHS seeds in separate processes, first proof wins
     (:mod:`spatialopt.race`; matrix builder only).
+
+    ``strengthen`` chooses the valid strengthenings of the model
+    (:class:`spatialopt.strong_rows.Strengthening`, ``docs/extensions.md``);
+    ``upper_bound``, the cost of a plan known to be feasible (a warm start's),
+    lets reduced-cost fixing act when ``strengthen.reduced_cost_fixing`` is on.
     """
     # The Pyomo builder and the counting checks load Pyomo: imported when solving.
     from .diagnose import presolve_findings
-    from .model import build_model
+    from .model import model_from
 
     if builder not in BUILDERS:
         raise ValueError(f"unknown builder {builder!r}; expected one of {', '.join(BUILDERS)}")
@@ -122,7 +131,8 @@ def solve(
     proofs = [f.message for f in presolve_findings(instance, derived) if f.proves_infeasible]
     timings["derive"] = time.perf_counter() - started  # eligible arcs, costs and the counting checks
     started = time.perf_counter()
-    model: Any = build_model(instance, derived) if builder == "pyomo" else build_matrices(instance, derived)
+    form, _ = strong_formulation(instance, derived, strengthen, upper_bound, chosen.get("threads") or 1)
+    model: Any = model_from(form) if builder == "pyomo" else matrices_from(form)
     timings["build"] = time.perf_counter() - started
     if proofs or model.trivially_infeasible:
         # Infeasible by counting alone: say why in numbers, without a solver run.

@@ -23,6 +23,7 @@ import numpy as np
 from .derive import Derived
 from .formulation import Formulation, RowBlock, build
 from .instance import Instance
+from .strong_rows import DEFAULT, Strengthening, strengthened
 
 
 @dataclass
@@ -59,9 +60,13 @@ class MatrixModel:
         return int(self.a_value.size)
 
 
-def build_matrices(instance: Instance, derived: Derived) -> MatrixModel:
-    """The model of spec §4 as sparse arrays (the same model as :func:`~spatialopt.model.build_model`)."""
-    return matrices_from(build(instance, derived))
+def build_matrices(instance: Instance, derived: Derived, strengthen: Strengthening = DEFAULT) -> MatrixModel:
+    """The model of spec §4 as sparse arrays (the same model as :func:`~spatialopt.model.build_model`).
+
+    ``strengthen`` chooses the valid strengthenings of :mod:`spatialopt.strong_rows`
+    (``Strengthening.none()`` gives the spec's rows exactly).
+    """
+    return matrices_from(strengthened(build(instance, derived), strengthen))
 
 
 def matrices_from(form: Formulation) -> MatrixModel:

@@ -36,11 +36,12 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 from .derive import Derived
 from .formulation import ColumnBlock, Formulation, RowBlock, build
 from .instance import Instance
+from .strong_rows import DEFAULT, Strengthening, strengthened
 
 
-def build_model(instance: Instance, derived: Derived) -> pyo.ConcreteModel:
-    """The Pyomo model of ``instance`` over the eligible arcs of ``derived``."""
-    return model_from(build(instance, derived))
+def build_model(instance: Instance, derived: Derived, strengthen: Strengthening = DEFAULT) -> pyo.ConcreteModel:
+    """The Pyomo model of ``instance`` over the eligible arcs of ``derived`` (``strengthen``: as ``build_matrices``)."""
+    return model_from(strengthened(build(instance, derived), strengthen))
 
 
 def model_from(form: Formulation, mutable_lower: Iterable[str] = ()) -> pyo.ConcreteModel:

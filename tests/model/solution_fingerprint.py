@@ -28,7 +28,13 @@ def result_files(path: Path) -> dict[str, object]:
     import spatialopt
 
     instance = spatialopt.load(path)
-    result = spatialopt.solve(instance, gap=1e-6)
+    try:  # the spec's model to the letter: strengthened models may pick another plan of the same cost
+        from spatialopt.strong_rows import Strengthening
+
+        spec_model: dict[str, object] = {"strengthen": Strengthening.none()}
+    except ImportError:  # the main branch's package, before strengthening existed
+        spec_model = {}
+    result = spatialopt.solve(instance, gap=1e-6, **spec_model)
     with tempfile.TemporaryDirectory() as folder:
         out = result.write(Path(folder) / "out")
         hashes = {}

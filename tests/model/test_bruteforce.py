@@ -16,9 +16,15 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from same_model import assert_same_model
 from support import brute_force, load_dict, solve_checked
 
+import spatialopt
 from spatialopt import SolveStatus
+from spatialopt.check import check_solution
+from spatialopt.derive import derive
+from spatialopt.formulation import build
+from spatialopt.strong_rows import Strengthening, strengthened
 
 TIERS = ["large", "medium", "large", "medium", ""]
 REGIONS = ["east", "west", ""]
@@ -186,3 +192,24 @@ def test_mip_optimum_equals_brute_force(data: dict) -> None:
         else:
             assert result.status == SolveStatus.OPTIMAL
             assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)
+
+
+@pytest.mark.slow
+@settings(max_examples=80, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(tiny_instances())
+def test_strengthened_optimum_equals_brute_force(data: dict) -> None:
+    """Every strengthening on (reduced-cost fixing given the optimum itself as the known plan's cost):
+    the same verdict and optimum as enumeration, the same strengthened model from both back ends."""
+    with tempfile.TemporaryDirectory() as folder:
+        instance = load_dict(Path(folder), data)
+        expected = brute_force(instance)
+        assert_same_model(strengthened(build(instance, derive(instance)), Strengthening.every()))
+        result = spatialopt.solve(instance, gap=1e-9, strengthen=Strengthening.every(), upper_bound=expected)
+        if expected is None:
+            assert result.status == SolveStatus.INFEASIBLE
+        else:
+            assert result.status == SolveStatus.OPTIMAL, result.reasons
+            assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)
+            report = check_solution(instance, result.to_solution_dict())
+            assert report.ok, report.violations

@@ -31,6 +31,7 @@ from spatialopt.check import check_solution
 from spatialopt.derive import derive
 from spatialopt.formulation import build
 from spatialopt.instance import Instance
+from spatialopt.strong_rows import Strengthening, strengthened
 
 TOL = 1e-7
 SETTINGS = settings(deadline=None, derandomize=True,
@@ -240,6 +241,24 @@ def test_both_back_ends_build_the_same_phased_model(data: dict) -> None:
     with tempfile.TemporaryDirectory() as folder:
         instance = load_dict(Path(folder), data)
     assert_same_model(build(instance, derive(instance)))
+
+
+@settings(SETTINGS, max_examples=40)
+@given(tiny_phased_instances())
+def test_strengthened_phased_optimum_equals_brute_force(data: dict) -> None:
+    """Every strengthening on (reduced-cost fixing given the optimum as the known plan's cost)."""
+    with tempfile.TemporaryDirectory() as folder:
+        instance = load_dict(Path(folder), data)
+    expected = brute_force_phased(instance)
+    assert_same_model(strengthened(build(instance, derive(instance)), Strengthening.every()))
+    result = spatialopt.solve(instance, gap=1e-9, strengthen=Strengthening.every(), upper_bound=expected)
+    if expected is None:
+        assert result.status == SolveStatus.INFEASIBLE
+    else:
+        assert result.status == SolveStatus.OPTIMAL, result.reasons
+        assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)
+        report = check_solution(instance, result.to_solution_dict())
+        assert report.ok, report.violations
 
 
 def _rows_of(data: dict) -> set[str]:

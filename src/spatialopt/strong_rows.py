@@ -1,0 +1,332 @@
+r"""Valid strengthening of the spec's model: tighter coefficients, cover rows, dominated arcs.
+
+Each piece is switched by one field of :class:`Strengthening` and changes a
+:class:`~spatialopt.formulation.Formulation` built by
+:func:`~spatialopt.formulation.build`, so both back ends (highspy arrays and
+Pyomo) read the same strengthened model. None of them removes a column or
+changes what a solution file holds: the spec's rows all stay, the extra rows
+are implied by them, and a dominated arc is only bounded to 0. Proofs are
+sketched beside each function and in ``docs/extensions.md``.
+
+    capacity_links   site_link[f, d(, p)]: x_fdp <= min(count_f, cap_kd / jobs_f, cap_dr / use_fdr) Y_kd(p)
+                     (rounded down for an integer column) instead of count_f Y_kd(p)
+    cover_rows       cover_site_jobs[k]: sum_i min(cap_i, L_k) Y_i >= L_k, L_k the jobs of
+                     type k that must move (must_move and min_share);
+                     cover_target[s(, p)]: sum_i a_si Y_i(p) >= T_sp - (residents s can move without a site)
+    dominated_arcs   x_fd bounded to 0 where another arc of f to a destination with no
+                     destination-dependent row costs no more in every period and no more budget
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from .formulation import INF, ColumnBlock, Formulation, RowBlock, _Data
+from .periods import facility_windows, milestone_targets
+
+# A ratio cap / jobs within this relative distance below a whole number counts as that number:
+# the site_capacity row is met to HiGHS's tolerance, so rounding must never cut a plan it accepts.
+ROUNDING_SLACK = 1e-9
+
+
+@dataclass(frozen=True)
+class Strengthening:
+    """Which valid strengthenings the built model gets (each one on its own; see ``docs/extensions.md``).
+
+    Defaults are what ``bench/bench_formulation.py`` measured to pay;
+    ``reduced_cost_fixing`` acts only when an upper bound is known
+    (:func:`spatialopt.strengthen.fix_by_reduced_costs`).
+    """
+
+    capacity_links: bool = True
+    cover_rows: bool = True
+    dominated_arcs: bool = False
+    reduced_cost_fixing: bool = False
+
+    @classmethod
+    def none(cls) -> Strengthening:
+        """The spec's model exactly."""
+        return cls(capacity_links=False, cover_rows=False, dominated_arcs=False, reduced_cost_fixing=False)
+
+    @classmethod
+    def every(cls) -> Strengthening:
+        """Every strengthening on (the tests' setting)."""
+        return cls(capacity_links=True, cover_rows=True, dominated_arcs=True, reduced_cost_fixing=True)
+
+    @classmethod
+    def only(cls, name: str) -> Strengthening:
+        """Only the strengthening ``name`` on (the benchmark's setting)."""
+        if name not in NAMES:
+            raise ValueError(f"unknown strengthening {name!r}; expected one of {', '.join(NAMES)}")
+        return replace(cls.none(), **{name: True})
+
+
+NAMES = ("capacity_links", "cover_rows", "dominated_arcs", "reduced_cost_fixing")
+DEFAULT = Strengthening()
+COVER_FAMILIES = ("cover_site_jobs", "cover_target")
+
+
+def strengthened(form: Formulation, options: Strengthening = DEFAULT) -> Formulation:
+    """``form`` with the row-level strengthenings of ``options`` (a copy; ``form`` is unchanged)."""
+    if not (options.capacity_links or options.cover_rows or options.dominated_arcs):
+        return form
+    if form.instance is None or form.derived is None:
+        raise ValueError("strengthening needs a formulation built from an instance (formulation.build)")
+    data = _Data(form.instance, form.derived)
+    out = form.copy()
+    if options.capacity_links:
+        _capacity_links(data, out)
+    if options.cover_rows:
+        for block in (_cover_site_jobs(data, out), _cover_target(data, out)):
+            if block is not None and block.n_rows:
+                out.add_rows(block)
+    if options.dominated_arcs:
+        _bound_dominated_arcs(data, out)
+    return out
+
+
+# -- (a) capacity-aware linking -------------------------------------------------------
+def link_coefficients(data: _Data) -> np.ndarray:
+    """Per site_link row (``data.move_link`` order): the largest x_fdp an open site lets through.
+
+    Proof: site_capacity reads sum_f jobs_f X_fd <= cap_kd Y_kd with every term
+    >= 0, so jobs_f x_fdp <= jobs_f X_fd <= cap_kd when the site is open (and 0
+    when not, by site_link itself); an integer x is then at most the floor.
+    A finite final cap of d on a resource f uses bounds x_fdp the same way
+    (capacity rows: uses >= 0). Zero jobs, or an unlimited site, leave count_f.
+    """
+    moves, site = data.move_link
+    f = data.mv_f[moves]
+    count, jobs = data.count[f], data.jobs[f]
+    cap = np.asarray(data.derived.site_capacity, float)[site]
+    limited = np.isfinite(cap) & (jobs > 0)
+    ratio = np.full(moves.size, INF)
+    ratio[limited] = cap[limited] / jobs[limited]
+    # The city's final caps bound x_fdp the same way: use_{f,r,d} x_fdp <= X_fd use <= cap_{d,r}.
+    arc, dest = data.mv_arc[moves], data.mv_d[moves]
+    for j, resource in enumerate(data.instance.resources):
+        use = np.asarray(data.derived.use, float)[arc, j]
+        city_cap = data.instance.city_caps[resource.id].to_numpy(dtype=float)[dest]
+        on = np.isfinite(city_cap) & (use > 0)
+        ratio[on] = np.minimum(ratio[on], city_cap[on] / use[on])
+    integer = np.array([not data.instance.types[t].splittable for t in data.fac_type], dtype=bool)[f]
+    whole = integer & np.isfinite(ratio)
+    ratio[whole] = np.floor(ratio[whole] * (1 + ROUNDING_SLACK) + ROUNDING_SLACK)
+    return np.minimum(count, ratio)
+
+
+def _capacity_links(data: _Data, form: Formulation) -> None:
+    """Replace site_link's -count_f by -min(count_f, cap/jobs) (see :func:`link_coefficients`)."""
+    if not any(b.family == "site_link" for b in form.rows):
+        return
+    block = form.family("site_link")
+    coef = link_coefficients(data)
+    if coef.size != block.n_rows:  # rows were settled away: nothing safe to map
+        return
+    y = form.column("y")
+    on_y = (block.col >= y.start) & (block.col < y.stop)
+    val = block.val.copy()
+    val[on_y] = -coef[block.row[on_y]]
+    keep = val != 0  # a site that lets nothing of f through: the row reads x_fdp <= 0
+    form.replace_rows(replace(block, row=block.row[keep], col=block.col[keep], val=val[keep]))
+
+
+# -- (b) cover rows --------------------------------------------------------------------
+def _site_y(data: _Data, form: Formulation, sites: np.ndarray, coef: np.ndarray, row: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entries coef_i * Y_i (all openings of site i) in row ``row``."""
+    n_periods = data.n_periods
+    cols = form.column("y").start + data.site_column(np.repeat(sites, n_periods),
+                                                     np.tile(np.arange(n_periods), sites.size))
+    return np.full(cols.size, row, np.int64), cols, np.repeat(coef, n_periods)
+
+
+def must_move_jobs(data: _Data) -> dict[str, float]:
+    """Per type requiring a site: jobs that every plan moves (must_move units, min_share), over all sources."""
+    inst = data.instance
+    out: dict[str, float] = {}
+    for k in data.type_ids:
+        if not inst.types[k].requires_site:
+            continue
+        total = 0.0
+        for s, src in inst.sources.items():
+            members = (data.fac_origin == s) & (data.fac_type == k)
+            jobs = data.jobs[members] * data.count[members]
+            must = float(np.sum(jobs[data.must[members]]))
+            total += max(must, src.min_share.get(k, 0.0) * float(np.sum(jobs)))
+        if total > 0:
+            out[k] = total
+    return out
+
+
+def _cover_site_jobs(data: _Data, form: Formulation) -> RowBlock | None:
+    """cover_site_jobs[k]: sum_i min(cap_i, L_k) Y_i >= L_k over the site candidates of type k.
+
+    Proof: the L_k jobs (:func:`must_move_jobs`) move to open sites of type k,
+    whose site_capacity rows hold at most cap_i each; replacing a coefficient
+    above L_k by L_k keeps every 0/1 point that met the row.
+    """
+    need = must_move_jobs(data)
+    if not need:
+        return None
+    capacity = np.asarray(data.derived.site_capacity, float)
+    rows, cols, vals, lower = [], [], [], []
+    keys: list[str] = []
+    for k, jobs in need.items():
+        sites = np.flatnonzero(data.site_type_code == data.type_ids.index(k))
+        if sites.size == 0 or np.all(np.isinf(capacity[sites])):  # an unlimited site alone covers
+            continue
+        r, c, v = _site_y(data, form, sites, np.minimum(capacity[sites], jobs), len(keys))
+        rows.append(r)
+        cols.append(c)
+        vals.append(v)
+        lower.append(jobs)
+        keys.append(k)
+    if not keys:
+        return None
+    return RowBlock("cover_site_jobs", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals),
+                    np.array(lower, float), np.full(len(keys), INF), lambda: list(keys),
+                    lambda k, lo, _up: f"type {k!r}: {lo:,.0f} jobs must move but no site of it can open")
+
+
+def _cover_target(data: _Data, form: Formulation) -> RowBlock | None:
+    """cover_target[s] (with periods [s, p], each target row): sum_i a_si Y_i(p) >= N_sp for a hard target.
+
+    N_sp = T_sp minus the residents of s's facilities that need no site (all
+    their units, where they have an arc and may move by the end of p). By then,
+    through site i (type k, city d) at most R_si = sum residents_f count_f over
+    s's type-k facilities with an arc to d that may move by p move, and only if
+    the site opened by p (site_link); at most rho_sk cap_i in all
+    (site_capacity, rho_sk the largest residents per job among them);
+    a_si = min(N_sp, R_si, rho_sk cap_i).
+    """
+    inst = data.instance
+    has_arc = np.bincount(data.af, minlength=data.count.size) > 0
+    needs_site = np.array([inst.types[k].requires_site for k in data.type_ids], dtype=bool)[data.fac_type_code]
+    capacity = np.asarray(data.derived.site_capacity, float)
+    earliest, _ = facility_windows(inst)
+    link, site_of_link = data.link
+    rows, cols, vals, lower = [], [], [], []
+    keys: list[Any] = []
+    for s, targets in milestone_targets(inst).items():
+        if inst.sources[s].soft:
+            continue
+        for p, target in targets:
+            block = _target_cover(data, s, p, target, has_arc & (earliest <= p), needs_site, capacity, link,
+                                  site_of_link)
+            if block is None:
+                continue
+            sites, coef, need = block
+            n_periods = data.n_periods
+            on = np.tile(np.arange(n_periods), sites.size) <= p
+            cols.append(form.column("y").start + data.site_column(np.repeat(sites, n_periods),
+                                                                 np.tile(np.arange(n_periods), sites.size))[on])
+            vals.append(np.repeat(coef, n_periods)[on])
+            rows.append(np.full(int(on.sum()), len(keys), np.int64))
+            lower.append(need)
+            keys.append((s, data.period_ids[p]) if data.phased else s)
+    if not keys:
+        return None
+    return RowBlock("cover_target", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals),
+                    np.array(lower, float), np.full(len(keys), INF), lambda: list(keys))
+
+
+def _target_cover(data: _Data, s: str, p: int, target: float, movable: np.ndarray, needs_site: np.ndarray,
+                  capacity: np.ndarray, link: np.ndarray, site_of_link: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Sites, coefficients and right-hand side of one cover_target row (None when there is none to build)."""
+    mine = (data.fac_origin == s) & movable
+    free = float(np.sum((data.residents * data.count)[mine & ~needs_site]))
+    need = target - free
+    if target <= 0 or need <= 0:
+        return None
+    on = mine[data.af[link]]
+    arcs, sites = link[on], site_of_link[on]
+    if arcs.size == 0:
+        return None
+    reach = np.bincount(sites, weights=(data.residents * data.count)[data.af[arcs]], minlength=data.n_sites)
+    coef = np.minimum(reach, need)
+    for code in np.unique(data.site_type_code[sites]):
+        members = mine & (data.fac_type_code == code) & (data.residents > 0)
+        jobs, res = data.jobs[members], data.residents[members]
+        rho = INF if np.any(jobs == 0) else float(np.max(res / jobs)) if res.size else 0.0
+        limited = (data.site_type_code == code) & np.isfinite(capacity)
+        if math.isfinite(rho):
+            coef[limited] = np.minimum(coef[limited], rho * capacity[limited])
+    chosen = np.flatnonzero(coef > 0)
+    if chosen.size == 0 or float(np.sum(coef[chosen])) < need * (1 - 1e-12):
+        return None  # the row could not hold: leave the verdict to the spec's rows
+    return chosen, coef[chosen], need
+
+
+# -- (d) dominated arcs -----------------------------------------------------------------
+def dominated_arcs(data: _Data, form: Formulation) -> np.ndarray:
+    """Arcs whose moves can be bounded to 0 without losing every optimum (a bool per arc).
+
+    An arc (f, d) is *free* when no row of the model depends on d for f: f's
+    type needs no site, no finite capacity row at d counts a use of f, no
+    destination share counts f's residents (or there is none), and, with
+    region shares, only arcs into the same region are compared. Then moving
+    f's units from a free arc (f, d1) to a free arc (f, d2) leaves every row's
+    activity unchanged except the objective and the budgets; when d2 costs no
+    more in every period and spends no more (``r_fd``), the move keeps the plan
+    feasible and costs no more. (f, d1) is dominated when such a d2 exists
+    (ties: the later arc yields), so some optimum uses no dominated arc.
+    """
+    inst, d = data.instance, data.derived
+    n = data.n_arcs
+    out = np.zeros(n, dtype=bool)
+    if n == 0:
+        return out
+    free = ~np.array([inst.types[k].requires_site for k in data.type_ids], dtype=bool)[data.arc_type_code]
+    for block in form.rows:  # a use in a finite capacity row ties the arc to its destination
+        if block.family == "capacity":
+            x = form.column("x")
+            on = (block.col >= x.start) & (block.col < x.stop)
+            free[form.move_arc[block.col[on] - x.start]] = False
+    alpha = inst.policy.max_destination_share
+    if alpha is not None and alpha < 1:
+        free &= data.arc_res == 0
+    region = inst.cities["region"].to_numpy(dtype=object)[data.ad] if form.has_column("moved_jobs") else None
+    if region is not None:
+        region = np.where(data.arc_jobs > 0, region, "")
+    cost = np.full((n, data.n_periods), INF)
+    cost[data.mv_arc, data.mv_p] = next(b for b in form.columns if b.name == "x").cost
+    spend = np.asarray(d.relocation, float)
+    if inst.policy.budget is None and all(p.budget is None for p in inst.periods):
+        spend = np.zeros(n)
+    arcs = np.flatnonzero(free)
+    order = np.argsort(data.af[arcs], kind="stable")
+    arcs = arcs[order]
+    bounds = np.flatnonzero(np.r_[True, data.af[arcs][1:] != data.af[arcs][:-1], True])
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        group = arcs[a:b]
+        if group.size < 2:
+            continue
+        c, r = cost[group], spend[group]
+        # j dominates i: no dearer in any period, no more spending, same region; ties broken by position.
+        le = np.all(c[:, None, :] <= c[None, :, :], axis=2) & (r[:, None] <= r[None, :])
+        if region is not None:
+            le &= region[group][:, None] == region[group][None, :]
+        strict = np.any(c[:, None, :] < c[None, :, :], axis=2) | (r[:, None] < r[None, :])
+        earlier = np.arange(group.size)[:, None] < np.arange(group.size)[None, :]
+        beats = le & (strict | earlier)  # beats[j, i]: arc j dominates arc i
+        np.fill_diagonal(beats, False)
+        out[group[beats.any(axis=0)]] = True
+    return out
+
+
+def _bound_dominated_arcs(data: _Data, form: Formulation) -> None:
+    """Upper bound 0 on every move of a dominated arc (:func:`dominated_arcs`); the columns stay."""
+    dominated = dominated_arcs(data, form)
+    if not dominated.any():
+        return
+    at = form.columns.index(next(b for b in form.columns if b.name == "x"))
+    block: ColumnBlock = form.columns[at]
+    upper = block.upper.copy()
+    upper[dominated[form.move_arc]] = 0.0
+    form.columns[at] = replace(block, upper=upper)

@@ -1,0 +1,194 @@
+"""The valid strengthenings of strong_rows and strengthen: hand-worked rows, and never a lost optimum.
+
+The expected coefficients and rows below are worked by hand from each
+instance's numbers; the optima of the brute-force tests
+(``test_bruteforce*.py``, every strengthening on) and of the known-optima
+registry (``tests/regression/test_known_optima_strengthened.py``) show that no
+strengthening cuts an optimum off. Here: that the random generators reach
+every strengthening (so those tests can fail), and each one's rows by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from same_model import assert_same_model
+from support import load_dict
+from test_bruteforce import tiny_instances
+from test_bruteforce_phased import tiny_phased_instances
+
+import spatialopt
+from spatialopt.derive import derive
+from spatialopt.formulation import Formulation, _Data, build
+from spatialopt.strengthen import fix_by_reduced_costs, fixed_bounds
+from spatialopt.strong_rows import NAMES, Strengthening, dominated_arcs, link_coefficients, strengthened
+
+ROOT = Path(__file__).parents[2]
+
+
+def site_instance(capacity: float, jobs: float, count: int, splittable: bool = False, must_move: bool = True) -> dict:
+    """One source, two destinations with a site each (capacity ``capacity`` jobs), one facility row."""
+    return {
+        "instance": {"name": "sites"},
+        "types": [{"id": "t", "requires_site": True, "site_cost": 10.0, "site_capacity_jobs": capacity,
+                   "splittable": splittable, "cost_per_job_km": 0.001}],
+        "sources": [{"city": "s", "target_reduction": 0}],
+        "cities": [{"id": "s", "lon": 116.0, "lat": 40.0, "tier": "core"},
+                   {"id": "a", "lon": 117.0, "lat": 40.0, "tier": "large"},
+                   {"id": "b", "lon": 118.0, "lat": 40.0, "tier": "large"}],
+        "facilities": [{"id": "f", "origin": "s", "type": "t", "count": count, "jobs": jobs, "must_move": must_move}],
+    }
+
+
+def formulation(tmp_path: Path, data: dict) -> Formulation:
+    instance = load_dict(tmp_path, data)
+    return build(instance, derive(instance))
+
+
+def test_link_coefficient_is_the_units_an_open_site_holds(tmp_path: Path) -> None:
+    # 5 units of 40 jobs, sites of 130 jobs: at most floor(130 / 40) = 3 units per site.
+    form = formulation(tmp_path, site_instance(130, 40, 5))
+    assert link_coefficients(_Data(form.instance, form.derived)).tolist() == [3.0, 3.0]
+    link = strengthened(form, Strengthening.only("capacity_links")).family("site_link")
+    assert sorted(link.val.tolist()) == [-3.0, -3.0, 1.0, 1.0]
+
+
+def test_link_coefficient_rounds_a_ratio_that_is_whole_up_to_float_error(tmp_path: Path) -> None:
+    # 0.3 / 0.1 is 2.9999999999999996 in floating point; 3 units of 0.1 jobs fit a site of 0.3.
+    form = formulation(tmp_path, site_instance(0.3, 0.1, 5))
+    assert link_coefficients(_Data(form.instance, form.derived)).tolist() == [3.0, 3.0]
+
+
+def test_splittable_link_coefficient_is_not_rounded(tmp_path: Path) -> None:
+    # A splittable row may move 130 / 40 = 3.25 units to one site.
+    form = formulation(tmp_path, site_instance(130, 40, 5, splittable=True))
+    assert link_coefficients(_Data(form.instance, form.derived)).tolist() == [3.25, 3.25]
+
+
+def test_zero_capacity_site_links_nothing_and_no_jobs_keep_the_count(tmp_path: Path) -> None:
+    form = formulation(tmp_path / "zero", site_instance(0, 40, 2, must_move=False))
+    link = strengthened(form, Strengthening.only("capacity_links")).family("site_link")
+    assert sorted(link.val.tolist()) == [1.0, 1.0]  # x_fd <= 0: the y entries are gone
+    form = formulation(tmp_path / "nojobs", site_instance(100, 0, 2))
+    assert link_coefficients(_Data(form.instance, form.derived)).tolist() == [2.0, 2.0]
+
+
+def test_cover_row_for_jobs_that_must_move(tmp_path: Path) -> None:
+    # 5 must-move units of 40 jobs = 200 jobs; sites of 130: 130 y_a + 130 y_b >= 200.
+    form = strengthened(formulation(tmp_path, site_instance(130, 40, 5)), Strengthening.only("cover_rows"))
+    cover = form.family("cover_site_jobs")
+    assert cover.keys == ["t"] and cover.lower.tolist() == [200.0] and cover.val.tolist() == [130.0, 130.0]
+    # Sites of 500 each alone hold the 200 jobs: the coefficient is 200.
+    form = strengthened(formulation(tmp_path / "big", site_instance(500, 40, 5)), Strengthening.only("cover_rows"))
+    assert form.family("cover_site_jobs").val.tolist() == [200.0, 200.0]
+
+
+def test_cover_row_for_a_hard_target(tmp_path: Path) -> None:
+    # Target 150 residents; the facility (5 units of 40 residents) can only reach a site of 130 jobs each,
+    # one resident per job: through each site at most min(150, 200, 130) = 130.
+    data = site_instance(130, 40, 5, must_move=False)
+    data["sources"][0]["target_reduction"] = 150
+    form = strengthened(formulation(tmp_path, data), Strengthening.only("cover_rows"))
+    cover = form.family("cover_target")
+    assert cover.keys == ["s"] and cover.lower.tolist() == [150.0] and cover.val.tolist() == [130.0, 130.0]
+    assert "cover_site_jobs" not in {b.family for b in form.rows}  # nothing must move as jobs
+
+
+def test_dominated_arc_is_the_dearer_of_two_free_destinations(tmp_path: Path) -> None:
+    # No site, no cap, no share: f's moves to a (100 km) and b (185 km) differ only in cost.
+    data = site_instance(130, 40, 1)
+    data["types"][0]["requires_site"] = False
+    form = formulation(tmp_path, data)
+    assert dominated_arcs(_Data(form.instance, form.derived), form).tolist() == [False, True]
+    x = strengthened(form, Strengthening.only("dominated_arcs")).columns[0]
+    assert x.upper.tolist() == [1.0, 0.0]
+    # A finite cap at the cheap destination ties its arc: nothing is dominated.
+    data["resources"] = [{"id": "res", "use": "residents", "cap": "cap_res"}]
+    data["cities"][1]["cap_res"] = 100
+    form = formulation(tmp_path / "capped", data)
+    assert not dominated_arcs(_Data(form.instance, form.derived), form).any()
+
+
+def test_fixed_bounds_by_hand() -> None:
+    # LP optimum 10, known plan 13: a column at 0 with reduced cost 2 may rise by floor(3 / 2) = 1,
+    # one with reduced cost 4 not at all; one at its upper bound 5 with rc -1.5 may fall by 2;
+    # a continuous column and a basic one (rc 0) keep their bounds.
+    lower, upper = np.zeros(5), np.array([3.0, 3.0, 5.0, 3.0, 3.0])
+    integer = np.array([True, True, True, False, True])
+    value = np.array([0.0, 0.0, 5.0, 0.0, 1.5])
+    reduced = np.array([2.0, 4.0, -1.5, 4.0, 0.0])
+    new_lower, new_upper = fixed_bounds(lower, upper, integer, value, reduced, 10.0, 13.0)
+    assert new_upper.tolist() == [1.0, 0.0, 5.0, 3.0, 3.0]
+    assert new_lower.tolist() == [0.0, 0.0, 3.0, 0.0, 0.0]
+
+
+def test_fixing_keeps_plans_that_cost_exactly_the_bound() -> None:
+    # With the known plan's cost equal to the LP's plus one reduced cost, the column may still reach 1.
+    new_lower, new_upper = fixed_bounds(np.zeros(1), np.ones(1), np.ones(1, bool), np.zeros(1), np.array([3.0]),
+                                        10.0, 13.0)
+    assert new_upper.tolist() == [1.0]
+
+
+def test_reduced_cost_fixing_on_a_real_model_keeps_its_optimum(tmp_path: Path) -> None:
+    instance = spatialopt.load(ROOT / "instances" / "hand" / "site-choice.toml")
+    plain = spatialopt.solve(instance, gap=1e-9, strengthen=Strengthening.none())
+    form, fixing = fix_by_reduced_costs(build(instance, derive(instance)), plain.objective)
+    assert fixing.lp_bound is not None and fixing.lp_bound <= plain.objective + 1e-9
+    again = spatialopt.solve(instance, gap=1e-9, strengthen=Strengthening.every(), upper_bound=plain.objective)
+    assert again.objective == pytest.approx(plain.objective, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_only_switches_one(name: str) -> None:
+    chosen = Strengthening.only(name)
+    assert [getattr(chosen, n) for n in NAMES] == [n == name for n in NAMES]
+    with pytest.raises(ValueError, match="unknown strengthening"):
+        Strengthening.only("symmetry")
+
+
+def test_none_is_the_spec_model(tmp_path: Path) -> None:
+    form = formulation(tmp_path, site_instance(130, 40, 5))
+    assert strengthened(form, Strengthening.none()) is form
+
+
+def test_default_reaches_the_committed_reference_cost() -> None:
+    """jingjinji-2035's committed reference (solved on the spec's rows): the default strengthening, same cost."""
+    reference = json.loads((ROOT / "results" / "reference" / "jingjinji-2035" / "solution.json").read_text())
+    instance = spatialopt.load(ROOT / "instances" / "jingjinji-2035" / "instance.toml")
+    result = spatialopt.solve(instance, highs_options=reference["solver"]["options"])
+    assert result.objective == pytest.approx(reference["objective"], rel=1e-9)
+
+
+def _reach(data: dict, counts: dict[str, int]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        instance = load_dict(Path(folder), data)
+    plain = build(instance, derive(instance))
+    every = strengthened(plain, Strengthening.every())
+    assert_same_model(every)
+    before = {b.family: b for b in plain.rows}
+    if "site_link" in before and not np.array_equal(every.family("site_link").val, before["site_link"].val):
+        counts["capacity_links"] += 1
+    if any(b.family.startswith("cover_") for b in every.rows):
+        counts["cover_rows"] += 1
+    if any(np.any(a.upper != b.upper) for a, b in zip(every.columns, plain.columns)):
+        counts["dominated_arcs"] += 1
+
+
+@pytest.mark.parametrize("generator", [tiny_instances, tiny_phased_instances], ids=["v11", "phased"])
+def test_the_brute_force_generators_reach_each_strengthening(generator: object) -> None:
+    """Of the instances the brute-force tests draw, several get each strengthening (so those tests can fail)."""
+    counts = dict.fromkeys(("capacity_links", "cover_rows", "dominated_arcs"), 0)
+
+    @settings(max_examples=40, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(generator())  # type: ignore[operator]
+    def probe(data: dict) -> None:
+        _reach(data, counts)
+
+    probe()
+    assert all(n >= 2 for n in counts.values()), counts
