@@ -485,7 +485,7 @@ class _Context:
         low = None if plan.bound is None else plan.bound - self.z0
         if plan.status == "optimal":
             if abs(extra) <= self.tie * max(1.0, abs(self.z0)):
-                return extra, extra, f"{_signed(0.0)}{self.unit} (a tie, within the solver's gap)"
+                return extra, extra, f"{_signed(extra)}{self.unit}, a tie with this plan within the {self.tie:.2%} optimality gap"
             return extra, extra, f"{_signed(extra)}{self.unit}"
         low_text = "unknown" if low is None else f"{_signed(low)}{self.unit}"
         gap = "n/a" if plan.gap is None else f"{plan.gap:.1%}"
