@@ -23,8 +23,9 @@ every continuous column): a small MIP, what HiGHS would do with a partial
 start. Every question only adds a condition to the plan's problem, so the
 plan's proven bound (``floor``) bounds every answer from below: a completion
 within the gap of that floor is optimal as it stands (a tie, mostly), and the
-full re-solve is skipped (:attr:`Plan.screened`). Otherwise the completion is
-the full run's start. It is a module-level
+full re-solve is skipped (:attr:`Plan.screened`); so is the second run of an
+``avoid`` question, a restriction of the first, within the gap of the first
+run's bound. Otherwise the completion is the full run's start. It is a module-level
 function of picklable arguments, so that :func:`spatialopt.scenarios.parallel.run_tasks`
 can give each worker process (or Dask worker) its own batch and its own model.
 """
@@ -155,7 +156,8 @@ class Counterfactuals:
                 return answer
             units = float(self.units[self.fac_arcs[q.facility]].sum())
             with self._row_lower(self.assign_row[q.facility], units):
-                answer.forced = self._run(self.fac_arcs[q.facility])
+                # a restriction of the first run's problem: its bound holds here too
+                answer.forced = self._run(self.fac_arcs[q.facility], first.bound)
         return answer
 
     def _move(self, q: Question) -> Answer:
@@ -199,10 +201,14 @@ class Counterfactuals:
         return _Restore(lambda: self.session.set_row_bounds([row], lower, original[1]),
                         lambda: self.session.set_row_bounds([row], *original))
 
-    def _run(self, free: Sequence[int]) -> Plan:
-        """Re-solve: the plan's completion (see the module docstring), then, unless it is proved, a full run from it."""
+    def _run(self, free: Sequence[int], floor: float | None = None) -> Plan:
+        """Re-solve: the plan's completion (see the module docstring), then, unless it is proved, a full run from it.
+
+        ``floor`` is a proven lower bound of this run's problem besides the plan's (the higher one counts).
+        """
         completion, values = self._complete(free)
-        if completion.has_plan and self._proved(completion):
+        known = [b for b in (self.floor, floor) if b is not None and math.isfinite(b)]
+        if completion.has_plan and known and self._proved(completion, max(known)):
             return completion
         spent = completion.seconds
         if values is not None:
@@ -210,6 +216,11 @@ class Counterfactuals:
         with self._time_limit(max(1.0, self.time_limit - spent)):
             plan = self._plan(self.session.run())
         plan.seconds += spent
+        if plan.has_plan and plan.status != "optimal" and known and plan.objective is not None:
+            # stopped at a limit: the floor may prove it after all, or at least narrow the range
+            if not self._proved(plan, max(known)) and (plan.bound is None or plan.bound < max(known)):
+                plan.bound = min(max(known), plan.objective)
+                plan.gap = (plan.objective - plan.bound) / max(abs(plan.objective), GAP_DENOMINATOR_FLOOR)
         return plan
 
     def _complete(self, free: Sequence[int]) -> tuple[Plan, np.ndarray | None]:
@@ -238,14 +249,14 @@ class Counterfactuals:
             plan.status = "feasible"  # optimal for the restricted problem only
         return plan, values
 
-    def _proved(self, plan: Plan) -> bool:
-        """True when the plan's bound proves ``plan`` optimal within the gap (then marked so)."""
-        if self.floor is None or plan.objective is None:
+    def _proved(self, plan: Plan, floor: float) -> bool:
+        """True when ``floor`` (a proven lower bound) proves ``plan`` optimal within the gap (then marked so)."""
+        if plan.objective is None:
             return False
-        gap = max(0.0, plan.objective - self.floor) / max(abs(plan.objective), GAP_DENOMINATOR_FLOOR)
+        gap = max(0.0, plan.objective - floor) / max(abs(plan.objective), GAP_DENOMINATOR_FLOOR)
         if gap > self.gap:
             return False
-        plan.status, plan.bound, plan.gap, plan.screened = "optimal", min(self.floor, plan.objective), gap, True
+        plan.status, plan.bound, plan.gap, plan.screened = "optimal", min(floor, plan.objective), gap, True
         plan.termination = "proved by the plan's bound"
         return True
 

@@ -87,3 +87,20 @@ def test_without_a_bound_nothing_is_proved_by_it() -> None:
     answers = answer_questions(instance, result.units, result.opened, [], questions, EXACT, floor=None)
     assert all(not p.screened for a in answers for p in (a.first, a.forced) if p is not None)
     assert all(a.first is not None and a.first.termination != "proved by the plan's bound" for a in answers)
+
+
+def test_a_re_solve_stopped_early_takes_the_floor_as_its_lower_end() -> None:
+    """Each tutorial question is answered with HiGHS stopped at its first plan and, as floor, the question's own
+    optimum (a valid lower bound: an independent solve without the arc); the answer's lower end is then that
+    optimum, never HiGHS's weaker bound at the stop, and the gap is measured from it."""
+    instance = spatialopt.load(INSTANCES[0])
+    result = solve(instance)
+    options = {**EXACT, "mip_max_improving_sols": 1}
+    for f, d in zip(result.assignments["facility"], result.assignments["destination"]):
+        optimum = spatialopt.solve(without_arc(instance, f, d), gap=1e-9).objective
+        answer, = answer_questions(instance, result.units, result.opened, [], [Question("avoid", facility=f, city=d)],
+                                   options, floor=optimum)
+        plan = answer.first
+        assert plan is not None and plan.bound is not None and plan.objective is not None
+        assert plan.bound >= optimum - 1e-9 * abs(optimum), (f, d)
+        assert plan.gap == pytest.approx((plan.objective - plan.bound) / abs(plan.objective), abs=1e-12)
