@@ -332,6 +332,11 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
             if c in received:
                 explanation.notes.append(f"{c} receives facilities in this plan: its moves are in the moved table "
                                          "(ask with --facility), not among the cities that received nothing")
+    proved = explanation.settings["proved_by_plan_bound"]
+    if proved:
+        runs = sum(p is not None for a in answers.values() for p in (a.first, a.forced))
+        explanation.notes.append(f"{proved} of {runs} re-solves needed no full MIP run: the plan, completed under "
+                                 "the question, came within the gap of a bound no answer can beat (the plan's own)")
     interrupted = len(answers) < len(questions)
     if interrupted:
         explanation.notes.append(f"{len(questions) - len(answers)} of {len(questions)} questions were not "

@@ -79,7 +79,7 @@ class Plan:
     units: list[float] = field(default_factory=list)
     opened: list[int] = field(default_factory=list)  # opened site candidates
     termination: str = ""
-    screened: bool = False  # proved by the plan's bound: the completion of the plan is optimal within the gap
+    screened: bool = False  # no full run: the plan's completion, proved optimal within the gap by a known bound
 
     @property
     def has_plan(self) -> bool:
@@ -218,7 +218,10 @@ class Counterfactuals:
         plan.seconds += spent
         if plan.has_plan and plan.status != "optimal" and known and plan.objective is not None:
             # stopped at a limit: the floor may prove it after all, or at least narrow the range
-            if not self._proved(plan, max(known)) and (plan.bound is None or plan.bound < max(known)):
+            stopped = plan.termination
+            if self._proved(plan, max(known)):
+                plan.screened, plan.termination = False, f"{stopped}; proved by the plan's bound"
+            elif plan.bound is None or plan.bound < max(known):
                 plan.bound = min(max(known), plan.objective)
                 plan.gap = (plan.objective - plan.bound) / max(abs(plan.objective), GAP_DENOMINATOR_FLOOR)
         return plan
