@@ -279,14 +279,15 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
         if progress is not None:
             progress(done[0], len(questions), answer)
 
+    floor = _plan_floor(result)
     if questions:
         n_workers = 1 if scheduler is None and workers == 1 else (workers or default_workers())
         if scheduler is None and (n_workers <= 1 or len(questions) <= 1):
-            answer_questions(result.instance, result.units, result.opened, pairs, questions, chosen, record)
+            answer_questions(result.instance, result.units, result.opened, pairs, questions, chosen, record, floor)
         else:
             batches = _batches(questions, n_workers)
             tasks = [(result.instance, result.units, result.opened, [(q.type, q.city) for q in b if q.kind == "receive"],
-                      b, chosen) for b in batches]
+                      b, chosen, None, floor) for b in batches]
 
             failures: list[BaseException] = []
 
@@ -316,7 +317,9 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
                   "cities": list(cities) if cities is not None else None,
                   "workers": None if scheduler else (1 if len(questions) <= 1 else
                                                      (workers or default_workers())),
-                  "scheduler": scheduler, "counterfactuals": len(questions)},
+                  "scheduler": scheduler, "counterfactuals": len(questions),
+                  "proved_by_plan_bound": sum(p.screened for a in answers.values() for p in (a.first, a.forced)
+                                              if p is not None)},
         lp_objective=lp_objective,
     )
     if result.gap is not None and result.gap > chosen["mip_rel_gap"]:
@@ -329,12 +332,24 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
             if c in received:
                 explanation.notes.append(f"{c} receives facilities in this plan: its moves are in the moved table "
                                          "(ask with --facility), not among the cities that received nothing")
+    proved = explanation.settings["proved_by_plan_bound"]
+    if proved:
+        runs = sum(p is not None for a in answers.values() for p in (a.first, a.forced))
+        explanation.notes.append(f"{proved} of {runs} re-solves needed no full MIP run: the plan, completed under "
+                                 "the question, came within the gap of a bound no answer can beat (the plan's own)")
     interrupted = len(answers) < len(questions)
     if interrupted:
         explanation.notes.append(f"{len(questions) - len(answers)} of {len(questions)} questions were not "
                                  "answered (interrupted); their rows say 'not solved'")
     explanation.seconds = time.perf_counter() - started
     return explanation
+
+
+def _plan_floor(result: Result) -> float | None:
+    """The plan's proven lower bound: every counterfactual only adds a condition, so none costs less."""
+    if result.bound is None or result.objective is None or not math.isfinite(result.bound):
+        return None
+    return min(float(result.bound), float(result.objective))
 
 
 BATCH = 4  # questions per task of a pool or a cluster: progress comes per finished task
@@ -475,7 +490,7 @@ class _Context:
         low = None if plan.bound is None else plan.bound - self.z0
         if plan.status == "optimal":
             if abs(extra) <= self.tie * max(1.0, abs(self.z0)):
-                return extra, extra, f"{_signed(0.0)}{self.unit} (a tie, within the solver's gap)"
+                return extra, extra, f"{_signed(extra)}{self.unit}, a tie with this plan within the {self.tie:.2%} optimality gap"
             return extra, extra, f"{_signed(extra)}{self.unit}"
         low_text = "unknown" if low is None else f"{_signed(low)}{self.unit}"
         gap = "n/a" if plan.gap is None else f"{plan.gap:.1%}"

@@ -14,15 +14,25 @@ A :class:`Question` asks what the best plan costs under one more condition:
 
 :func:`answer_questions` builds the model once (the formulation, read by the
 matrix back end), and answers its questions one after the other: each is a
-bound change, a run started from the plan's moves of every facility the
-question is not about (HiGHS completes that partial start) and the bounds
-put back. It is a module-level
+bound change, a completion of the plan and, unless the completion already
+answers it, a run from that start; then the bounds are put back.
+
+The completion keeps the plan's whole-unit moves of every facility the
+question is not about and solves for the rest (the subject's arcs, the sites,
+every continuous column): a small MIP, what HiGHS would do with a partial
+start. Every question only adds a condition to the plan's problem, so the
+plan's proven bound (``floor``) bounds every answer from below: a completion
+within the gap of that floor is optimal as it stands (a tie, mostly), and the
+full re-solve is skipped (:attr:`Plan.screened`); so is the second run of an
+``avoid`` question, a restriction of the first, within the gap of the first
+run's bound. Otherwise the completion is the full run's start. It is a module-level
 function of picklable arguments, so that :func:`spatialopt.scenarios.parallel.run_tasks`
 can give each worker process (or Dask worker) its own batch and its own model.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +43,7 @@ import numpy as np
 from .derive import Derived, derive
 from .formulation import Formulation, RowBlock, build
 from .instance import Instance
+from .tolerances import GAP_DENOMINATOR_FLOOR
 
 RECEIVE_FAMILY = "explain_receive"  # one free row per (type, city) asked about: units of the type received there
 
@@ -68,6 +79,7 @@ class Plan:
     units: list[float] = field(default_factory=list)
     opened: list[int] = field(default_factory=list)  # opened site candidates
     termination: str = ""
+    screened: bool = False  # no full run: the plan's completion, proved optimal within the gap by a known bound
 
     @property
     def has_plan(self) -> bool:
@@ -93,7 +105,7 @@ class Counterfactuals:
 
     def __init__(self, instance: Instance, units: np.ndarray, opened: np.ndarray,
                  receive_pairs: Sequence[tuple[str, str]], options: Mapping[str, Any],
-                 derived: Derived | None = None) -> None:
+                 derived: Derived | None = None, floor: float | None = None) -> None:
         from .matrix import matrices_from
         from .session import HighsSession
 
@@ -105,7 +117,7 @@ class Counterfactuals:
         self.matrices = matrices_from(form)
         m = self.matrices
         self.x0 = m.x.start
-        self.col_upper = m.col_upper
+        self.col_lower, self.col_upper = m.col_lower, m.col_upper
         assign = form.family("assign") if any(b.family == "assign" for b in form.rows) else None
         start = m.family_rows.get("assign", slice(0, 0)).start
         self.assign_row = {f: start + i for i, f in enumerate(assign.keys)} if assign is not None else {}
@@ -116,6 +128,10 @@ class Counterfactuals:
         self.arc_of = {key: i for i, key in enumerate(self.derived.arc_keys())}
         self.fac_arcs = _arcs_by_facility(self.derived)
         self.session = HighsSession(m, options)
+        self.floor = floor  # a proven lower bound of the plan's problem, hence of every question's
+        self.gap = float(self.session.options.get("mip_rel_gap", 0.0))
+        self.time_limit = float(self.session.options.get("time_limit", math.inf))
+        self.x_integer = np.asarray(m.integer, bool)[self.x0:self.x0 + self.units.size]
         self.arc_type = instance.facilities["type"].to_numpy(dtype=object)[self.derived.arc_f]
 
     def answer(self, question: Question) -> Answer:
@@ -140,7 +156,8 @@ class Counterfactuals:
                 return answer
             units = float(self.units[self.fac_arcs[q.facility]].sum())
             with self._row_lower(self.assign_row[q.facility], units):
-                answer.forced = self._run(self.fac_arcs[q.facility])
+                # a restriction of the first run's problem: its bound holds here too
+                answer.forced = self._run(self.fac_arcs[q.facility], first.bound)
         return answer
 
     def _move(self, q: Question) -> Answer:
@@ -184,21 +201,76 @@ class Counterfactuals:
         return _Restore(lambda: self.session.set_row_bounds([row], lower, original[1]),
                         lambda: self.session.set_row_bounds([row], *original))
 
-    def _run(self, free: Sequence[int]) -> Plan:
-        """Re-solve from the plan's moves, except those of arcs ``free`` and the sites.
+    def _run(self, free: Sequence[int], floor: float | None = None) -> Plan:
+        """Re-solve: the plan's completion (see the module docstring), then, unless it is proved, a full run from it.
 
-        HiGHS completes such a partial start by solving for what is left (a
-        small MIP): the facilities the question is about find a place and the
-        sites follow, so that a start exists even where the question makes
-        the plan itself infeasible.
+        ``floor`` is a proven lower bound of this run's problem besides the plan's (the higher one counts).
         """
+        completion, values = self._complete(free)
+        known = [b for b in (self.floor, floor) if b is not None and math.isfinite(b)]
+        if completion.has_plan and known and self._proved(completion, max(known)):
+            return completion
+        spent = completion.seconds
+        if values is not None:
+            self.session.set_start(values)
+        with self._time_limit(max(1.0, self.time_limit - spent)):
+            plan = self._plan(self.session.run())
+        plan.seconds += spent
+        if plan.has_plan and plan.status != "optimal" and known and plan.objective is not None:
+            # stopped at a limit: the floor may prove it after all, or at least narrow the range
+            stopped = plan.termination
+            if self._proved(plan, max(known)):
+                plan.screened, plan.termination = False, f"{stopped}; proved by the plan's bound"
+            elif plan.bound is None or plan.bound < max(known):
+                plan.bound = min(max(known), plan.objective)
+                plan.gap = (plan.objective - plan.bound) / max(abs(plan.objective), GAP_DENOMINATOR_FLOOR)
+        return plan
+
+    def _complete(self, free: Sequence[int]) -> tuple[Plan, np.ndarray | None]:
+        """The best plan keeping the plan's whole-unit moves except on arcs ``free``, and its column values.
+
+        Those moves are fixed by their column bounds for this one run (the
+        same small MIP HiGHS solves for a partial start, solved to the gap);
+        its bound is only the restricted problem's, so it is not kept.
+        """
+        keep = np.ones(self.units.size, dtype=bool)
+        keep[np.asarray(free, dtype=np.int64)] = False
+        arcs = np.flatnonzero(keep & self.x_integer)
+        cols = (self.x0 + arcs).astype(np.int32)
+        fixed = np.round(self.units[arcs])
+        h = self.session.highs
+        h.changeColsBounds(cols.size, cols, fixed, fixed)
+        try:
+            run = self.session.run()
+            values = np.array(h.getSolution().col_value, dtype=float) if run.status.has_solution else None
+        finally:
+            h.changeColsBounds(cols.size, cols, np.ascontiguousarray(self.col_lower[cols], dtype=np.float64),
+                               np.ascontiguousarray(self.col_upper[cols], dtype=np.float64))
+        plan = self._plan(run)
+        plan.bound, plan.gap = None, None
+        if plan.status == "optimal":
+            plan.status = "feasible"  # optimal for the restricted problem only
+        return plan, values
+
+    def _proved(self, plan: Plan, floor: float) -> bool:
+        """True when ``floor`` (a proven lower bound) proves ``plan`` optimal within the gap (then marked so)."""
+        if plan.objective is None:
+            return False
+        gap = max(0.0, plan.objective - floor) / max(abs(plan.objective), GAP_DENOMINATOR_FLOOR)
+        if gap > self.gap:
+            return False
+        plan.status, plan.bound, plan.gap, plan.screened = "optimal", min(floor, plan.objective), gap, True
+        plan.termination = "proved by the plan's bound"
+        return True
+
+    def _time_limit(self, seconds: float) -> _Restore:
+        h = self.session.highs
+        return _Restore(lambda: h.setOptionValue("time_limit", float(seconds)),
+                        lambda: h.setOptionValue("time_limit", self.time_limit))
+
+    def _plan(self, run: Any) -> Plan:
         from .results import extract_plan
 
-        given = np.ones(self.units.size, dtype=bool)
-        given[np.asarray(free, dtype=np.int64)] = False
-        arcs = np.flatnonzero(given)
-        self.session.set_start(self.units[arcs], self.x0 + arcs)
-        run = self.session.run()
         result = extract_plan(self.instance, self.derived, run)
         plan = Plan(result.status.value, result.objective, result.bound, result.gap, run.seconds,
                     termination=run.termination)
@@ -259,13 +331,15 @@ def _add_receive_rows(form: Formulation, derived: Derived, instance: Instance,
 
 def answer_questions(instance: Instance, units: np.ndarray, opened: np.ndarray,
                      receive_pairs: Sequence[tuple[str, str]], questions: Sequence[Question],
-                     options: Mapping[str, Any], on_answer: Callable[[Answer], None] | None = None) -> list[Answer]:
+                     options: Mapping[str, Any], on_answer: Callable[[Answer], None] | None = None,
+                     floor: float | None = None) -> list[Answer]:
     """Answer ``questions`` on one model of ``instance`` (see :class:`Counterfactuals`), in order.
 
-    ``on_answer`` is called after each (the progress line of a run in this process).
+    ``on_answer`` is called after each (the progress line of a run in this process); ``floor`` is the
+    plan's proven bound (None: no answer is proved by it).
     """
     started = time.perf_counter()
-    engine = Counterfactuals(instance, units, opened, receive_pairs, options)
+    engine = Counterfactuals(instance, units, opened, receive_pairs, options, floor=floor)
     build_seconds = time.perf_counter() - started
     out = []
     for q in questions:

@@ -80,9 +80,9 @@ def _words(instance: Instance, rules: EligibilityRules, k: str, c: str, origin: 
         shown = f"tier {tier!r}" if tier else "no tier"
         return f"{c} has {shown}; {k} may go only to tiers {allowed}"
     if rule == "min_km":
-        return f"{c} is {km:,.1f} km from {origin}, nearer than {k}'s min_km {kind.min_km:g}"
+        return f"{c} is {km:,.1f} km from {origin}, nearer than the {k} type's min_km {kind.min_km:g}"
     if rule == "max_km":
-        return f"{c} is {km:,.1f} km from {origin}, farther than {k}'s max_km {kind.max_km:g}"
+        return f"{c} is {km:,.1f} km from {origin}, farther than the {k} type's max_km {kind.max_km:g}"
     if rule == "same_cluster":
         theirs = str(rules.clusters[rules.city_pos[c]])
         ours = str(rules.clusters[rules.city_pos[origin]])

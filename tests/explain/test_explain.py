@@ -265,7 +265,7 @@ def test_exclusion_by_min_km(tmp_path: Path) -> None:
     km = reference_distance(instance, "s", "x")
     row = city_row(instance)
     assert row["rule"] == "min_km"
-    assert row["text"] == f"x gets no t: x is {km:,.1f} km from s, nearer than t's min_km 100"
+    assert row["text"] == f"x gets no t: x is {km:,.1f} km from s, nearer than the t type's min_km 100"
 
 
 def test_exclusion_by_max_km(tmp_path: Path) -> None:
@@ -273,7 +273,7 @@ def test_exclusion_by_max_km(tmp_path: Path) -> None:
     km = reference_distance(instance, "s", "x")
     row = city_row(instance)
     assert row["rule"] == "max_km" and km > 150
-    assert row["text"] == f"x gets no t: x is {km:,.1f} km from s, farther than t's max_km 150"
+    assert row["text"] == f"x gets no t: x is {km:,.1f} km from s, farther than the t type's max_km 150"
 
 
 def test_exclusion_by_cluster(tmp_path: Path) -> None:
