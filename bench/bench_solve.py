@@ -40,6 +40,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -314,8 +315,8 @@ def row(bench: BenchInstance, default: Side, plain: Side) -> str:
         d, p = default.at_gap[level], plain.at_gap[level]
         cells += [seconds_cell(d, default, marked=True), seconds_cell(p, plain, marked=True),
                   ratio_cell(d, p, default, plain)]
-    cells += [str(default.nodes if default.nodes is not None else ""), str(plain.nodes if plain.nodes is not None else ""),
-              default.status, plain.status, answer_cell(bench, default, plain)[0]]
+    cells += ["" if s.nodes is None else str(s.nodes) for s in (default, plain)]
+    cells += [default.status, plain.status, answer_cell(bench, default, plain)[0]]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -330,7 +331,7 @@ def geometric_means(done: list[tuple[BenchInstance, Side, Side]]) -> str:
     return "Geometric mean of default / plain where both got there: " + ("; ".join(parts) or "none") + "."
 
 
-def machine_note(load_start: tuple[float, ...]) -> str:
+def machine_note(loads: list[float]) -> str:
     cpu = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -341,20 +342,21 @@ def machine_note(load_start: tuple[float, ...]) -> str:
         pass
     from spatialopt.session import highs_version
 
-    load_now = os.getloadavg()
     return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, HiGHS {highs_version()}; "
-            f"load average {load_start[0]:.1f} at the start, {load_now[0]:.1f} at the end")
+            f"1-minute load average {min(loads):.1f} to {max(loads):.1f} (mean {sum(loads) / len(loads):.1f}) "
+            "over the run")
 
 
 def render(done: list[tuple[BenchInstance, Side, Side]], args: argparse.Namespace, total: int,
-           load_start: tuple[float, ...], started: datetime) -> str:
+           loads: list[float], started: datetime) -> str:
     partial = "" if len(done) == total else f" (partial: {len(done)} of {total} instances so far)"
     lines = [
         f"# Solve power: default path vs the plain direct model{partial}",
         "",
-        f"Run {started:%Y-%m-%d %H:%M} UTC, `python bench/bench_solve.py {' '.join(args.argv)}`: "
-        f"time limit {args.time_limit:g} s per run, threads {args.threads}. Machine: {machine_note(load_start)}.",
+        f"Run {started:%Y-%m-%d %H:%M} UTC, `python bench/bench_solve.py {shlex.join(args.shown)}`: "
+        f"time limit {args.time_limit:g} s per run, threads {args.threads}. Machine: {machine_note(loads)}.",
         "",
+        *([args.note, ""] if args.note else []),
         "Seconds by the wall clock from data in memory; `> s`: not reached in the run's s seconds; `*`: the gap was "
         "seen only with a new plan or at the end (an upper bound); `d/p`: default / plain (below 1x the default "
         "path is faster). `answer`: proven objectives agree with each other (`same`) and with a published optimum.",
@@ -387,6 +389,20 @@ def describe(side: str, s: Side) -> str:
             f"{s.samples} bound samples{extra}")
 
 
+def shown_arguments(argv: list[str]) -> list[str]:
+    """The command's arguments as the table's header shows them: without ``--note`` (written out below it)."""
+    shown, skip = [], False
+    for arg in argv:
+        if skip or arg.startswith("--note="):
+            skip = False
+            continue
+        if arg == "--note":
+            skip = True
+            continue
+        shown.append(arg)
+    return shown
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a small subset (cap41, pmed1, jingjinji-2035 single "
@@ -398,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="HiGHS threads on both sides (default 1)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "solve.md",
                         help="markdown table, written atomically (default bench/results/solve.md)")
+    parser.add_argument("--note", help="a sentence for the table's header (e.g. what else ran on the machine)")
     parser.add_argument("--list", action="store_true", help="list the chosen instances and exit")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)
@@ -416,8 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         print("\n".join(b.name for b in chosen))
         return 0
-    args.argv = given
-    started, load_start = datetime.now(UTC), os.getloadavg()
+    args.shown = shown_arguments(given)
+    started, loads = datetime.now(UTC), [os.getloadavg()[0]]
     done: list[tuple[BenchInstance, Side, Side]] = []
     ok = True
     for n, bench in enumerate(chosen, 1):
@@ -427,14 +444,15 @@ def main(argv: list[str] | None = None) -> int:
         for side in order:
             print(f"[{n}/{len(chosen)}] {bench.name} {side} ...", file=sys.stderr, flush=True)
             outcome[side] = run_side(bench, side, args.time_limit, args.threads)
+            loads.append(os.getloadavg()[0])
             print(f"[{n}/{len(chosen)}] {bench.name} {describe(side, outcome[side])}", file=sys.stderr, flush=True)
         done.append((bench, outcome["default"], outcome["plain"]))
         note, fine = answer_cell(bench, outcome["default"], outcome["plain"])
         if not fine:
             print(f"[{n}/{len(chosen)}] {bench.name}: {note}", file=sys.stderr, flush=True)
         ok &= fine
-        write_atomically(args.out, render(done, args, len(chosen), load_start, started))
-    table = render(done, args, len(chosen), load_start, started)
+        write_atomically(args.out, render(done, args, len(chosen), loads, started))
+    table = render(done, args, len(chosen), loads, started)
     write_atomically(args.out, table)
     print(table)
     print(f"wrote {args.out}", file=sys.stderr)

@@ -248,7 +248,8 @@ def registry() -> list[BenchInstance]:
     out: list[BenchInstance] = []
     for family in ("cap", "pmed"):
         published = _published(family)
-        for path in sorted((ROOT / "instances" / "orlib" / family).glob(f"{family}*.txt"), key=lambda p: _number(p.stem)):
+        files = (ROOT / "instances" / "orlib" / family).glob(f"{family}*.txt")
+        for path in sorted(files, key=lambda p: _number(p.stem)):
             out.append(_orlib(family, path, published))
     for suffix in ("", "-phased"):
         for name in CHINA:
