@@ -80,8 +80,7 @@ class Trace:
         self.t0 = time.perf_counter()
         self.first_plan: float | None = None
         self.at_gap: dict[float, float | None] = dict.fromkeys(GAPS)
-        self.sampled = False  # the bound is sampled between plans (at HiGHS's interrupt checks)
-        self.samples = 0
+        self.samples = 0  # times the bound was sampled between plans (at HiGHS's interrupt checks)
 
     def start(self) -> None:
         self.t0 = time.perf_counter()
@@ -125,7 +124,6 @@ def listen_to_session(trace: Trace) -> None:
     poll = getattr(interrupt, "poll", None)
     if interrupt is None or poll is None:
         return
-    trace.sampled = True
 
     def sampling_poll(self: Any, event: Any) -> None:
         trace.interrupt_check(event)
@@ -171,7 +169,6 @@ def run_plain(bench: BenchInstance, limit: float, threads: int) -> dict[str, Any
     h.cbMipImprovingSolution += lambda e: trace.see(float(e.data_out.objective_function_value),
                                                     float(e.data_out.mip_dual_bound), plan=True)
     h.cbMipInterrupt += trace.interrupt_check
-    trace.sampled = True
     trace.start()
     a = build()
     for key, value in {"threads": threads, "time_limit": limit, "mip_rel_gap": gap, "random_seed": 0}.items():
@@ -197,8 +194,7 @@ def finish(trace: Trace, seconds: float, status: str, objective: float | None, b
            nodes: int | None, columns: int | None) -> dict[str, Any]:
     return {"event": "done", "seconds": seconds, "status": status, "objective": objective, "bound": bound,
             "nodes": nodes, "columns": columns, "first_plan": trace.first_plan,
-            "at_gap": {str(k): v for k, v in trace.at_gap.items()}, "sampled": trace.sampled,
-            "samples": trace.samples}
+            "at_gap": {str(k): v for k, v in trace.at_gap.items()}, "samples": trace.samples}
 
 
 def child(args: argparse.Namespace) -> None:
@@ -224,8 +220,7 @@ class Side:
     bound: float | None = None
     nodes: int | None = None
     columns: int | None = None
-    sampled: bool = True
-    samples: int = 0
+    samples: int = 0  # 0: the gap was seen only with a new plan or at the end
     error: str = ""
 
 
@@ -247,8 +242,7 @@ def run_side(bench: BenchInstance, side: str, limit: float, threads: int) -> Sid
     if done is not None:
         return Side(seconds=done["seconds"], status=done["status"], first_plan=done["first_plan"],
                     at_gap={float(k): v for k, v in done["at_gap"].items()}, objective=done["objective"],
-                    bound=done["bound"], nodes=done["nodes"], columns=done["columns"], sampled=done["sampled"],
-                    samples=done["samples"])
+                    bound=done["bound"], nodes=done["nodes"], columns=done["columns"], samples=done["samples"])
     # No final record: what the child reported before it was stopped or failed.
     side_out = Side(seconds=wall, status=f"stopped after {wall:.0f} s" if stopped else "error")
     for r in records:
@@ -265,7 +259,7 @@ def run_side(bench: BenchInstance, side: str, limit: float, threads: int) -> Sid
 def seconds_cell(t: float | None, side: Side, marked: bool = False) -> str:
     if t is None:
         return f"> {side.seconds:.1f}"
-    return f"{t:.2f}" + ("*" if marked and not side.sampled else "")
+    return f"{t:.2f}" + ("*" if marked and not side.samples else "")
 
 
 def ratio_cell(d: float | None, p: float | None, default: Side, plain: Side) -> str:

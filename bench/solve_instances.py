@@ -98,7 +98,7 @@ def cap_arrays(path: Path) -> Callable[[], Arrays]:
         rows = [(j, x, np.ones(nx)),  # assign: one row per customer
                 (n + i, x, d[j]), (n + np.arange(m), nx + np.arange(m), -s),  # capacity per warehouse
                 (n + m + x, x, np.ones(nx)), (n + m + x, nx + i, -np.ones(nx))]  # link x_ij <= y_i
-        r, col, val = (np.concatenate(parts) for parts in zip(*rows))
+        r, col, val = (np.concatenate(parts) for parts in zip(*rows, strict=True))
         n_rows = n + m + nx
         start, index, value = csr(n_rows, r, col, val)
         return {
@@ -126,7 +126,7 @@ def pmed_arrays(path: Path) -> Callable[[], Arrays]:
         rows = [(j, x, np.ones(nx)),  # assign: one row per customer
                 (n + x, x, np.ones(nx)), (n + x, nx + i, -np.ones(nx)),  # link x_ij <= y_i
                 (np.full(n, n + nx), nx + np.arange(n), np.ones(n))]  # exactly p medians
-        r, col, val = (np.concatenate(parts) for parts in zip(*rows))
+        r, col, val = (np.concatenate(parts) for parts in zip(*rows, strict=True))
         start, index, value = csr(n + nx + 1, r, col, val)
         return {
             "cost": np.r_[dist[i, j], np.zeros(n)], "col_lower": np.zeros(nx + n), "col_upper": np.ones(nx + n),
