@@ -236,6 +236,10 @@ def run_side(bench: BenchInstance, side: str, limit: float, threads: int) -> Sid
         proc.kill()  # our own child, by its handle
         out, err = proc.communicate()
         stopped = True
+    except KeyboardInterrupt:  # Ctrl-C: the child is not left running on its own
+        proc.kill()
+        proc.wait()
+        raise
     wall = time.perf_counter() - started
     records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     done = next((r for r in records if r.get("event") == "done"), None)
@@ -430,6 +434,21 @@ def main(argv: list[str] | None = None) -> int:
     args.shown = shown_arguments(given)
     started, loads = datetime.now(UTC), [os.getloadavg()[0]]
     done: list[tuple[BenchInstance, Side, Side]] = []
+    try:
+        ok = run_all(chosen, args, done, loads, started)
+    except KeyboardInterrupt:
+        print(f"interrupted: {args.out} holds the {len(done)} instances done", file=sys.stderr)
+        return 4
+    table = render(done, args, len(chosen), loads, started)
+    write_atomically(args.out, table)
+    print(table)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+def run_all(chosen: list[BenchInstance], args: argparse.Namespace, done: list[tuple[BenchInstance, Side, Side]],
+            loads: list[float], started: datetime) -> bool:
+    """Both sides of every instance, the table rewritten after each; False if an answer is wrong or a run failed."""
     ok = True
     for n, bench in enumerate(chosen, 1):
         # Alternate which side goes first, so that a change in the machine's load favours neither.
@@ -446,11 +465,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{n}/{len(chosen)}] {bench.name}: {note}", file=sys.stderr, flush=True)
         ok &= fine
         write_atomically(args.out, render(done, args, len(chosen), loads, started))
-    table = render(done, args, len(chosen), loads, started)
-    write_atomically(args.out, table)
-    print(table)
-    print(f"wrote {args.out}", file=sys.stderr)
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":
