@@ -356,13 +356,25 @@ def machine_note(loads: list[float]) -> str:
             "over the run")
 
 
+def commit() -> str:
+    """`` at commit abc1234`` (``+ changes`` if the checkout differs from it), or nothing outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return f" at commit {head}" + (" + changes" if dirty else "")
+
+
 def render(done: list[tuple[BenchInstance, Side, Side]], args: argparse.Namespace, total: int,
            loads: list[float], started: datetime) -> str:
     partial = "" if len(done) == total else f" (partial: {len(done)} of {total} instances so far)"
     lines = [
         f"# Solve power: default path vs the plain direct model{partial}",
         "",
-        f"Run {started:%Y-%m-%d %H:%M} UTC, `python bench/bench_solve.py {shlex.join(args.shown)}`: "
+        f"Run {started:%Y-%m-%d %H:%M} UTC{args.commit}, `python bench/bench_solve.py {shlex.join(args.shown)}`: "
         f"time limit {args.time_limit:g} s per run, threads {args.threads}. Machine: {machine_note(loads)}.",
         "",
         *([args.note, ""] if args.note else []),
@@ -443,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(b.name for b in chosen))
         return 0
     args.shown = shown_arguments(given)
+    args.commit = commit()  # before the table (perhaps a tracked file) is first written
     started, loads = datetime.now(UTC), [os.getloadavg()[0]]
     done: list[tuple[BenchInstance, Side, Side]] = []
     try:
