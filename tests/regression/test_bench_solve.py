@@ -1,0 +1,75 @@
+"""bench/bench_solve.py keeps working: its quickest run on one tiny instance, and its verdicts.
+
+The expected optimum of cap41 is OR-Library's published one
+(instances/orlib/cap/optima.csv); the script must find it on both sides,
+proven, and say so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+SCRIPT = ROOT / "bench" / "bench_solve.py"
+
+
+def _bench_solve():
+    if "bench_solve" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("bench_solve", SCRIPT)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["bench_solve"] = module  # its dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return sys.modules["bench_solve"]
+
+
+def _cells(table: str, name: str) -> dict[str, str]:
+    head = next(line for line in table.splitlines() if line.startswith("| instance |"))
+    row = next(line for line in table.splitlines() if line.startswith(f"| {name} |"))
+    keys = [c.strip() for c in head.strip("|").split("|")]
+    return dict(zip(keys, (c.strip() for c in row.strip("|").split("|")), strict=True))
+
+
+def test_quick_run_on_cap41_proves_the_published_optimum_on_both_sides(tmp_path):
+    out = tmp_path / "solve.md"
+    run = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--only", "cap41", "--time-limit", "60",
+                          "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    table = out.read_text()
+    assert table in run.stdout + "\n"  # printed and written alike
+    cells = _cells(table, "cap41")
+    assert cells["status default"] == cells["status plain"] == "optimal"
+    assert cells["answer"] == "same, = published"
+    for key in ("plan s default", "plan s plain", "1e-4 s default", "1e-4 s plain"):
+        assert float(cells[key]) >= 0.0  # reached, so a number (not "> s")
+    assert cells["1e-4 d/p"].endswith("x")
+    assert "cap41 default" in run.stderr and "cap41 plain" in run.stderr  # progress lines
+
+
+def test_an_unknown_pattern_is_a_usage_error(tmp_path):
+    run = subprocess.run([sys.executable, str(SCRIPT), "--only", "no-such-instance", "--out", str(tmp_path / "x.md")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert "no instance matches no-such-instance" in run.stderr
+    assert not (tmp_path / "x.md").exists()
+
+
+def test_verdicts_flag_different_answers_and_bound_unreached_ratios():
+    bench = _bench_solve()
+    cap41 = next(b for b in bench.registry() if b.name == "cap41")
+    published = cap41.published  # 1040444.375 (OR-Library capopt)
+
+    def side(objective, proven_at, seconds=10.0):
+        return bench.Side(seconds=seconds, status="optimal" if proven_at else "feasible", objective=objective,
+                          at_gap={1e-2: proven_at, 1e-4: proven_at})
+
+    note, ok = bench.answer_cell(cap41, side(published, 1.0), side(published, 2.0))
+    assert (note, ok) == ("same, = published", True)
+    note, ok = bench.answer_cell(cap41, side(published * 1.01, 1.0), side(published, 2.0))
+    assert not ok and note.startswith("DIFFERENT") and "default" in note and "not the published" in note
+    # The plain side never got there in its 40 s: the default path's 4 s is under a tenth of it.
+    assert bench.ratio_cell(4.0, None, side(published, 4.0), side(None, None, seconds=40.0)) == "< 0.10x"
+    assert bench.ratio_cell(None, 5.0, side(None, None, seconds=50.0), side(published, 5.0)) == "> 10.00x"
+    assert bench.relative_gap(100.0, 99.0) == 0.01
