@@ -15,8 +15,12 @@ period, travel-time rules) and, where the assumptions name a rail table, a
 The city rows come from the data tables plus a ``<city>-core`` row per
 source and the suburban new areas named in the assumptions; the facility
 rows are synthetic, drawn with ``numpy.random.default_rng`` from the seeds
-in the assumptions. Output is byte-for-byte reproducible: rows are sorted
-and every number has a fixed format.
+in the assumptions, except where an instance has a ``record`` table: its
+rows come first from the sourced record (data/china/beijing_relief for the
+flagship), each figure sourced, estimated by a stated rule or, where the
+record is silent, synthetic, and ``provenance.csv`` beside the instance says
+which (with page, publisher, date and address). Output is byte-for-byte
+reproducible: rows are sorted and every number has a fixed format.
 
 Only the standard library and numpy are used.
 """
@@ -28,6 +32,7 @@ import csv
 import io
 import json
 import math
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -95,6 +100,10 @@ FACILITY_COLUMNS = (
     "must_move",
 )
 SITE_COLUMNS = ("type", "city", "site_cost")
+# extra facility columns of an instance with a record (the spec keeps and ignores them)
+RECORD_FACILITY_COLUMNS = ("record_id", "basis")
+PROVENANCE_COLUMNS = ("facility", "field", "value", "basis", "rule", "source_id", "publisher", "date", "address")
+MU_PER_HA = 15.0  # 1 ha = 15 mu
 PHASED_FACILITY_COLUMNS = (*FACILITY_COLUMNS, "earliest", "latest")
 # distances.csv of a phased instance: the spec's columns, then where each value comes from
 DISTANCE_COLUMNS = (
@@ -399,13 +408,18 @@ def build_facilities(
         target = cores[cid]["target_persons"]
         ok = [k for k in A["types"]["order"] if any(eligible(types[k], src, d, minutes_of) for d in dests)]
         total_share = sum(A["types"][k]["gen"]["share"] for k in ok)
+        named = record_rows(A, inst, cid, core_id, types, by_id) if inst.get("record", {}).get("core") == cid else []
+        rows.extend(named)
         for t_idx, k in enumerate(A["types"]["order"]):
             if k not in ok:
                 continue
             g = A["types"][k]["gen"]
             hf = float(types[k]["household_factor"])
             rng = np.random.default_rng([int(inst["seed"]), s_idx, t_idx])
-            goal = slack * target * g["share"] / total_share
+            # the named rows of the record take their part of the type's offer first
+            goal = slack * target * g["share"] / total_share - sum(
+                residents_of(r, hf) for r in named if r["type"] == k
+            )
             scale = float(unit_scale.get(k, 1.0))
             c_lo, c_hi = g["count"]
             c_hi = min(c_hi, int(inst["max_count"]))
@@ -427,6 +441,8 @@ def build_facilities(
                     "beds": "",
                     "students": "",
                     "must_move": "true" if i <= n_must else "false",
+                    "record_id": "",
+                    "basis": "synthetic",
                 }
                 residents = jobs * hf
                 if k == "hospital":
@@ -456,6 +472,143 @@ def build_facilities(
                 got += residents * count
     rows.sort(key=lambda r: r["id"])
     return rows
+
+
+def residents_of(row: dict, hf: float) -> float:
+    """Residents a row moves in all (spec §2: jobs x household factor unless given)."""
+    per_unit = float(row["residents"]) if row["residents"] else float(row["jobs"]) * hf
+    return per_unit * int(row["count"])
+
+
+def field_sources(record: dict) -> dict[str, list[str]]:
+    """The record row's ``field_sources`` (``field=id[,id];...``) as field -> source ids."""
+    out: dict[str, list[str]] = {}
+    for part in filter(None, record["field_sources"].split(";")):
+        field, _, ids = part.partition("=")
+        out[field.strip()] = [i.strip() for i in ids.split(",") if i.strip()]
+    return out
+
+
+def record_rows(A: dict, inst: dict, cid: str, core_id: str, types: dict[str, dict], by_id: dict[str, dict]) -> list[dict]:
+    """Facility rows of a core from its sourced record (see [instances.*.record] in the assumptions).
+
+    Each row carries ``_provenance``: one entry per figure, ``(field, value, basis, rule, source ids)``
+    with basis ``sourced``, ``estimated`` (a rule of [record_rules] applied to sourced figures)
+    or ``synthetic`` (the generator, where the record is silent).
+    """
+    rec = inst["record"]
+    rules = A["record_rules"]
+    table = {r["id"]: r for r in read_csv(ROOT / rec["table"])}
+    seen: set[str] = set()
+    rows = []
+    for n, spec in enumerate(rec["rows"]):
+        rid = spec["id"]
+        if rid not in table or rid in seen:
+            raise SystemExit(f"{rec['table']}: record row {rid!r} missing or named twice in the assumptions")
+        seen.add(rid)
+        r = table[rid]
+        if r["origin_in_six_central_districts"] != "yes" or r["instance_site"] not in by_id:
+            raise SystemExit(f"{rec['table']}: {rid} does not leave the six central districts for a city of the instance")
+        k = rec["type_map"][r["type"]]
+        g = A["types"][k]["gen"]
+        hf = float(types[k]["household_factor"])
+        fs = field_sources(r)
+        prov: list[tuple[str, str, str, str, list[str]]] = []
+        rng = np.random.default_rng([int(inst["seed"]), 1000 + n])  # synthetic sizes only
+        row = {
+            "id": f"{core_id}-{TYPE_ABBR[k]}-{rid}",
+            "origin": core_id,
+            "type": k,
+            "count": "1",
+            "residents": "",
+            "service_units": "",
+            "beds": "",
+            "students": "",
+            "must_move": "true" if spec.get("must_move") else "false",
+            "record_id": rid,
+            "basis": "sourced",
+        }
+        size_field = spec.get("students") or spec.get("beds")
+        if size_field:
+            size = int(r[size_field])
+            prov.append(("beds" if k == "hospital" else "students", str(size), "sourced",
+                         f"record column {size_field}", fs[size_field]))
+        if k == "university":
+            if not size_field:
+                raise SystemExit(f"{rid}: a university row needs a sourced student figure")
+            jobs = int(round(size * float(rules["university_staff_per_student"]) / 10.0)) * 10
+            prov.append(("jobs", str(jobs), "estimated", rules["university_staff_rule"], ["S80", *fs[size_field]]))
+            row["students"] = row["service_units"] = str(size)
+            row["residents"] = str(int(round(jobs * hf)) + size)
+            prov.append(("residents", row["residents"], "estimated",
+                         "staff x household_factor + students (spec rule of the type)", []))
+            fixed = size * g["fixed_cost_per_student"]
+            land = size * g["land_ha_per_student"]
+        elif k == "hospital":
+            if size_field:
+                beds = size
+                jobs = int(round(beds * float(rules["hospital_staff_per_bed"]) / 10.0)) * 10
+                prov.append(("jobs", str(jobs), "estimated", rules["hospital_staff_rule"], ["S81", *fs[size_field]]))
+            else:
+                jobs = int(round(rng.uniform(*g["jobs"]) / 10.0)) * 10
+                beds = int(round(jobs * g["beds_per_job"] / 10.0)) * 10
+                prov.append(("jobs", str(jobs), "synthetic", "record silent on size: the generator's jobs range", []))
+                prov.append(("beds", str(beds), "synthetic", "jobs x the generator's beds_per_job", []))
+            row["beds"] = row["service_units"] = str(beds)
+            fixed = beds * g["fixed_cost_per_bed"]
+            land = beds * g["land_ha_per_bed"]
+        else:
+            jobs = int(round(rng.uniform(*g["jobs"]) / 10.0)) * 10
+            prov.append(("jobs", str(jobs), "synthetic", "record silent on size: the generator's jobs range", []))
+            fixed = jobs * g["fixed_cost_per_job"]
+            land = jobs * g["land_ha_per_job"]
+        row["jobs"] = str(jobs)
+        prov.append(("fixed_cost", fnum(fixed, 3), "synthetic", rules["cost_rule"], []))
+        if "land" in spec:
+            amount, unit = spec["land"].split()
+            if spec["land"] not in r["other_size"] or unit not in ("mu", "ha"):
+                raise SystemExit(f"{rid}: land {spec['land']!r} is not in the record's other_size {r['other_size']!r}")
+            land = float(amount) / (MU_PER_HA if unit == "mu" else 1.0)
+            prov.append(("land_ha", fnum(land, 2), "sourced", f"{spec['land']} ({rules['land_rule']})", fs["other_size"]))
+        else:
+            prov.append(("land_ha", fnum(land, 2), "synthetic", rules["land_rule"], []))
+        row["fixed_cost"] = fnum(fixed, 3)
+        row["land_ha"] = fnum(land, 2)
+        why_ids = re.findall(r"\bS\d+b?\b", spec["why"])  # the pages the dates come from
+        if spec.get("must_move"):
+            prov.append(("must_move", "true", "sourced", spec["why"], why_ids))
+        row["_window"] = (spec.get("earliest"), spec.get("latest"), spec["why"], why_ids)
+        if any(basis == "synthetic" and field in ("jobs", "beds") for field, _, basis, _, _ in prov):
+            row["basis"] = "sourced (synthetic size)"
+        row["_provenance"] = prov
+        rows.append(row)
+    return rows
+
+
+def provenance_rows(facilities: list[dict], sources: dict[str, dict], phased: bool) -> list[dict]:
+    """provenance.csv: per facility and figure, its basis, the rule and each source's page."""
+    out = []
+    for f in facilities:
+        entries = list(f.get("_provenance", []))
+        if not entries:
+            out.append({"facility": f["id"], "field": "*", "basis": "synthetic",
+                        "rule": "build.py's seeded generator (assumptions [types], [generator])"})
+            continue
+        if phased:
+            earliest, latest, why, ids = f["_window"]
+            entries.append(("earliest", f["earliest"], "sourced", why, ids))
+            entries.append(("latest", f["latest"], "sourced", why, ids))
+        for field, value, basis, rule, ids in entries:
+            base = {"facility": f["id"], "field": field, "value": value, "basis": basis, "rule": rule}
+            if not ids:
+                out.append(base)
+            for sid in ids:
+                if sid not in sources:
+                    raise SystemExit(f"{f['id']}: source {sid!r} is not in the record's sources table")
+                src = sources[sid]
+                out.append({**base, "source_id": sid, "publisher": src["publisher"], "date": src["date"],
+                            "address": src["address"]})
+    return out
 
 
 def build_sites(A: dict, cities: list[dict], types: dict[str, dict]) -> list[dict]:
@@ -520,7 +673,10 @@ def apply_windows(A: dict, inst: dict, facilities: list[dict], n_sources: int) -
     """Sets each row's earliest/latest period: the first and last unless a window names the row."""
     ids = [p["id"] for p in periods(A)]
     for f in facilities:
-        f["earliest"], f["latest"] = ids[0], ids[-1]
+        earliest, latest = f.get("_window", (None, None))[:2]
+        f["earliest"], f["latest"] = earliest or ids[0], latest or ids[-1]
+        if f["earliest"] not in ids or f["latest"] not in ids or ids.index(f["earliest"]) > ids.index(f["latest"]):
+            raise SystemExit(f"{f['id']}: window {f['earliest']}..{f['latest']} is not a period range")
     for w in inst["phased"].get("windows", []):
         lo, hi = (1, int(w["rows"])) if isinstance(w["rows"], int) else (int(w["rows"][0]), int(w["rows"][1]))
         earliest, latest = w.get("earliest", ids[0]), w.get("latest", ids[-1])
@@ -769,7 +925,12 @@ def build_instance(A: dict, data: dict[str, dict], name: str, out_root: Path) ->
     out = out_root / name
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "cities.csv", city_columns, cities)
-    write_csv(out / "facilities.csv", PHASED_FACILITY_COLUMNS if phased else FACILITY_COLUMNS, facilities)
+    facility_columns = PHASED_FACILITY_COLUMNS if phased else FACILITY_COLUMNS
+    if "record" in inst:
+        facility_columns += RECORD_FACILITY_COLUMNS
+        sources = {r["id"]: r for r in read_csv(ROOT / inst["record"]["source_table"])}
+        write_csv(out / "provenance.csv", PROVENANCE_COLUMNS, provenance_rows(facilities, sources, phased))
+    write_csv(out / "facilities.csv", facility_columns, facilities)
     write_csv(out / "sites.csv", SITE_COLUMNS, sites)
     if distances:
         write_csv(out / "distances.csv", DISTANCE_COLUMNS, distances)

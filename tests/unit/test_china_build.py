@@ -34,8 +34,11 @@ ASSUMPTIONS = ROOT / "instances" / "china" / "assumptions.toml"
 
 
 def _files(name: str) -> list[str]:
-    """The files the builder writes for an instance (only the flagship has a rail table)."""
-    return sorted(FILES + (("distances.csv",) if name == "jingjinji-2035-phased" else ()))
+    """The files the builder writes for an instance (only the flagship has a rail table and a record)."""
+    extra = (("provenance.csv",) if name.startswith("jingjinji-2035") else ()) + (
+        ("distances.csv",) if name == "jingjinji-2035-phased" else ()
+    )
+    return sorted(FILES + extra)
 
 # Manifest keys allowed by docs/MODEL.md §2 (unknown keys are errors there); spec v2's
 # additions are allowed in the phased variants only, so a single-period instance keeps v1.1's meaning.
@@ -91,7 +94,9 @@ def test_rebuild_is_byte_identical(rebuilt: Path, name: str) -> None:
     committed = ROOT / "instances" / name
     fresh = rebuilt / name
     assert sorted(p.name for p in fresh.iterdir()) == _files(name)
-    assert sorted(p.name for p in committed.iterdir()) == _files(name)
+    # the single-period flagship's folder also holds its plan-against-record table (instances/china/record.py)
+    record = ["record.csv", "record.md"] if name == "jingjinji-2035" else []
+    assert sorted(p.name for p in committed.iterdir()) == sorted(_files(name) + record)
     for file in _files(name):
         assert (fresh / file).read_bytes() == (committed / file).read_bytes(), (
             f"{name}/{file} differs from a rebuild: run `python instances/china/build.py` and commit"
@@ -263,12 +268,12 @@ def test_every_phasing_synthetic_figure_states_its_rule() -> None:
 
 
 def test_sources_cited_by_the_phasing_exist() -> None:
-    """Each window and each capacity exception cites source ids that data/china/beijing_relief has."""
+    """Each record row's dates and each capacity exception cite source ids that data/china/beijing_relief has."""
     import re
 
     known = {r["id"] for r in _csv(RELIEF_SOURCES)}
-    phased = _assumptions()["instances"]["jingjinji-2035"]["phased"]
-    texts = [w["source"] for w in phased["windows"]] + [s["evidence"] for s in phased["cap_share"].values()]
+    flagship = _assumptions()["instances"]["jingjinji-2035"]
+    texts = [r["why"] for r in flagship["record"]["rows"]] + [s["evidence"] for s in flagship["phased"]["cap_share"].values()]
     cited = set()
     for text in texts:
         ids = set(re.findall(r"\b[SR]\d{2}b?\b", text))
@@ -361,15 +366,67 @@ def test_flagship_phasing() -> None:
     assert xiongan == [30_000, 180_000, 300_000]  # little by 2025, much more by 2035
     assert int(cities["tongzhou-subcentre"]["cap_residents_2025"]) == 300_000
     budgets = [p["budget"] for p in m["periods"]]
-    assert budgets == [6000.0, 5250.0, 5250.0] and sum(budgets) > m["policy"]["budget"]
+    assert budgets == [10200.0, 15300.0, 11900.0] and sum(budgets) > m["policy"]["budget"]
     assert m["tables"]["distances"] == "distances.csv"
     windows = {f["id"]: (f["earliest"], f["latest"]) for f in _table("jingjinji-2035-phased", "facilities.csv")}
-    assert windows["beijing-core-whs-001"] == ("2021-2025", "2021-2025")
-    assert all(windows[f"beijing-core-uni-00{i}"] == ("2026-2030", "2026-2030") for i in range(1, 5))
-    assert windows["beijing-core-hos-002"] == ("2026-2030", "2026-2030")
-    assert windows["beijing-core-hos-006"] == ("2026-2030", "2031-2035")
-    assert windows["beijing-core-hos-007"] == ("2021-2025", "2031-2035")
+    # the record's dates (assumptions [instances.jingjinji-2035.record])
+    assert windows["beijing-core-whs-dahongmen-guan-yongding"] == ("2021-2025", "2021-2025")
+    assert all(windows[f"beijing-core-uni-{u}-xiongan"] == ("2026-2030", "2026-2030") for u in UNIVERSITIES)
+    assert windows["beijing-core-uni-ruc-tongzhou"] == ("2021-2025", "2021-2025")
+    assert windows["beijing-core-hos-pumch-xiongan"] == ("2026-2030", "2026-2030")
+    assert windows["beijing-core-hos-fuwai-xiongan"] == ("2026-2030", "2031-2035")
+    assert windows["beijing-core-hos-001"] == ("2021-2025", "2031-2035")  # synthetic: any period
     assert windows["beijing-core-mfg-001"] == ("2021-2025", "2031-2035")
+
+
+UNIVERSITIES = ("bjtu", "ustb", "bfu", "cugb")
+RELIEF_FACILITIES = ROOT / "data" / "china" / "beijing_relief" / "facilities.csv"
+
+
+@pytest.mark.parametrize("name", ["jingjinji-2035", "jingjinji-2035-phased"])
+def test_flagship_rows_name_their_record(name: str) -> None:
+    """Every flagship row is sourced (its record row named, every figure with its basis) or synthetic;
+    sourced sizes equal the record's, estimated staff follow the stated ratio, and every
+    cited source is a row of sources.csv with the same publisher and address."""
+    record = {r["id"]: r for r in _csv(RELIEF_FACILITIES)}
+    sources = {r["id"]: r for r in _csv(RELIEF_SOURCES)}
+    rules = _assumptions()["record_rules"]
+    facilities = {f["id"]: f for f in _table(name, "facilities.csv")}
+    provenance = _table(name, "provenance.csv")
+    by_facility: dict[str, list[dict[str, str]]] = {}
+    for p in provenance:
+        by_facility.setdefault(p["facility"], []).append(p)
+        assert p["basis"] in {"sourced", "estimated", "synthetic"}, p
+        assert p["rule"], p  # every figure says how it was found
+        if p["source_id"]:
+            src = sources[p["source_id"]]
+            assert (p["publisher"], p["date"], p["address"]) == (src["publisher"], src["date"], src["address"])
+    assert set(by_facility) == set(facilities)
+    named = {fid: f for fid, f in facilities.items() if f["record_id"]}
+    spec = _assumptions()["instances"]["jingjinji-2035"]["record"]
+    assert len(named) == len(spec["rows"]) == 14
+    # every relocation on the record is a row of the instance or left out with a reason, once
+    listed = [r["id"] for r in spec["rows"]] + [r["id"] for r in spec["left_out"]]
+    assert sorted(listed) == sorted(record) and all(r["why"] for r in spec["left_out"])
+    for fid, f in facilities.items():
+        if not f["record_id"]:
+            assert f["basis"] == "synthetic" and [p["field"] for p in by_facility[fid]] == ["*"]
+            continue
+        r = record[f["record_id"]]
+        assert r["origin_in_six_central_districts"] == "yes" and f["must_move"] == "true"
+        figures = {p["field"]: p for p in by_facility[fid]}
+        if f["type"] == "university":
+            assert figures["students"]["basis"] == "sourced"
+            assert f["students"] in (r["students_planned"], r["students_phase1"])
+            assert figures["jobs"]["basis"] == "estimated"
+            assert int(f["jobs"]) == round(int(f["students"]) * rules["university_staff_per_student"], -1)
+        if f["type"] == "hospital" and r["beds"]:
+            assert f["beds"] == r["beds"] and figures["beds"]["basis"] == "sourced"
+            assert int(f["jobs"]) == round(int(f["beds"]) * rules["hospital_staff_per_bed"], -1)
+        elif f["type"] == "hospital":
+            assert figures["beds"]["basis"] == "synthetic" and f["basis"] == "sourced (synthetic size)"
+        sourced = [p for p in by_facility[fid] if p["basis"] == "sourced"]
+        assert sourced and all(p["source_id"] for p in sourced)
 
 
 # -- spatialopt reads and solves them ----------------------------------------------
@@ -441,5 +498,5 @@ def test_phased_flagship_solves_and_keeps_its_periods() -> None:
     )
     assert to_xiongan_2025 <= 30_000 * (1 + 1e-6)
     for a in sol["assignments"]:
-        if a["facility"] in {f"beijing-core-uni-00{i}" for i in range(1, 5)}:
+        if a["facility"] in {f"beijing-core-uni-{u}-xiongan" for u in UNIVERSITIES}:
             assert a["period"] == "2026-2030", a
