@@ -13,7 +13,10 @@ variant ``<name>-phased`` (spec v2: plan periods, milestones, capacities by
 period, travel-time rules) and, where the assumptions name a rail table, a
 ``distances.csv`` of sourced rail minutes with each value's source beside it.
 The city rows come from the data tables plus a ``<city>-core`` row per
-source and the suburban new areas named in the assumptions; the facility
+source and the suburban new areas named in the assumptions; a core's
+population and area are the sums of its central districts' sourced figures
+in ``data/china/core_districts.csv`` where every district has one, and
+follow the synthetic rule of the assumptions where not; the facility
 rows are synthetic, drawn with ``numpy.random.default_rng`` from the seeds
 in the assumptions, except where an instance has a ``record`` table: its
 rows come first from the sourced record (data/china/beijing_relief for the
@@ -121,6 +124,22 @@ DISTANCE_COLUMNS = (
     "source_publisher",
     "source_url",
 )
+# data/china/core_districts.csv: the central districts of each core, with
+# each figure's source id in data/china/core_sources.csv
+CORE_DISTRICT_COLUMNS = (
+    "city_id",
+    "district_zh",
+    "district_en",
+    "population_2020",
+    "population_source",
+    "area_km2",
+    "area_source",
+    "scope_source",
+    "confidence",
+    "note",
+)
+# a district figure and the column naming its source
+CORE_DISTRICT_FIGURES = (("population_2020", "population_source"), ("area_km2", "area_source"))
 # Beijing's six central districts: a rail time counts as "from the central
 # districts" when its station lies in one of them (rail_minutes_beijing.csv)
 CENTRAL_DISTRICTS = ("Dongcheng", "Xicheng", "Chaoyang", "Fengtai", "Haidian", "Shijingshan")
@@ -220,8 +239,63 @@ def land_cap(A: dict, cap_res: int) -> float:
     return round(A["caps"]["land_ha"]["per_resident"] * cap_res, 1)
 
 
-def core_figures(A: dict, data_row: dict) -> dict:
-    """core_population, core_area_km2 and the target of a source's core."""
+def read_core_districts(path: Path, sources_path: Path, data: dict[str, dict]) -> dict[str, list[dict]]:
+    """The central districts of each core, by data city id, checked row by row.
+
+    A figure (population, area) is either a number with the id of its source
+    in ``sources_path``, or empty with a note saying why; ``scope_source``
+    names the source of the district's being central, or ``rule``.
+    """
+    known = {r["id"] for r in read_csv(sources_path)}
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if tuple(reader.fieldnames or ()) != CORE_DISTRICT_COLUMNS:
+            raise SystemExit(f"{path}: expected the columns {', '.join(CORE_DISTRICT_COLUMNS)}")
+        rows = list(reader)
+    out: dict[str, list[dict]] = {}
+    for line, row in enumerate(rows, start=2):
+        where = f"{path}, row {line}"
+        if row["city_id"] not in data:
+            raise SystemExit(f"{where}, column city_id: {row['city_id']!r} is not a city of the data")
+        if not row["district_en"].strip() or not row["district_zh"].strip():
+            raise SystemExit(f"{where}: a district needs its English and Chinese names")
+        for figure, source in CORE_DISTRICT_FIGURES:
+            if not row[figure]:
+                if row[source]:
+                    raise SystemExit(f"{where}, column {source}: a source without a {figure}")
+                if not row["note"].strip():
+                    raise SystemExit(f"{where}, column note: {figure} is empty, so the note must say why")
+                continue
+            try:
+                value = float(row[figure])
+            except ValueError:
+                raise SystemExit(f"{where}, column {figure}: expected a number, got {row[figure]!r}") from None
+            whole = figure == "population_2020"  # persons are counted, areas measured
+            if not (value > 0 and math.isfinite(value)) or (whole and not value.is_integer()):
+                kind = "a positive whole number" if whole else "a positive number"
+                raise SystemExit(f"{where}, column {figure}: expected {kind}, got {row[figure]!r}")
+            if row[source] not in known:
+                raise SystemExit(f"{where}, column {source}: expected a source id of {sources_path.name}, got {row[source]!r}")
+        if row["scope_source"] != "rule" and row["scope_source"] not in known:
+            raise SystemExit(f"{where}, column scope_source: expected 'rule' or a source id of {sources_path.name}, got {row['scope_source']!r}")
+        out.setdefault(row["city_id"], []).append(row)
+    return out
+
+
+def district_sum(rows: list[dict], figure: str) -> float | None:
+    """Sum of a figure over a core's districts, or None unless every district has it."""
+    if not rows or any(not r[figure] for r in rows):
+        return None
+    return sum(float(r[figure]) for r in rows)
+
+
+def core_figures(A: dict, data_row: dict, districts: list[dict]) -> dict:
+    """core_population, core_area_km2, target and name of a source's core.
+
+    Beijing and Shanghai keep the facts of the assumptions. Any other core takes
+    the sum of its districts' sourced figures where every district has one, and
+    the synthetic rule of ``[cores]`` where not; its name says which is which.
+    """
     cid = data_row["city_id"]
     cores = A["cores"]
     facts = A["facts"]
@@ -233,15 +307,20 @@ def core_figures(A: dict, data_row: dict) -> dict:
         out["core_population"] = int(facts[spec["core_population_fact"]]["value"])
         out["core_area_km2"] = float(facts[spec["core_area_fact"]]["value"])
     else:
-        if data_row["urban_pop_2020"]:
-            urban = float(data_row["urban_pop_2020"])
-        else:
-            ph = cores["urban_pop_placeholder"]
-            urban = float(ph.get(cid, ph["default"]))
-        pop = int(round(cores["core_share"] * urban / 1000.0)) * 1000
-        out["name"] = f"{data_row['name_en']} central districts (synthetic core)"
-        out["core_population"] = pop
-        out["core_area_km2"] = round(pop / cores["core_density"][size], 1)
+        pop = district_sum(districts, "population_2020")
+        area = district_sum(districts, "area_km2")
+        if pop is None:
+            if data_row["urban_pop_2020"]:
+                urban = float(data_row["urban_pop_2020"])
+            else:
+                ph = cores["urban_pop_placeholder"]
+                urban = float(ph.get(cid, ph["default"]))
+            pop = round(cores["core_share"] * urban / 1000.0) * 1000
+        if area is None:
+            area = pop / cores["core_density"][size]
+        out["core_population"] = int(pop)
+        out["core_area_km2"] = round(area, 1)
+        out["name"] = core_name(data_row["name_en"], districts)
     if spec is not None and "target_density_from_fact" in spec:
         cap = facts[spec["target_density_from_fact"]]["value"]
         density = round(cap / out["core_area_km2"], 1)
@@ -254,7 +333,23 @@ def core_figures(A: dict, data_row: dict) -> dict:
     return out
 
 
-def build_cities(A: dict, data: dict[str, dict], inst: dict) -> tuple[list[dict], dict[str, dict]]:
+def core_name(city: str, districts: list[dict]) -> str:
+    """'<city> central districts (<districts>)', saying which figures are still synthetic."""
+    if not districts:
+        return f"{city} central districts (synthetic core)"
+    synthetic = [f for f, _ in CORE_DISTRICT_FIGURES if district_sum(districts, f) is None]
+    if len(synthetic) == len(CORE_DISTRICT_FIGURES):
+        label = "; synthetic core"
+    elif synthetic:
+        label = "; synthetic " + synthetic[0].split("_")[0]  # population_2020 -> population
+    else:
+        label = ""
+    return f"{city} central districts ({', '.join(d['district_en'] for d in districts)}{label})"
+
+
+def build_cities(
+    A: dict, data: dict[str, dict], inst: dict, districts: dict[str, list[dict]]
+) -> tuple[list[dict], dict[str, dict]]:
     """City rows of one instance and, per source city id, its core figures."""
     if inst.get("source_size_classes"):
         classes = set(inst["source_size_classes"])
@@ -270,7 +365,7 @@ def build_cities(A: dict, data: dict[str, dict], inst: dict) -> tuple[list[dict]
     cores: dict[str, dict] = {}
     for cid in source_ids:
         d = data[cid]
-        fig = core_figures(A, d)
+        fig = core_figures(A, d, districts.get(cid, []))
         cores[cid] = fig
         rows.append(
             {
@@ -888,10 +983,12 @@ def variants(A: dict) -> dict[str, tuple[str, bool]]:
     return out
 
 
-def build_instance(A: dict, data: dict[str, dict], name: str, out_root: Path) -> dict:
+def build_instance(
+    A: dict, data: dict[str, dict], districts: dict[str, list[dict]], name: str, out_root: Path
+) -> dict:
     base, phased = variants(A)[name]
     inst = A["instances"][base]
-    cities, cores = build_cities(A, data, inst)
+    cities, cores = build_cities(A, data, inst, districts)
     types = instance_types(A, inst, phased)
     city_columns: tuple[str, ...] = CITY_COLUMNS
     distances: list[dict] = []
@@ -958,13 +1055,16 @@ def main(argv: list[str] | None = None) -> int:
         A = tomllib.load(fh)
     data_dir = args.data if args.data is not None else ROOT / A["build"]["data_dir"]
     data = {r["city_id"]: r for r in read_csv(data_dir / "cities.csv")}
+    districts = read_core_districts(
+        data_dir / A["cores"]["districts_table"], data_dir / A["cores"]["district_sources_table"], data
+    )
     known = variants(A)
     names = args.only or list(known)
     for name in names:
         if name not in known:
             raise SystemExit(f"unknown instance {name!r}; known: {', '.join(known)}")
     for name in names:
-        stats = build_instance(A, data, name, args.out)
+        stats = build_instance(A, data, districts, name, args.out)
         if not args.quiet:
             print(f"{name}: {stats}")
     return 0
