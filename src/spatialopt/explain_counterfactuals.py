@@ -45,6 +45,9 @@ from .formulation import Formulation, RowBlock, build
 from .instance import Instance
 from .tolerances import GAP_DENOMINATOR_FLOOR
 
+#: Branch-and-bound nodes a completion may use (HiGHS's own limit for completing a partial start,
+#: mip_max_start_nodes): a completion is a start, not the answer, unless the plan's bound proves it.
+COMPLETION_NODES = 500
 RECEIVE_FAMILY = "explain_receive"  # one free row per (type, city) asked about: units of the type received there
 
 
@@ -230,8 +233,8 @@ class Counterfactuals:
         """The best plan keeping the plan's whole-unit moves except on arcs ``free``, and its column values.
 
         Those moves are fixed by their column bounds for this one run (the
-        same small MIP HiGHS solves for a partial start, solved to the gap);
-        its bound is only the restricted problem's, so it is not kept.
+        same small MIP HiGHS solves for a partial start, with the same node
+        limit); its bound is only the restricted problem's, so it is not kept.
         """
         keep = np.ones(self.units.size, dtype=bool)
         keep[np.asarray(free, dtype=np.int64)] = False
@@ -240,10 +243,14 @@ class Counterfactuals:
         fixed = np.round(self.units[arcs])
         h = self.session.highs
         h.changeColsBounds(cols.size, cols, fixed, fixed)
+        nodes = h.getOptionValue("mip_max_nodes")
+        nodes = int(nodes[1] if isinstance(nodes, tuple) else nodes)  # highspy gives (status, value)
+        h.setOptionValue("mip_max_nodes", min(nodes, COMPLETION_NODES))
         try:
             run = self.session.run()
             values = np.array(h.getSolution().col_value, dtype=float) if run.status.has_solution else None
         finally:
+            h.setOptionValue("mip_max_nodes", nodes)
             h.changeColsBounds(cols.size, cols, np.ascontiguousarray(self.col_lower[cols], dtype=np.float64),
                                np.ascontiguousarray(self.col_upper[cols], dtype=np.float64))
         plan = self._plan(run)
