@@ -36,6 +36,7 @@ _KINDS: dict[tuple[str, str], str] = {
     ("*", "out"): "folder",
     ("report", "out"): "file",           # the HTML file
     ("report", "result"): "folder",
+    ("report", "compare"): "folder",     # the other result folder
     ("explain", "result"): "folder",
     ("diff", "a"): "folder",
     ("diff", "b"): "folder",
