@@ -128,5 +128,7 @@ def strong_formulation(instance: Instance, derived: Derived, options: Strengthen
     """The spec's model with the strengthenings of ``options``; reduced-cost fixing needs ``upper_bound``."""
     form = strengthened(build(instance, derived), options)
     if options.reduced_cost_fixing and upper_bound is not None and form.n_cols:
-        return fix_by_reduced_costs(form, upper_bound, threads)
+        integers = sum(int(b.integer.sum()) for b in form.columns)
+        if integers >= options.fixing_min_integers:
+            return fix_by_reduced_costs(form, upper_bound, threads)
     return form, Fixing()

@@ -25,7 +25,7 @@ from test_bruteforce_phased import tiny_phased_instances
 import spatialopt
 from spatialopt.derive import derive
 from spatialopt.formulation import Formulation, _Data, build
-from spatialopt.strengthen import fix_by_reduced_costs, fixed_bounds
+from spatialopt.strengthen import fix_by_reduced_costs, fixed_bounds, strong_formulation
 from spatialopt.strong_rows import NAMES, Strengthening, dominated_arcs, link_coefficients, strengthened
 
 ROOT = Path(__file__).parents[2]
@@ -192,3 +192,16 @@ def test_the_brute_force_generators_reach_each_strengthening(generator: object) 
 
     probe()
     assert all(n >= 2 for n in counts.values()), counts
+
+
+def test_default_fixing_waits_for_a_large_model_and_a_known_plan() -> None:
+    """Below fixing_min_integers integer columns (site-choice has a handful) the default leaves the bounds."""
+    instance = spatialopt.load(ROOT / "instances" / "hand" / "site-choice.toml")
+    derived = derive(instance)
+    plain = spatialopt.solve(instance, gap=1e-9, strengthen=Strengthening.none())
+    _, skipped = strong_formulation(instance, derived, Strengthening(), plain.objective)
+    assert skipped.lp_bound is None
+    _, unknown = strong_formulation(instance, derived, Strengthening.every(), None)
+    assert unknown.lp_bound is None
+    _, done = strong_formulation(instance, derived, Strengthening.every(), plain.objective)
+    assert done.lp_bound is not None
