@@ -519,6 +519,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .destinations import check_files, publish_file
     from .matrix import build_matrices
     from .solve import write_model_file
+    from .strong_rows import Strengthening
 
     if args.mps is None and args.lp is None:
         print("spatialopt: export needs --mps FILE and/or --lp FILE", file=sys.stderr)
@@ -527,7 +528,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     check_files(targets, args.force, "export", other="another file name")  # before any work: nothing of the user's is overwritten
     instance = _load(args.instance, args.allow_outside_paths)
     derived = derive(instance)
-    matrices = build_matrices(instance, derived)
+    # The spec's model exactly (no strengthening rows): what any other solver should be given to compare.
+    matrices = build_matrices(instance, derived, Strengthening.none())
     names = _safe_names(
         [f"x_{f}_{d}" for f, d in derived.arc_keys()] + [f"y_{k}_{d}" for k, d in derived.site_keys()]
         + [f"u_{s}" for s, src in instance.sources.items() if src.soft]

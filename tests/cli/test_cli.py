@@ -240,3 +240,18 @@ def test_export_names_the_auxiliary_totals_by_the_share_that_needs_them(
     text = lp.read_text()
     for name in ("moved_residents", "moved_jobs"):
         assert (name in text) == (name in named), name
+
+
+def test_export_writes_the_specs_rows_without_strengthening(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A solve adds cover rows by default (docs/extensions.md); export gives other solvers the spec's model only."""
+    from spatialopt.derive import derive
+    from spatialopt.validate import load_instance
+    from spatialopt.matrix import build_matrices
+
+    manifest = ROOT / "instances" / "jingjinji-2035" / "instance.toml"
+    instance = load_instance(manifest)
+    assert any(name.startswith("cover_") for name in build_matrices(instance, derive(instance)).family_rows)
+    lp = tmp_path / "m.lp"
+    assert main(["export", str(manifest), "--lp", str(lp)]) == 0
+    text = lp.read_text(encoding="utf-8")
+    assert "site_link_0" in text and "cover_" not in text
