@@ -245,8 +245,8 @@ def test_export_names_the_auxiliary_totals_by_the_share_that_needs_them(
 def test_export_writes_the_specs_rows_without_strengthening(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A solve adds cover rows by default (docs/extensions.md); export gives other solvers the spec's model only."""
     from spatialopt.derive import derive
-    from spatialopt.validate import load_instance
     from spatialopt.matrix import build_matrices
+    from spatialopt.validate import load_instance
 
     manifest = ROOT / "instances" / "jingjinji-2035" / "instance.toml"
     instance = load_instance(manifest)
