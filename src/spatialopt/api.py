@@ -13,6 +13,7 @@ Each stage is a plain function (``load`` -> ``derive`` -> ``build_model`` ->
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,11 +22,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .derive import Derived, derive
+from .heuristic import construct_start
 from .instance import Instance
 from .matrix import build_matrices
 from .profiles import load_profile, require_allowed_options
 from .results import Result, extract_plan
-from .session import highs_version
+from .session import HighsSession, highs_version
 from .solve import Progress, run_highs, run_highs_matrix
 from .status import SolverRun, SolveStatus
 from .validate import load_instance
@@ -83,6 +85,7 @@ def solve(
     diagnose: bool = True,
     diagnose_time_limit: float = 60.0,
     on_diagnose: Callable[[], None] | None = None,
+    start: bool = True,
     **options: Any,
 ) -> Result:
     """Solve ``instance`` and return its :class:`Result` (never raises on infeasibility).
@@ -103,6 +106,10 @@ def solve(
     repair hints become the result's ``reasons`` and its ``diagnosis``, in a
     notebook, a sweep and the terminal alike. ``on_diagnose`` is called just
     before that search starts (it can take a while).
+
+    ``start`` (default, matrix builder) hands HiGHS a starting plan from
+    :func:`spatialopt.heuristic.construct_start`, reported to ``progress`` as
+    the first plan; when the heuristic finds none the solve goes on without.
     """
     # The Pyomo builder and the counting checks load Pyomo: imported when solving.
     from .diagnose import presolve_findings
@@ -135,6 +142,8 @@ def solve(
     started = time.perf_counter()
     if builder == "pyomo":
         run = run_highs(model, chosen, verbose=verbose, progress=progress)
+    elif start:
+        run = _run_with_start(instance, derived, model, chosen, verbose, progress, timings)
     else:
         run = run_highs_matrix(model, chosen, verbose=verbose, progress=progress)
     timings["handoff"] = run.handoff_seconds
@@ -147,6 +156,19 @@ def solve(
     result = _finish(instance, derived, run, reasons, timings)
     result.diagnosis = diagnosis
     return result
+
+
+def _run_with_start(instance: Instance, derived: Derived, model: Any, chosen: dict[str, Any], verbose: bool,
+                    progress: Progress | None, timings: dict[str, float]) -> SolverRun:
+    """Solve the matrix model with the heuristic's plan as HiGHS's starting solution (when it finds one)."""
+    found = construct_start(instance, derived, model)
+    timings["start"] = found.seconds if found is not None else 0.0
+    session = HighsSession(model, chosen, verbose=verbose)
+    if found is not None:
+        session.set_start(found.values)
+        if progress is not None:
+            progress({"objective": found.objective, "bound": math.nan, "gap": math.nan, "seconds": found.seconds})
+    return session.run(progress)
 
 
 def _diagnose(instance: Instance, time_limit: float, threads: int | None, on_diagnose: Callable[[], None] | None,
