@@ -28,7 +28,7 @@ def result_files(path: Path) -> dict[str, object]:
     import spatialopt
 
     instance = spatialopt.load(path)
-    result = spatialopt.solve(instance, gap=1e-6)
+    result = spatialopt.solve(instance, gap=1e-6, start=False)  # the v1.1 search, alone: ties fall as they did
     with tempfile.TemporaryDirectory() as folder:
         out = result.write(Path(folder) / "out")
         hashes = {}
