@@ -16,9 +16,11 @@ is feasible by the same arithmetic HiGHS checks; a final full product
    (per resident for a target), a site's cost spread over its capacity;
    capacities, site capacities, site counts and budgets are never exceeded.
 2. **Savings**: moves that pay for themselves (negative cost) are added
-   while the caps allow.
-3. **Site minimums**: an open site below its ``min_site_jobs`` is filled
-   with more moves of its type, else closed and its moves placed elsewhere.
+   while the caps allow, and a soft source's residents are moved where that
+   costs less than the shortfall it saves.
+3. **Site minimums and shares**: an open site below its ``min_site_jobs`` is
+   filled with more moves of its type, else closed and its moves placed
+   elsewhere; a short region or an overfull destination gets units shifted.
 4. **Local improvement** (``improve``, within a time budget): move units to
    a cheaper destination or period of the same facility, drop moves that
    cost without being needed, close a site whose moves fit elsewhere for less.
@@ -42,8 +44,10 @@ from .instance import Instance
 
 __all__ = ["Start", "construct_start", "start_problems"]
 
-#: Row tolerance of the start, tighter than the checker's 1e-6 (spec §5) and HiGHS's feasibility tolerance.
+#: Row tolerance of the start (absolute, relative only beyond 1e5): within HiGHS's 1e-6 MIP-start check
+#: and the checker's 1e-6 relative rule (spec §5), with room for rounding in long sums.
 ROW_TOL = 1e-7
+RELATIVE_TOL = 1e-12
 #: Families whose upper side needs several moves before it can hold (a share of the whole move).
 DEFERRED_UPPER = frozenset({"destination_share"})
 AUX = {"moved_residents_def": "moved_residents", "moved_jobs_def": "moved_jobs"}
@@ -78,13 +82,17 @@ def start_problems(matrices: Any, values: np.ndarray, tol: float = ROW_TOL) -> l
         problems.append(f"{int(frac.sum())} integer column(s) not whole")
     activity = _row_activity(matrices, v)
     lo, hi = matrices.row_lower, matrices.row_upper
-    slack = tol * np.maximum(1.0, np.maximum(np.abs(np.where(np.isfinite(lo), lo, 0)), np.abs(activity)))
+    slack = np.maximum(tol, RELATIVE_TOL * np.maximum(_finite_abs(lo), np.maximum(_finite_abs(hi), np.abs(activity))))
     for family, rows in matrices.family_rows.items():
         a, low, up, s = activity[rows], lo[rows], hi[rows], slack[rows]
         n = int(np.sum((a < low - s) | (a > up + s)))
         if n:
             problems.append(f"{n} {family} row(s) violated")
     return problems
+
+
+def _finite_abs(bound: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(bound), np.abs(bound), 0.0)
 
 
 def _row_activity(matrices: Any, v: np.ndarray) -> np.ndarray:
@@ -113,6 +121,7 @@ def construct_start(instance: Instance, derived: Derived, matrices: Any, *, impr
     stages: dict[str, float] = {}
     search.demand()
     search.savings()
+    search.soft_targets()
     search.site_minimums()
     search.shares()
     search.shrink_shortfall()
@@ -136,9 +145,7 @@ class _Search:
         self.m = m
         n_rows = m.n_rows
         self.lo, self.hi = m.row_lower.astype(float), m.row_upper.astype(float)
-        finite_lo = np.where(np.isfinite(self.lo), np.abs(self.lo), 0.0)
-        finite_hi = np.where(np.isfinite(self.hi), np.abs(self.hi), 0.0)
-        self.tol = ROW_TOL * np.maximum(1.0, np.maximum(finite_lo, finite_hi))
+        self.tol = np.maximum(ROW_TOL, RELATIVE_TOL * np.maximum(_finite_abs(self.lo), _finite_abs(self.hi)))
         # Columns as CSC, built from the CSR rows.
         entry_row = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(m.a_start))
         order = np.argsort(m.a_index)  # the order within a column does not matter
@@ -452,6 +459,34 @@ class _Search:
                 if cost[j] >= 0 or self.moved[f] >= self.count[f] - 1e-9:
                     break
                 self.add(j, self.count[f] - self.moved[f], improving=True)
+
+    def soft_targets(self) -> None:
+        """Move residents of a soft source where that costs less than the shortfall it saves."""
+        u_of_row = {int(self.c_row[self.c_start[c]]): c for c in range(self.m.u.start, self.m.u.stop)
+                    if self.c_start[c + 1] > self.c_start[c]}
+        for row, u in u_of_row.items():
+            js, coef = self._row_columns(row)
+            key = self.cost[self.x0 + js] / coef
+            for i in np.argsort(key, kind="stable").tolist():
+                if self.v[u] <= 1e-9 or key[i] >= self.cost[u]:
+                    break
+                j = int(js[i])
+                fixed = self._opening(j)
+                if fixed is None or self.moved[self.x_fac[j]] >= self.count[self.x_fac[j]] - 1e-9:
+                    continue
+                want = self.v[u] / coef[i]
+                t = self._step(j, math.ceil(want - 1e-9) if self.integer[self.x0 + j] else want, fixed)
+                if t <= 0:
+                    continue
+                cols, deltas = [*fixed[0], self.x0 + j], [*fixed[1], t]
+                c = self.x0 + j
+                for r, a in zip(self.c_row[self.c_start[c]:self.c_start[c + 1]].tolist(),
+                                self.c_val[self.c_start[c]:self.c_start[c + 1]].tolist()):
+                    if r in u_of_row and a > 0:
+                        cols.append(u_of_row[r])
+                        deltas.append(-min(a * t, float(self.v[u_of_row[r]])))
+                if float(np.dot(self.cost[cols], deltas)) < -1e-9 and self.feasible(cols, deltas):
+                    self.commit(cols, deltas)
 
     def site_minimums(self, rounds: int = 3) -> None:
         """Fill each open site below its minimum with more moves, else close it and place its moves again."""

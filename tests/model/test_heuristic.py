@@ -139,6 +139,18 @@ def test_highs_accepts_the_start_and_has_a_plan_before_any_node() -> None:
     assert with_start.status.has_solution and with_start.objective <= start.objective + 1e-9
 
 
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.parent.name)
+def test_highs_says_every_shipped_start_is_feasible(path: Path) -> None:
+    instance, derived, matrices = _built(path)
+    start = construct_start(instance, derived, matrices)
+    assert start is not None
+    session = HighsSession(matrices, {"threads": 1, "mip_max_nodes": 0, "time_limit": 30.0}, keep_log=True)
+    session.set_start(start.values)
+    run = session.run()
+    assert "MIP start solution is feasible" in run.log
+    assert run.objective is not None and run.objective <= start.objective + 1e-9 * max(1.0, abs(start.objective))
+
+
 def test_progress_shows_the_start_first() -> None:
     seen: list[dict[str, float]] = []
     instance = spatialopt.load(TUTORIAL)
