@@ -13,6 +13,7 @@ Each stage is a plain function (``load`` -> ``derive`` -> ``build_model`` ->
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .derive import Derived, derive
+from .heuristic import construct_start
 from .instance import Instance
 from .matrix import matrices_from
 from .profiles import load_profile, require_allowed_options
@@ -88,6 +90,7 @@ def solve(
     race: int = 1,
     strengthen: Strengthening = DEFAULT,
     upper_bound: float | None = None,
+    start: bool = True,
     **options: Any,
 ) -> Result:
     """Solve ``instance`` and return its :class:`Result` (never raises on infeasibility).
@@ -115,6 +118,12 @@ def solve(
     (:class:`spatialopt.strong_rows.Strengthening`, ``docs/extensions.md``);
     ``upper_bound``, the cost of a plan known to be feasible (a warm start's),
     lets reduced-cost fixing act when ``strengthen.reduced_cost_fixing`` is on.
+
+    ``start`` (default, matrix builder) hands HiGHS a starting plan from
+    :func:`spatialopt.heuristic.construct_start`, reported to ``progress`` as
+    the first plan; when the heuristic finds none the solve goes on without.
+    The start goes to every run (a race's too, and a large model's child
+    process, where it is the answer if the run is stopped before a better plan).
     """
     # The Pyomo builder and the counting checks load Pyomo: imported when solving.
     from .diagnose import presolve_findings
@@ -151,7 +160,8 @@ def solve(
     if builder == "pyomo":
         run = run_highs(model, chosen, verbose=verbose, progress=progress)
     else:
-        run = run_highs_matrix(model, chosen, verbose=verbose, progress=progress, race=race)
+        plan = _starting_plan(instance, derived, model, progress, timings) if start else None
+        run = run_highs_matrix(model, chosen, verbose=verbose, progress=progress, race=race, start=plan)
     timings["handoff"] = run.handoff_seconds
     timings["solve"] = time.perf_counter() - started - run.handoff_seconds
     reasons = [] if run.status.has_solution else [f"HiGHS ended with {run.termination}"]
@@ -162,6 +172,18 @@ def solve(
     result = _finish(instance, derived, run, reasons, timings)
     result.diagnosis = diagnosis
     return result
+
+
+def _starting_plan(instance: Instance, derived: Derived, model: Any, progress: Progress | None,
+                   timings: dict[str, float]) -> tuple[np.ndarray, float] | None:
+    """The heuristic's plan for HiGHS to start from (column values, objective), reported as the first plan; or None."""
+    found = construct_start(instance, derived, model)
+    timings["start"] = found.seconds if found is not None else 0.0
+    if found is None:
+        return None
+    if progress is not None:
+        progress({"objective": found.objective, "bound": math.nan, "gap": math.nan, "seconds": found.seconds})
+    return found.values, found.objective
 
 
 def _diagnose(instance: Instance, time_limit: float, threads: int | None, on_diagnose: Callable[[], None] | None,

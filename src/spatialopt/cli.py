@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", action="store_true", help="show the HiGHS log while solving")
     p.add_argument("--builder", choices=["matrix", "pyomo"], default="matrix",
                    help="how the model reaches HiGHS: numpy arrays (default) or the Pyomo reference model")
+    p.add_argument("--no-start", dest="start", action="store_false",
+                   help="give HiGHS no starting plan from the construction heuristic (default: give one; "
+                        "matrix builder only)")
 
     p = sub.add_parser("export", help="write the model as MPS and/or LP for any other solver")
     p.add_argument("instance")
@@ -215,6 +218,7 @@ EXAMPLES = {
         "spatialopt solve instances/tutorial/instance.toml --out run1 --rename  # or write run1-2",
         "spatialopt solve instances/jingjinji-2035/instance.toml --profile quick --time-limit 60",
         "spatialopt solve instances/china-2035/instance.toml --race 2   # two seeds, first proof wins",
+        "spatialopt solve instances/china-2035/instance.toml --no-start   # HiGHS alone, no starting plan",
     ],
     "export": ["spatialopt export instances/tutorial/instance.toml --mps tutorial.mps --lp tutorial.lp"],
     "check": ["spatialopt check instances/tutorial/instance.toml results/tutorial/"],
@@ -453,7 +457,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     try:
         progress = None if stream is None else _incumbent_printer(stream)
         result = solve(instance, highs_options=options, verbose=args.verbose, progress=progress, builder=args.builder,
-                       diagnose_time_limit=args.time_limit or 60.0, on_diagnose=_announce_diagnosis, race=args.race)
+                       start=args.start, diagnose_time_limit=args.time_limit or 60.0, on_diagnose=_announce_diagnosis,
+                       race=args.race)
     finally:
         if stream is not None and stream is not sys.stderr:
             stream.close()
@@ -507,8 +512,9 @@ def _incumbent_printer(stream):
     def show(info: dict[str, float]) -> None:
         gap = info["gap"]
         shown = f"{100 * gap:.2f}%" if gap == gap and gap < 1e6 else "n/a"
+        bound = f"{info['bound']:,.3f}" if info["bound"] == info["bound"] else "n/a (starting plan)"
         with contextlib.suppress(BrokenPipeError):  # nobody reads stderr any more: the solve goes on
-            print(f"  {info['seconds']:7.1f} s  plan {info['objective']:,.3f}  bound {info['bound']:,.3f}  gap {shown}",
+            print(f"  {info['seconds']:7.1f} s  plan {info['objective']:,.3f}  bound {bound}  gap {shown}",
                   file=stream, flush=True)
 
     return show

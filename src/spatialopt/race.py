@@ -23,7 +23,7 @@ from typing import Any
 
 from .session import Progress, SolveInterrupt, pinned_options
 from .status import SolverRun, SolveStatus
-from .stoppable import ChildSolve, watch
+from .stoppable import ChildSolve, StartPlan, watch
 
 PROVEN = (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE, SolveStatus.UNBOUNDED)
 
@@ -36,7 +36,7 @@ def entrant_options(options: Mapping[str, Any], entrant: int) -> dict[str, Any]:
 
 
 def run_race(matrices: Any, options: Mapping[str, Any], entrants: int, *, verbose: bool = False,
-             progress: Progress | None = None) -> SolverRun:
+             progress: Progress | None = None, start: StartPlan | None = None) -> SolverRun:
     """Race ``entrants`` seeds on a :class:`~spatialopt.matrix.MatrixModel` (module docstring).
 
     ``progress`` sees each plan better than every run's before it; ``verbose``
@@ -56,7 +56,7 @@ def run_race(matrices: Any, options: Mapping[str, Any], entrants: int, *, verbos
         try:
             for entrant in range(entrants):
                 children.append(ChildSolve(matrices, entrant_options(options, entrant), verbose=verbose and entrant == 0,
-                                           progress=relay))
+                                           progress=relay, start=start))
 
             def decided() -> bool:
                 return any(c.outcome is not None and c.outcome.status in PROVEN for c in children) or all(

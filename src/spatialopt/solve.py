@@ -33,7 +33,7 @@ from .session import (
     write_model_file,
 )
 from .status import STATUS_BY_MODEL_STATUS, SolverRun, SolveStatus, map_highs_status
-from .stoppable import fork_available, run_in_child, wants_child
+from .stoppable import StartPlan, fork_available, run_in_child, wants_child
 
 __all__ = [
     "DEFAULT_OPTIONS",
@@ -122,7 +122,7 @@ def run_highs(
 
 def run_highs_matrix(
     matrices: Any, options: Mapping[str, Any], verbose: bool = False, progress: Progress | None = None,
-    race: int = 1,
+    race: int = 1, start: StartPlan | None = None,
 ) -> SolverRun:
     """Solve a :class:`~spatialopt.matrix.MatrixModel` with HiGHS directly: a session run once.
 
@@ -130,11 +130,16 @@ def run_highs_matrix(
     HiGHS overruns the time limit or ignores a Ctrl-C in a stage that polls
     neither (:mod:`spatialopt.stoppable`); a smaller one in this process.
     ``race`` > 1 races that many seeds in child processes (:mod:`spatialopt.race`).
+    ``start`` (column values and their objective) is handed to HiGHS as its
+    starting solution, and is the answer of a child stopped before a better plan.
     """
     if race > 1:
         if not fork_available():
             raise SolverError("a race of solver runs needs processes started by fork (Linux, macOS)")
-        return run_race(matrices, options, race, verbose=verbose, progress=progress)
+        return run_race(matrices, options, race, verbose=verbose, progress=progress, start=start)
     if wants_child(matrices):
-        return run_in_child(matrices, options, verbose=verbose, progress=progress)
-    return HighsSession(matrices, options, verbose=verbose).run(progress)
+        return run_in_child(matrices, options, verbose=verbose, progress=progress, start=start)
+    session = HighsSession(matrices, options, verbose=verbose)
+    if start is not None:
+        session.set_start(start[0])
+    return session.run(progress)

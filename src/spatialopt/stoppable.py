@@ -68,6 +68,10 @@ GRACE_SECONDS = 1.0
 _POLL_SECONDS = 0.05
 
 
+#: A starting plan handed to HiGHS: one value per column, and its objective.
+StartPlan = tuple[np.ndarray, float]
+
+
 def fork_available() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
@@ -125,7 +129,7 @@ def _stats(event: Any) -> dict[str, float]:
 
 
 def _child_main(matrices: Any, options: dict[str, Any], verbose: bool, slots: _PlanSlots, conn: Any,
-                started: float) -> None:
+                started: float, start_values: np.ndarray | None = None) -> None:
     """The child: hand the model over, run HiGHS, announce plans, send the outcome (or the error)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns Ctrl-C and passes it on as SIGUSR1
     asked: list[HighsSession | None] = [None]  # the session once there is one; a stop asked before it waits here
@@ -140,6 +144,8 @@ def _child_main(matrices: Any, options: dict[str, Any], verbose: bool, slots: _P
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})  # blocked by the parent until now
     try:
         session = HighsSession(matrices, options, verbose=verbose)
+        if start_values is not None:
+            session.set_start(start_values)
         asked[0] = session
         if len(asked) > 1:
             session.stop()
@@ -175,7 +181,7 @@ class ChildSolve:
     """
 
     def __init__(self, matrices: Any, options: Mapping[str, Any], *, verbose: bool = False,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, start: StartPlan | None = None) -> None:
         context = multiprocessing.get_context("fork")
         self.options = dict(options)
         self.columns: Columns = {"x": matrices.x, "y": matrices.y, "u": matrices.u}
@@ -189,8 +195,12 @@ class ChildSolve:
         self.finished_at = math.inf  # when the outcome came
         self.ended = False  # the pipe is closed: nothing more will come
         self._killed = False
+        if start is not None:  # the starting plan is the answer until the child announces a better one
+            self.plan = (self.slots.write(np.asarray(start[0], dtype=np.float64)),
+                         {"objective": float(start[1]), "bound": -math.inf, "gap": math.nan, "seconds": 0.0})
         self._process = context.Process(target=_child_main, daemon=True,
-                                        args=(matrices, self.options, verbose, self.slots, send, self.started))
+                                        args=(matrices, self.options, verbose, self.slots, send, self.started,
+                                              None if start is None else start[0]))
         # A stop asked before the child's handler is in place must wait for it, not kill it (SIGUSR1's default).
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
         try:
@@ -304,7 +314,7 @@ def watch(children: Sequence[ChildSolve], time_limit: float | None, ctrl_c: Solv
 
 
 def run_in_child(matrices: Any, options: Mapping[str, Any], *, verbose: bool = False,
-                 progress: Progress | None = None) -> SolverRun:
+                 progress: Progress | None = None, start: StartPlan | None = None) -> SolverRun:
     """Solve a :class:`~spatialopt.matrix.MatrixModel` in a child process, back within the limit + grace.
 
     The same :class:`SolverRun` as :meth:`HighsSession.run`; when the child had
@@ -313,7 +323,7 @@ def run_in_child(matrices: Any, options: Mapping[str, Any], *, verbose: bool = F
     """
     limit = pinned_options(options).get("time_limit")
     with SolveInterrupt() as ctrl_c:
-        child = ChildSolve(matrices, options, verbose=verbose, progress=progress)
+        child = ChildSolve(matrices, options, verbose=verbose, progress=progress, start=start)
         try:
             watch([child], limit, ctrl_c, lambda: child.settled)
             return child.answer(ctrl_c.requested)

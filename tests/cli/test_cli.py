@@ -98,7 +98,8 @@ def test_infeasible_exits_3_and_still_writes_the_record(tmp_path: Path, capsys: 
 def test_limit_before_any_solution_exits_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     profile = tmp_path / "nodes.toml"
     profile.write_text("[highs]\nmip_max_nodes = 0\n")
-    code, out, _ = run(capsys, "solve", str(TUTORIAL), "--out", str(tmp_path / "r"), "--profile", str(profile))
+    code, out, _ = run(capsys, "solve", str(TUTORIAL), "--out", str(tmp_path / "r"), "--profile", str(profile),
+                       "--no-start")  # a starting plan would be a plan before any node
     assert code == 4 and "limit_no_solution" in out
 
 

@@ -28,11 +28,11 @@ def result_files(path: Path) -> dict[str, object]:
     import spatialopt
 
     instance = spatialopt.load(path)
-    try:  # the spec's model to the letter: strengthened models may pick another plan of the same cost
+    try:  # the spec's model to the letter, the v1.1 search alone: ties fall as they did
         from spatialopt.strong_rows import Strengthening
 
-        spec_model: dict[str, object] = {"strengthen": Strengthening.none()}
-    except ImportError:  # the main branch's package, before strengthening existed
+        spec_model: dict[str, object] = {"strengthen": Strengthening.none(), "start": False}
+    except ImportError:  # the main branch's package, before strengthening and starting plans existed
         spec_model = {}
     result = spatialopt.solve(instance, gap=1e-6, **spec_model)
     with tempfile.TemporaryDirectory() as folder:
