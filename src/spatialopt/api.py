@@ -156,11 +156,12 @@ def solve(
                         values={"x": np.zeros(0), "y": np.zeros(0), "u": np.zeros(0)},
                         version=highs_version(), options=chosen, termination="empty model")
         return _finish(instance, derived, run, [], timings)
+    # The starting plan is timed on its own ("start"), before the solver's time (and its limit) begins.
+    plan = _starting_plan(instance, derived, model, progress, timings) if start and builder != "pyomo" else None
     started = time.perf_counter()
     if builder == "pyomo":
         run = run_highs(model, chosen, verbose=verbose, progress=progress)
     else:
-        plan = _starting_plan(instance, derived, model, progress, timings) if start else None
         run = run_highs_matrix(model, chosen, verbose=verbose, progress=progress, race=race, start=plan)
     timings["handoff"] = run.handoff_seconds
     timings["solve"] = time.perf_counter() - started - run.handoff_seconds

@@ -84,10 +84,23 @@ def test_a_stalled_child_is_stopped_at_the_limit_with_its_last_plan(hard_gap: Pa
 
 def test_a_child_stalled_before_any_plan_ends_without_one(hard_gap: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     stall_in_child(monkeypatch, before=True)
-    result = spatialopt.solve(spatialopt.load(hard_gap), time_limit=1.0, threads=1)
+    result = spatialopt.solve(spatialopt.load(hard_gap), time_limit=1.0, threads=1, start=False)
     assert result.timings["handoff"] + result.timings["solve"] < 1.0 + GRACE_SECONDS + SLACK
     assert result.status == SolveStatus.LIMIT_NO_SOLUTION and result.status.exit_code == 4
     assert result.termination == "maxTimeLimit"
+
+
+def test_a_child_stalled_before_any_plan_answers_with_the_starting_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The heuristic's start is a plan the run already has: a stop before HiGHS finds better returns it."""
+    stall_in_child(monkeypatch, before=True)
+    instance = spatialopt.load(Path(__file__).parents[2] / "instances" / "jingjinji-2035" / "instance.toml")
+    plans: list[dict[str, float]] = []
+    result = spatialopt.solve(instance, time_limit=1.0, threads=1, progress=plans.append)
+    assert result.timings["handoff"] + result.timings["solve"] < 1.0 + GRACE_SECONDS + SLACK
+    assert plans, "the heuristic found no start for jingjinji-2035: this test needs one"
+    assert result.status == SolveStatus.FEASIBLE and result.termination == "maxTimeLimit"
+    assert result.objective == pytest.approx(plans[0]["objective"], rel=1e-12)
+    assert check_solution(instance, result.to_solution_dict()).ok
 
 
 def test_ctrl_c_stops_a_stalled_child_within_the_grace(hard_gap: Path, monkeypatch: pytest.MonkeyPatch) -> None:
