@@ -7,7 +7,8 @@ are within 1e-6 of the true optimum), its plan must pass the independent
 checker, and the instance files must be the ones the reference was solved on
 (same sha256). Each instance is solved by both back ends (the highspy
 matrices and the Pyomo model) after checking that they build the same model.
-The national instance takes ~25 s and is marked slow.
+The national instance takes minutes and is marked slow: the matrix builder re-solves it,
+and its Pyomo model is checked to be the same model.
 
 The phased variants (spec v2, ``<name>-phased``) have references solved to a
 proven relative gap of 1e-4, re-solved the same way (the flagship by both back
@@ -32,11 +33,18 @@ from spatialopt.formulation import build
 
 ROOT = Path(__file__).parents[2]
 CLUSTERS = ["jingjinji-2035", "yangtze-delta-2035", "pearl-delta-2035", "chengyu-2035"]
-CASES = [pytest.param(n, id=n) for n in CLUSTERS] + [pytest.param("china-2035", id="china-2035", marks=pytest.mark.slow)]
+# The national instance (minutes since its cores took their census figures) is re-solved by the
+# matrix builder only; its Pyomo model is checked to be the same model, row for row.
+CASES = [pytest.param(n, b, id=f"{n}-{b}") for n in CLUSTERS for b in ("matrix", "pyomo")] + [
+    pytest.param("china-2035", "matrix", id="china-2035-matrix", marks=pytest.mark.slow)]
 
 
-@pytest.mark.parametrize("builder", ["matrix", "pyomo"])
-@pytest.mark.parametrize("name", CASES)
+def test_national_pyomo_model_is_the_matrix_model() -> None:
+    instance = spatialopt.load(ROOT / "instances" / "china-2035" / "instance.toml")
+    assert_same_model(build(instance, derive(instance)))
+
+
+@pytest.mark.parametrize("name,builder", CASES)
 def test_reference_objective(name: str, builder: str) -> None:
     reference = json.loads((ROOT / "results" / "reference" / name / "solution.json").read_text())
     instance = spatialopt.load(ROOT / "instances" / name / "instance.toml")
