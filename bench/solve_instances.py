@@ -148,8 +148,9 @@ def spec_arrays(manifest: Path) -> Callable[[], Arrays]:
     def build() -> Arrays:
         from spatialopt.derive import derive
         from spatialopt.matrix import build_matrices
+        from spatialopt.strong_rows import Strengthening
 
-        m = build_matrices(instance, derive(instance))
+        m = build_matrices(instance, derive(instance), Strengthening.none())  # the spec's rows and bounds only
         keep = np.zeros(m.n_rows, dtype=bool)
         for family, rows in m.family_rows.items():
             keep[rows] = family in SPEC_FAMILIES
