@@ -70,8 +70,8 @@ def fixed_lp_duals(instance: Instance, derived: Derived, units: np.ndarray, open
     has_free = free[m.a_start[1:]] - free[m.a_start[:-1]] > 0
     n_sites = len(derived.site_keys())
     # ``opened`` is per site column: with periods, each candidate in each period (site-major)
-    per_site = np.asarray(opened, float).reshape(n_sites, -1).any(axis=1) if n_sites else np.zeros(0, bool)
-    open_sites = {key for key, o in zip(derived.site_keys(), per_site) if o}
+    per_site = np.asarray(opened, float).reshape(n_sites, -1).sum(axis=1) if n_sites else np.zeros(0)
+    open_sites = {key for key, o in zip(derived.site_keys(), per_site.tolist()) if o > 0}
     rows = []
     for family, where in m.family_rows.items():
         words = WORDS.get(family)
