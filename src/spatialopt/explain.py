@@ -267,9 +267,10 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
     pairs, excluded = ctx.city_pairs(cities) if ask_cities else ([], {})
     if top is not None:
         moved_rows, staying, pairs = moved_rows[:top], staying[:top], pairs[:top]
-    questions = ([Question("avoid", facility=f, city=d) for f, d, _ in moved_rows]
-                 + [Question("move", facility=f) for f in staying]
-                 + [Question("receive", city=c, type=k) for k, c in pairs])
+    # with periods a facility's moves to one city in two periods are two rows but one question (the arc)
+    questions = list(dict.fromkeys([Question("avoid", facility=f, city=d) for f, d, _, _ in moved_rows]
+                                   + [Question("move", facility=f) for f in staying]
+                                   + [Question("receive", city=c, type=k) for k, c in pairs]))
     answers: dict[Question, Answer] = {}
     done = [0]
 
@@ -280,13 +281,14 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
             progress(done[0], len(questions), answer)
 
     floor = _plan_floor(result)
+    moves, sites = result.column_start()  # the plan per model column: with periods, per arc and period
     if questions:
         n_workers = 1 if scheduler is None and workers == 1 else (workers or default_workers())
         if scheduler is None and (n_workers <= 1 or len(questions) <= 1):
-            answer_questions(result.instance, result.units, result.opened, pairs, questions, chosen, record, floor)
+            answer_questions(result.instance, moves, sites, pairs, questions, chosen, record, floor)
         else:
             batches = _batches(questions, n_workers)
-            tasks = [(result.instance, result.units, result.opened, [(q.type, q.city) for q in b if q.kind == "receive"],
+            tasks = [(result.instance, moves, sites, [(q.type, q.city) for q in b if q.kind == "receive"],
                       b, chosen, None, floor) for b in batches]
 
             failures: list[BaseException] = []
@@ -303,7 +305,7 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
             errors = [e for e in failures if not isinstance(e, KeyboardInterrupt)]
             if errors:
                 raise errors[0]
-    marginals, lp_objective = fixed_lp_duals(result.instance, result.derived, result.units, result.opened,
+    marginals, lp_objective = fixed_lp_duals(result.instance, result.derived, moves, sites,
                                             {k: v for k, v in chosen.items() if k != "time_limit"})
     explanation = Explanation(
         instance=result.instance.name, instance_sha256=result.instance.sha256 or "",
@@ -402,19 +404,17 @@ class _Context:
         self.city_ids = np.asarray(d.city_ids, dtype=object)
         self.base_moves = self._moves(np.flatnonzero(result.units > 0).tolist(), result.units[result.units > 0].tolist())
         self.base_sites = {d.site_keys()[i] for i in np.flatnonzero(result.opened)}
-        self.period_of: dict[tuple[str, str], str] = {}
         self._arc_of: dict[tuple[str, str], int] = {}
 
     # -- which questions --------------------------------------------------------------------
-    def moved_rows(self, facilities: Sequence[str] | None) -> list[tuple[str, str, float]]:
+    def moved_rows(self, facilities: Sequence[str] | None) -> list[tuple[str, str, float, str]]:
         a = self.result.assignments
         if facilities is not None:
             a = a[a["facility"].isin(list(facilities))]
         a = a.sort_values(["residents", "facility"], ascending=[False, True], kind="stable")
         # A plan with periods (spec v2) says when each move happens: the tables carry it.
-        self.period_of = dict(zip(zip(a["facility"], a["destination"]), a["period"].astype(str))) \
-            if "period" in a.columns else {}
-        return list(zip(a["facility"], a["destination"], a["units"].astype(float)))
+        period = a["period"].astype(str) if "period" in a.columns else pd.Series("", index=a.index)
+        return list(zip(a["facility"], a["destination"], a["units"].astype(float), period))
 
     def staying(self, facilities: Sequence[str] | None) -> list[str]:
         fac = self.instance.facilities
@@ -498,14 +498,14 @@ class _Context:
                             f"limit, gap {gap})")
 
     # -- tables ---------------------------------------------------------------------------------
-    def moved_table(self, rows: list[tuple[str, str, float]], answers: dict[Question, Answer]) -> pd.DataFrame:
+    def moved_table(self, rows: list[tuple[str, str, float, str]], answers: dict[Question, Answer]) -> pd.DataFrame:
         fac = self.instance.facilities
         out = []
-        for f, dest, units in rows:
+        for f, dest, units, period in rows:
             answer = answers.get(Question("avoid", facility=f, city=dest))
             row: dict[str, Any] = {
                 "facility": f, "origin": fac.at[f, "origin"], "type": fac.at[f, "type"],
-                "period": self.period_of.get((f, dest), ""), "destination": dest, "units": units, "residents": float(fac.at[f, "residents"]) * units,
+                "period": period, "destination": dest, "units": units, "residents": float(fac.at[f, "residents"]) * units,
                 "runner_up": "", "runner_up_extra_cost": None, "runner_up_extra_cost_at_least": None,
                 "runner_up_status": "not solved", "runner_up_gap": None, "stays_instead": False,
                 "stay_extra_cost": None, "other_moves": "", "sites_opened": "", "sites_closed": "",
@@ -521,6 +521,8 @@ class _Context:
         row["seconds"] = round(answer.seconds, 3)
         first, forced = answer.first, answer.forced
         head = f"{f} ({row['type']}, {row['residents']:,.0f} residents) -> {dest}"
+        if row["period"]:
+            head += f" in {row['period']}"  # the runner-up avoids {dest} in every period
         if first is None or not first.has_plan:
             row["runner_up_status"] = first.status if first is not None else "not solved"
             reason = answer.note or ("no plan without it" if first is None or first.status == "infeasible"

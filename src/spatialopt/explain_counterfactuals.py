@@ -3,7 +3,7 @@
 A :class:`Question` asks what the best plan costs under one more condition:
 
 - ``avoid``: a moved facility may not use its chosen destination (the arc's
-  column gets upper bound 0). When the best such plan leaves the facility
+  columns get upper bound 0: with plan periods, its move in every period). When the best such plan leaves the facility
   where it is, a second run also makes it move (its ``assign`` row gets the
   plan's units as lower bound), so that the runner-up destination is known.
 - ``move``: a facility that stays (or stays partly) moves one unit more (its
@@ -28,6 +28,13 @@ full re-solve is skipped (:attr:`Plan.screened`); so is the second run of an
 run's bound. Otherwise the completion is the full run's start. It is a module-level
 function of picklable arguments, so that :func:`spatialopt.scenarios.parallel.run_tasks`
 can give each worker process (or Dask worker) its own batch and its own model.
+
+The plan is given as the values of the model's move and site columns
+(:meth:`spatialopt.results.Result.column_start`): with plan periods (spec v2)
+one move column per arc and period of the facility's window and one site
+column per candidate and period; without, the arcs and the site candidates.
+Questions speak of arcs; :attr:`Counterfactuals.arc_moves` maps each arc to
+its move columns.
 """
 
 from __future__ import annotations
@@ -114,8 +121,12 @@ class Counterfactuals:
 
         self.instance = instance
         self.derived = derived if derived is not None else derive(instance)
-        self.units, self.opened = np.asarray(units, float), np.asarray(opened, bool)
+        self.units, self.opened = np.asarray(units, float), np.asarray(opened, bool)  # per move / site column
         form = build(instance, self.derived)
+        self.move_arc = np.asarray(form.move_arc, np.int64)
+        if self.move_arc.size != self.units.size:
+            raise ValueError(f"{instance.name}: the plan has {self.units.size} move values, the model "
+                             f"{self.move_arc.size} move columns")
         self.receive_row = _add_receive_rows(form, self.derived, instance, receive_pairs)
         self.matrices = matrices_from(form)
         m = self.matrices
@@ -135,6 +146,9 @@ class Counterfactuals:
         self.gap = float(self.session.options.get("mip_rel_gap", 0.0))
         self.time_limit = float(self.session.options.get("time_limit", math.inf))
         self.x_integer = np.asarray(m.integer, bool)[self.x0:self.x0 + self.units.size]
+        order = np.argsort(self.move_arc, kind="stable")
+        bounds = np.searchsorted(self.move_arc[order], np.arange(len(self.derived.arc_f) + 1))
+        self.arc_moves = [order[bounds[a]:bounds[a + 1]] for a in range(len(self.derived.arc_f))]
         self.arc_type = instance.facilities["type"].to_numpy(dtype=object)[self.derived.arc_f]
 
     def answer(self, question: Question) -> Answer:
@@ -157,7 +171,7 @@ class Counterfactuals:
                 if not others:
                     answer.note = "no other eligible destination"
                 return answer
-            units = float(self.units[self.fac_arcs[q.facility]].sum())
+            units = float(self.units[self._moves_of(self.fac_arcs[q.facility])].sum())
             with self._row_lower(self.assign_row[q.facility], units):
                 # a restriction of the first run's problem: its bound holds here too
                 answer.forced = self._run(self.fac_arcs[q.facility], first.bound)
@@ -167,8 +181,8 @@ class Counterfactuals:
         arcs = self.fac_arcs.get(q.facility, [])
         if not arcs:
             return Answer(q, note="no eligible destination")
-        moved = float(self.units[arcs].sum())
-        count = float(self.col_upper[self.x0 + arcs[0]])
+        moved = float(self.units[self._moves_of(arcs)].sum())
+        count = float(self.col_upper[self.x0 + self.arc_moves[arcs[0]][0]])
         if moved >= count:
             return Answer(q, note="every unit moves already")
         with self._row_lower(self.assign_row[q.facility], min(count, moved + 1.0)):
@@ -186,16 +200,24 @@ class Counterfactuals:
         mine = set(self.fac_arcs.get(facility, []))
         return any(a in mine for a in plan.arcs)
 
+    def _moves_of(self, arcs: Sequence[int]) -> np.ndarray:
+        """The move columns (positions within x) of ``arcs``: one per arc and period of its window."""
+        if not len(arcs):
+            return np.zeros(0, np.int64)
+        return np.concatenate([self.arc_moves[a] for a in arcs]).astype(np.int64)
+
     def _column_closed(self, arc: int) -> _Restore:
+        """The arc closed in every period (each of its move columns gets upper bound 0)."""
         h = self.session.highs
-        col = self.x0 + arc
-        upper = float(self.col_upper[col])
+        cols = (self.x0 + self.arc_moves[arc]).astype(np.int32)
+        zeros = np.zeros(cols.size)
+        upper = np.ascontiguousarray(self.col_upper[cols], dtype=np.float64)
 
         def close() -> None:
-            h.changeColsBounds(1, np.array([col], np.int32), np.array([0.0]), np.array([0.0]))
+            h.changeColsBounds(cols.size, cols, zeros, zeros)
 
         def reopen() -> None:
-            h.changeColsBounds(1, np.array([col], np.int32), np.array([0.0]), np.array([upper]))
+            h.changeColsBounds(cols.size, cols, zeros, upper)
 
         return _Restore(close, reopen)
 
@@ -237,7 +259,7 @@ class Counterfactuals:
         limit); its bound is only the restricted problem's, so it is not kept.
         """
         keep = np.ones(self.units.size, dtype=bool)
-        keep[np.asarray(free, dtype=np.int64)] = False
+        keep[self._moves_of(free)] = False
         arcs = np.flatnonzero(keep & self.x_integer)
         cols = (self.x0 + arcs).astype(np.int32)
         fixed = np.round(self.units[arcs])
@@ -324,8 +346,9 @@ def _add_receive_rows(form: Formulation, derived: Derived, instance: Instance,
     for k, c in pairs:
         arcs = np.flatnonzero((fac_type == k) & (city == c))
         if arcs.size:
-            rows.append(np.full(arcs.size, len(keys), np.int64))
-            cols.append(form.column("x").start + arcs)
+            moves = form.arc_columns(arcs)  # the arcs' moves in every period
+            rows.append(np.full(moves.size, len(keys), np.int64))
+            cols.append(form.column("x").start + moves)
             keys.append((k, c))
     if not keys:
         return {}

@@ -10,6 +10,11 @@ langfang") and its effect on the cost (negative: it saves). The values hold
 locally: for small changes, with the sites and the whole-unit moves as they
 are. On a pure LP instance (every type splittable, no sites) they are the
 model's own marginal values.
+
+A plan with periods (spec v2) has rows per period: a target per milestone
+(keyed source and period), caps by period (keyed resource, city and period)
+and a budget per period (``period_budget``); their values are named with
+their period and carry it in the ``period`` column.
 """
 
 from __future__ import annotations
@@ -63,7 +68,10 @@ def fixed_lp_duals(instance: Instance, derived: Derived, units: np.ndarray, open
     # A row whose every column is fixed only restates the plan: its dual says nothing.
     free = np.r_[0, np.cumsum(~fixed[m.a_index])]
     has_free = free[m.a_start[1:]] - free[m.a_start[:-1]] > 0
-    open_sites = {key for key, o in zip(derived.site_keys(), np.asarray(opened, bool)) if o}
+    n_sites = len(derived.site_keys())
+    # ``opened`` is per site column: with periods, each candidate in each period (site-major)
+    per_site = np.asarray(opened, float).reshape(n_sites, -1).sum(axis=1) if n_sites else np.zeros(0)
+    open_sites = {key for key, o in zip(derived.site_keys(), per_site.tolist()) if o > 0}
     rows = []
     for family, where in m.family_rows.items():
         words = WORDS.get(family)
@@ -98,22 +106,29 @@ def _effect(instance: Instance, effect: float) -> str:
 
 
 def _row(family: str, subject: str, change: str, effect: float, per: str, text: str, *, city: str = "",
-         resource: str = "", type_: str = "") -> dict[str, Any]:
-    return {"family": family, "subject": subject, "city": city, "resource": resource, "type": type_, "period": "",
+         resource: str = "", type_: str = "", period: str = "") -> dict[str, Any]:
+    return {"family": family, "subject": subject, "city": city, "resource": resource, "type": type_, "period": period,
             "change": change, "effect": effect, "per": per, "text": text}
 
 
-def _target(instance: Instance, s: Any, y: float) -> dict[str, Any]:
-    change = f"one more resident moved out of {s}"
-    return _row("target", str(s), change, y, "resident", f"{change} {_effect(instance, y)}", city=str(s))
+def _target(instance: Instance, key: Any, y: float) -> dict[str, Any]:
+    # with periods the key is (source, period id): the milestone (or the final target) of that period
+    s, period = key if isinstance(key, tuple) else (key, "")
+    change = f"one more resident moved out of {s}" + (f" by the end of {period}" if period else "")
+    return _row("target", f"{s}/{period}" if period else str(s), change, y, "resident",
+                f"{change} {_effect(instance, y)}", city=str(s), period=str(period))
 
 
 def _capacity(instance: Instance, key: Any, y: float) -> dict[str, Any]:
-    r, d = key
+    # with periods the key is (resource, city, period id): the last period's cap, or cap_by_period before it
+    r, d, period = key if len(key) == 3 else (*key, "")
     column = next(res.cap for res in instance.resources if res.id == r)
-    change = f"one more unit of {column} in {d}"
-    return _row("capacity", f"{r}/{d}", change, y, f"unit of {column}", f"{change} {_effect(instance, y)}",
-                city=str(d), resource=str(r))
+    if period and period != instance.plan_periods[-1].id:
+        change = f"one more unit of {column} in {d} by the end of {period} (cap_by_period)"
+    else:
+        change = f"one more unit of {column} in {d}" + (f" (period {period})" if period else "")
+    return _row("capacity", f"{r}/{d}/{period}" if period else f"{r}/{d}", change, y, f"unit of {column}",
+                f"{change} {_effect(instance, y)}", city=str(d), resource=str(r), period=str(period))
 
 
 def _site_capacity(instance: Instance, key: Any, y: float) -> dict[str, Any]:
@@ -137,6 +152,13 @@ def _budget(instance: Instance, _key: Any, y: float) -> dict[str, Any]:
     return _row("budget", "budget", change, y, unit, f"{change} {_effect(instance, y)}")
 
 
+def _period_budget(instance: Instance, period: Any, y: float) -> dict[str, Any]:
+    unit = instance.cost_unit or "cost unit"
+    change = f"one more {unit} of budget in period {period}"
+    return _row("period_budget", str(period), change, y, unit, f"{change} {_effect(instance, y)}",
+                period=str(period))
+
+
 def _min_share(instance: Instance, key: Any, y: float) -> dict[str, Any]:
     s, k = key
     change = f"one more {k} job required to leave {s} (min_share)"
@@ -157,6 +179,6 @@ def _region_share(instance: Instance, g: Any, y: float) -> dict[str, Any]:
 
 WORDS: dict[str, Callable[[Instance, Any, float], dict[str, Any]]] = {
     "target": _target, "capacity": _capacity, "site_capacity": _site_capacity, "site_min": _site_min,
-    "budget": _budget, "min_share": _min_share, "destination_share": _destination_share,
+    "budget": _budget, "period_budget": _period_budget, "min_share": _min_share, "destination_share": _destination_share,
     "region_share": _region_share,
 }

@@ -382,7 +382,7 @@ def test_a_dask_cluster_gives_the_same_answers(tutorial) -> None:
     distributed = pytest.importorskip("distributed")
     result, one = tutorial
     cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
-                                       dashboard_address=None)
+                                       dashboard_address=":0")  # any free port: 8787 may be taken
     try:
         dask = explain(result, options=EXACT, scheduler=cluster.scheduler_address, top=3)
     finally:
