@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 import traceback
@@ -509,10 +510,16 @@ def _terminal_stderr():
 def _incumbent_printer(stream):
     """Print each better plan HiGHS finds, one line, to ``stream``."""
 
+    last = [math.inf]
+
     def show(info: dict[str, float]) -> None:
+        value = info["bound"]
+        if info["objective"] >= last[0] and not math.isfinite(value):
+            return  # HiGHS announcing the starting plan it was given: already shown
+        last[0] = info["objective"]
         gap = info["gap"]
         shown = f"{100 * gap:.2f}%" if gap == gap and gap < 1e6 else "n/a"
-        bound = f"{info['bound']:,.3f}" if info["bound"] == info["bound"] else "n/a (starting plan)"
+        bound = f"{value:,.3f}" if math.isfinite(value) else "n/a (starting plan)" if value != value else "n/a"
         with contextlib.suppress(BrokenPipeError):  # nobody reads stderr any more: the solve goes on
             print(f"  {info['seconds']:7.1f} s  plan {info['objective']:,.3f}  bound {bound}  gap {shown}",
                   file=stream, flush=True)

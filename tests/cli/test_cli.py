@@ -256,3 +256,21 @@ def test_export_writes_the_specs_rows_without_strengthening(tmp_path: Path, caps
     assert main(["export", str(manifest), "--lp", str(lp)]) == 0
     text = lp.read_text(encoding="utf-8")
     assert "site_link_0" in text and "cover_" not in text
+
+
+
+def test_the_starting_plan_is_shown_once() -> None:
+    """The heuristic's plan is the first line; HiGHS announcing that start again adds none; later plans do."""
+    import io
+    import math
+
+    from spatialopt.cli import _incumbent_printer
+
+    stream = io.StringIO()
+    show = _incumbent_printer(stream)
+    show({"objective": 100.0, "bound": math.nan, "gap": math.nan, "seconds": 0.1})   # the starting plan
+    show({"objective": 100.0, "bound": -math.inf, "gap": math.inf, "seconds": 0.2})  # HiGHS: the same start
+    show({"objective": 90.0, "bound": 80.0, "gap": 0.111, "seconds": 0.5})          # a better plan
+    lines = stream.getvalue().splitlines()
+    assert lines == ["      0.1 s  plan 100.000  bound n/a (starting plan)  gap n/a",
+                     "      0.5 s  plan 90.000  bound 80.000  gap 11.10%"]
