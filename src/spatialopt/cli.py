@@ -884,7 +884,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     except ExplainError as exc:
         print(f"spatialopt: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    print(f"explaining {result.instance.name} (objective {result.objective:,.3f}); one re-solve per question",
+    print(f"explaining {result.instance.name} (objective {result.objective:,.3f}); one re-optimised alternative per question",
           file=sys.stderr, flush=True)
     stream = _terminal_stderr()
     tty = stream.isatty()
@@ -906,7 +906,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
             stream.close()
     written = explanation.write(folder, force=args.force)
     print(explanation.text(top=args.top or 10))
-    print(f"{explanation.settings['counterfactuals']} re-solves in {explanation.seconds:.1f} s")
+    print(f"{explanation.settings['counterfactuals']} questions answered in {explanation.seconds:.1f} s")
     print(f"wrote {', '.join(p.name for p in written)} in {folder}/")
     return EXIT_OK
 
