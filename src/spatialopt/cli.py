@@ -529,7 +529,7 @@ def _incumbent_printer(stream):
 
 def cmd_export(args: argparse.Namespace) -> int:
     from .derive import derive
-    from .destinations import check_files, publish_file
+    from .destinations import check_files, new_temporary_file, publish_file
     from .matrix import build_matrices
     from .solve import write_model_file
     from .strong_rows import Strengthening
@@ -550,8 +550,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     )
     for path in targets:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # HiGHS picks the format by the extension: the temporary file keeps it, then takes the name atomically.
-        written = path.with_name(f".{path.stem[:40]}.{os.getpid()}.tmp{path.suffix}")
+        # HiGHS picks the format by the extension: it writes into a file of ours (created empty here, with
+        # that extension), which then takes the name atomically.
+        written = new_temporary_file(path, suffix=f".tmp{path.suffix}")
         try:
             write_model_file(matrices, str(written), names)
             publish_file(path, None, args.force, written=written)

@@ -33,7 +33,9 @@ import re
 import secrets
 import shutil
 import stat
+import tempfile
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -397,7 +399,7 @@ def publish_file(path: Path, content: bytes | None, force: bool, *, written: Pat
     appeared meanwhile; with ``force`` it replaces ``path``. No temporary file
     is left behind on any path.
     """
-    tmp = written if written is not None else path.with_name(f".{path.name[:40]}.{secrets.token_hex(6)}.tmp")
+    tmp = written if written is not None else new_temporary_file(path)
     try:
         if content is not None:
             tmp.write_bytes(content)
@@ -407,6 +409,33 @@ def publish_file(path: Path, content: bytes | None, force: bool, *, written: Pat
             _link_new(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def publish_files(contents: Sequence[tuple[Path, bytes | None, Path | None]], force: bool) -> None:
+    """Publish several files all or nothing: :func:`publish_file` for each ``(path, content, written)`` in turn.
+
+    If one fails, the files this call already published are removed again,
+    but only without ``force``: then each was linked into a name that did not
+    exist, so it is one spatialopt created here, never a file that was there
+    before. (With ``force`` a replaced file cannot be restored; nothing is removed.)
+    """
+    published: list[Path] = []
+    try:
+        for path, content, written in contents:
+            publish_file(path, content, force, written=written)
+            published.append(path)
+    except BaseException:
+        if not force:
+            for path in published:
+                path.unlink(missing_ok=True)
+        raise
+
+
+def new_temporary_file(beside: Path, suffix: str = ".tmp") -> Path:
+    """A new, empty, hidden file next to ``beside`` that this call created (never a name that existed)."""
+    fd, name = tempfile.mkstemp(dir=beside.parent, prefix=f".{beside.stem[:40]}.", suffix=suffix)
+    os.close(fd)
+    return Path(name)
 
 
 def _link_new(tmp: Path, path: Path) -> None:

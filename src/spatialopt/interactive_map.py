@@ -204,7 +204,6 @@ def interactive_map(data: InteractiveInput) -> tuple[str, str]:
     from bokeh.layouts import column, row
     from bokeh.models import ColumnDataSource, HoverTool, Range1d, SetValue
     from bokeh.models.widgets import Button, Div
-    from bokeh.plotting import figure
     from bokeh.resources import Resources
 
     tr = data.tr
@@ -215,13 +214,7 @@ def interactive_map(data: InteractiveInput) -> tuple[str, str]:
     x0, x1, y0, y1 = views[0][1]
     x_range = Range1d(start=x0, end=x1, name="map-x")
     y_range = Range1d(start=y0, end=y1, name="map-y")
-    plot = figure(width=WIDTH, height=HEIGHT, x_range=x_range, y_range=y_range, name="flowmap",
-                  tools="pan,wheel_zoom,box_zoom,reset", active_scroll="wheel_zoom", toolbar_location="right",
-                  min_border=0, output_backend="canvas", sizing_mode="scale_width")
-    plot.axis.visible = False
-    plot.grid.visible = False
-    plot.background_fill_color = "#f4f8fb"
-    plot.outline_line_color = "#9aa5ae"
+    plot = _map_figure("flowmap", x_range, y_range)
 
     if data.basemap is not None and len(data.basemap.polygons):
         xs, ys = [], []
@@ -327,6 +320,20 @@ def interactive_map(data: InteractiveInput) -> tuple[str, str]:
     return resources.render_js() + script, div
 
 
+def _map_figure(name: str, x_range: Any, y_range: Any) -> Any:
+    """An empty Bokeh map of the page's size: pan and zoom tools, no axes or grid, the sea-blue background."""
+    from bokeh.plotting import figure
+
+    plot = figure(width=WIDTH, height=HEIGHT, x_range=x_range, y_range=y_range, name=name,
+                  tools="pan,wheel_zoom,box_zoom,reset", active_scroll="wheel_zoom", toolbar_location="right",
+                  min_border=0, output_backend="canvas", sizing_mode="scale_width")
+    plot.axis.visible = False
+    plot.grid.visible = False
+    plot.background_fill_color = "#f4f8fb"
+    plot.outline_line_color = "#9aa5ae"
+    return plot
+
+
 def _basemap_patches(plot: Any, basemap: Any, proj: _Projection) -> None:
     if basemap is None or not len(basemap.polygons):
         return
@@ -355,7 +362,6 @@ def difference_figure(cities: pd.DataFrame, flows: pd.DataFrame, tr: Callable[[s
     from bokeh.embed import components
     from bokeh.models import ColumnDataSource, HoverTool, Range1d
     from bokeh.models.annotations.legends import Legend, LegendItem
-    from bokeh.plotting import figure
     from bokeh.resources import Resources
 
     lat0 = float(cities["lat"].mean()) if len(cities) else 35.0
@@ -363,14 +369,7 @@ def difference_figure(cities: pd.DataFrame, flows: pd.DataFrame, tr: Callable[[s
     ends = [c for c in dict.fromkeys([*flows["origin"], *flows["destination"]]) if c in cities.index]
     shown = cities.loc[ends] if ends else cities
     x0, x1, y0, y1 = _fitted_range(proj.x(shown["lon"]), shown["lat"].to_numpy(dtype=float))
-    plot = figure(width=WIDTH, height=HEIGHT, x_range=Range1d(start=x0, end=x1), y_range=Range1d(start=y0, end=y1),
-                  name="differencemap",
-                  tools="pan,wheel_zoom,box_zoom,reset", active_scroll="wheel_zoom", toolbar_location="right",
-                  min_border=0, output_backend="canvas", sizing_mode="scale_width")
-    plot.axis.visible = False
-    plot.grid.visible = False
-    plot.background_fill_color = "#f4f8fb"
-    plot.outline_line_color = "#9aa5ae"
+    plot = _map_figure("differencemap", Range1d(start=x0, end=x1), Range1d(start=y0, end=y1))
     _basemap_patches(plot, basemap, proj)
     size = flows["delta"].abs().where(flows["change"] != "unchanged", 0.0) if len(flows) else pd.Series(dtype=float)
     top = float(size.max()) if len(size) else 0.0

@@ -29,7 +29,6 @@ import datetime as _dt
 import json
 import math
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .destinations import check_files, publish_file
+from .destinations import check_files, new_temporary_file, publish_files
 from .errors import SolutionFileError
 from .instance import Instance
 from .report_html import (
@@ -338,19 +337,12 @@ def write_report(
     png = plots.figure_bytes(flow_fig, "png")
     svg = plots.figure_bytes(flow_fig, "svg")
     html_bytes = render_html(data, png, files).encode("utf-8")
-    gpkg_tmp = beside / f".{secrets.token_hex(6)}.tmp.gpkg"
-    published: list[Path] = []
+    # GDAL writes the GeoPackage into a file of ours (created empty here), which then takes its name.
+    gpkg_tmp = new_temporary_file(files.gpkg, suffix=".tmp.gpkg")
     try:
         write_gpkg(data, gpkg_tmp)
-        for path, content in ((files.flows_png, png), (files.flows_svg, svg), (files.gpkg, None),
-                              (files.html, html_bytes)):
-            publish_file(path, content, force, written=gpkg_tmp if content is None else None)
-            published.append(path)
-    except BaseException:
-        if not force:  # a report half-published is removed; what was there before is untouched
-            for path in published:
-                path.unlink(missing_ok=True)
-        raise
+        publish_files([(files.flows_png, png, None), (files.flows_svg, svg, None), (files.gpkg, None, gpkg_tmp),
+                       (files.html, html_bytes, None)], force)
     finally:
         gpkg_tmp.unlink(missing_ok=True)
     return files
@@ -946,7 +938,7 @@ def write_gpkg(data: _Folder, path: Path) -> None:
             geometry=geopandas.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
 
     geometry_type = {"cities": "Point", "sites": "Point", "flows": "LineString"}
-    path.unlink(missing_ok=True)
+    path.unlink(missing_ok=True)  # the empty temporary file write_report reserved for it: GDAL creates its own
     for name, layer in layers.items():
         pyogrio.write_dataframe(layer, path, layer=name, driver="GPKG", geometry_type=geometry_type[name],
                                 append=name != "cities")

@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from .destinations import check_files, publish_file
+from .destinations import check_files, publish_files
 from .instance import Instance
 from .report import CSP, CSS, _Folder, _map_data, read_folder
 from .report_html import _e, _figure, _float, _table, fmt_cost, fmt_int
@@ -126,16 +126,7 @@ def write_comparison(
     fig = plots.difference_map(_difference_data(a, b, flows, label_a, label_b))
     png, svg = plots.figure_bytes(fig, "png"), plots.figure_bytes(fig, "svg")
     page = _page(a, b, diff, flows, png, files).encode("utf-8")
-    published: list[Path] = []
-    try:
-        for path, content in ((files.png, png), (files.svg, svg), (files.html, page)):
-            publish_file(path, content, force)
-            published.append(path)
-    except BaseException:
-        if not force:
-            for path in published:
-                path.unlink(missing_ok=True)
-        raise
+    publish_files([(files.png, png, None), (files.svg, svg, None), (files.html, page, None)], force)
     return files
 
 

@@ -67,3 +67,15 @@ def test_diff_csv_refuses_an_existing_file_then_force_replaces(tmp_path: Path,
     assert main(["diff", str(result), str(result), "--csv", str(csv), "--force"]) == 0
     assert sorted(listing(out)) == ["changes.csv"]
     assert csv.read_text(encoding="utf-8").startswith("section,item,change,a,b,delta")
+
+
+def test_publish_files_is_all_or_nothing_and_removes_only_its_own(tmp_path: Path) -> None:
+    """A file that appears meanwhile stops the batch: the files this call created go, the user's file stays."""
+    from spatialopt.destinations import DestinationError, publish_files
+
+    mine = tmp_path / "c.html"
+    mine.write_text("the user's\n", encoding="utf-8")
+    with pytest.raises(DestinationError):
+        publish_files([(tmp_path / "a.png", b"a", None), (tmp_path / "b.svg", b"b", None), (mine, b"c", None)],
+                      force=False)
+    assert listing(tmp_path) == {"c.html": b"the user's\n"}  # no a.png, b.svg, nor any temporary file
