@@ -15,6 +15,9 @@ sketched beside each function and in ``docs/extensions.md``.
                      cover_target[s(, p)]: sum_i a_si Y_i(p) >= T_sp - (residents s can move without a site)
     dominated_arcs   x_fd bounded to 0 where another arc of f to a destination with no
                      destination-dependent row costs no more in every period and no more budget
+    cumulative_rows  (plan periods only) cumulative_link[f, d, p]: sum_{q<=p} x_fdq <= count_f Y_kd(p);
+                     cumulative_site_capacity[k, d, p]: jobs moved to the site by the end of p
+                     <= cap_kd Y_kd(p), p before the last
 """
 
 from __future__ import annotations
@@ -49,18 +52,20 @@ class Strengthening:
     cover_rows: bool = True
     dominated_arcs: bool = False
     reduced_cost_fixing: bool = True
+    cumulative_rows: bool = True
     fixing_min_integers: int = 5_000
 
     @classmethod
     def none(cls) -> Strengthening:
         """The spec's model exactly."""
-        return cls(capacity_links=False, cover_rows=False, dominated_arcs=False, reduced_cost_fixing=False)
+        return cls(capacity_links=False, cover_rows=False, dominated_arcs=False, reduced_cost_fixing=False,
+                   cumulative_rows=False)
 
     @classmethod
     def every(cls) -> Strengthening:
         """Every strengthening on, on any model size (the tests' setting)."""
         return cls(capacity_links=True, cover_rows=True, dominated_arcs=True, reduced_cost_fixing=True,
-                   fixing_min_integers=0)
+                   cumulative_rows=True, fixing_min_integers=0)
 
     @classmethod
     def only(cls, name: str) -> Strengthening:
@@ -70,14 +75,15 @@ class Strengthening:
         return replace(cls.none(), fixing_min_integers=0, **{name: True})
 
 
-NAMES = ("capacity_links", "cover_rows", "dominated_arcs", "reduced_cost_fixing")
+NAMES = ("capacity_links", "cover_rows", "dominated_arcs", "reduced_cost_fixing", "cumulative_rows")
 DEFAULT = Strengthening()
 COVER_FAMILIES = ("cover_site_jobs", "cover_target")
+CUMULATIVE_FAMILIES = ("cumulative_link", "cumulative_site_capacity")
 
 
 def strengthened(form: Formulation, options: Strengthening = DEFAULT) -> Formulation:
     """``form`` with the row-level strengthenings of ``options`` (a copy; ``form`` is unchanged)."""
-    if not (options.capacity_links or options.cover_rows or options.dominated_arcs):
+    if not (options.capacity_links or options.cover_rows or options.dominated_arcs or options.cumulative_rows):
         return form
     if form.instance is None or form.derived is None:
         raise ValueError("strengthening needs a formulation built from an instance (formulation.build)")
@@ -87,6 +93,10 @@ def strengthened(form: Formulation, options: Strengthening = DEFAULT) -> Formula
         _capacity_links(data, out)
     if options.cover_rows:
         for block in (_cover_site_jobs(data, out), _cover_target(data, out)):
+            if block is not None and block.n_rows:
+                out.add_rows(block)
+    if options.cumulative_rows and data.n_periods > 1:
+        for block in (_cumulative_link(data, out), _cumulative_site_capacity(data, out)):
             if block is not None and block.n_rows:
                 out.add_rows(block)
     if options.dominated_arcs:
@@ -266,6 +276,108 @@ def _target_cover(data: _Data, s: str, p: int, target: float, movable: np.ndarra
     if chosen.size == 0 or float(np.sum(coef[chosen])) < need * (1 - 1e-12):
         return None  # the row could not hold: leave the verdict to the spec's rows
     return chosen, coef[chosen], need
+
+
+# -- (c) cumulative rows over plan periods -----------------------------------------------
+def _opened_by(data: _Data, form: Formulation, sites: np.ndarray, rows: np.ndarray, periods: np.ndarray,
+               coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entries coef[i] * y_{sites[i], q} for q = 0..periods[i] in row rows[i] (a site opened by the end of p)."""
+    opened_by = periods + 1
+    row = np.repeat(rows, opened_by)
+    q = np.arange(row.size) - np.repeat(np.cumsum(opened_by) - opened_by, opened_by)
+    col = form.column("y").start + data.site_column(np.repeat(sites, opened_by), q)
+    return row, col, np.repeat(coef, opened_by)
+
+
+def _cumulative_link(data: _Data, form: Formulation) -> RowBlock | None:
+    """cumulative_link[f, d, p]: sum_{q<=p} x_fdq - count_f sum_{q<=p} y_kdq <= 0.
+
+    Proof: site_open makes Y_kd(p) = sum_{q<=p} y_kdq a 0/1 value. When it is 0,
+    site_link keeps every x_fdq with q <= p at 0; when it is 1, the moves of f
+    to d by the end of p are part of all of f's moves, at most count_f (assign).
+    The spec's site_link bounds each period's move alone, so a facility split
+    over periods into a site opened late can pass more units than it has; these
+    rows close that. Built for the periods after the arc's first move (at its
+    first period the row is site_link's).
+    """
+    moves, site = data.move_link
+    if moves.size == 0:
+        return None
+    arc, period = data.mv_arc[moves], data.mv_p[moves]
+    first = np.full(data.n_arcs, data.n_periods, dtype=np.int64)
+    np.minimum.at(first, arc, period)
+    last = np.full(data.n_arcs, -1, dtype=np.int64)
+    np.maximum.at(last, arc, period)
+    site_of_arc = np.full(data.n_arcs, -1, dtype=np.int64)
+    site_of_arc[arc] = site
+    # One row per (arc, p) with first(arc) < p <= last(arc); the moves q <= p of the arc enter it.
+    arcs = np.flatnonzero(last > first)
+    if arcs.size == 0:
+        return None
+    n_per_arc = last[arcs] - first[arcs]
+    row_arc = np.repeat(arcs, n_per_arc)
+    row_p = np.repeat(first[arcs] + 1, n_per_arc) + (np.arange(row_arc.size) - np.repeat(np.cumsum(n_per_arc) - n_per_arc, n_per_arc))
+    row_start = np.zeros(data.n_arcs, dtype=np.int64)
+    row_start[arcs] = np.cumsum(n_per_arc) - n_per_arc
+    # Move (a, q) enters the rows (a, p) for max(q, first_a + 1) <= p <= last_a.
+    lowest = np.maximum(period, first[arc] + 1)
+    times = np.maximum(last[arc] - lowest + 1, 0)
+    x_p = np.repeat(lowest, times) + (np.arange(int(times.sum())) - np.repeat(np.cumsum(times) - times, times))
+    x_arc = np.repeat(arc, times)
+    x_rows = row_start[x_arc] + x_p - first[x_arc] - 1
+    x_cols = np.repeat(moves, times)
+    f = data.af[row_arc]
+    y_row, y_col, y_val = _opened_by(data, form, site_of_arc[row_arc], np.arange(row_arc.size), row_p,
+                                     -data.count[f])
+    n = row_arc.size
+    keys = (data.facility_ids[f], data.city_ids[data.ad[row_arc]], np.asarray(data.period_ids, dtype=object)[row_p])
+    return RowBlock("cumulative_link", np.r_[x_rows, y_row], np.r_[form.column("x").start + x_cols, y_col],
+                    np.r_[np.ones(x_rows.size), y_val], np.full(n, -INF), np.zeros(n),
+                    lambda: list(zip(*(k.tolist() for k in keys))))
+
+
+def _cumulative_site_capacity(data: _Data, form: Formulation) -> RowBlock | None:
+    """cumulative_site_capacity[k, d, p], p before the last: jobs moved to d by the end of p <= cap_kd Y_kd(p).
+
+    Proof: when the site has not opened by p, site_link keeps those moves at 0;
+    when it has, they are part of all the jobs moved to it (every term >= 0),
+    at most cap_kd by site_capacity. The spec builds site_capacity for the last
+    period only, so in the relaxation an early fraction of an opening could
+    take the whole capacity's moves.
+    """
+    moves, site = data.move_link
+    capacity = np.asarray(data.derived.site_capacity, float)
+    finite = np.flatnonzero(np.isfinite(capacity))
+    if moves.size == 0 or finite.size == 0:
+        return None
+    number = np.full(data.n_sites, -1, dtype=np.int64)
+    number[finite] = np.arange(finite.size)
+    n_sites, periods = finite.size, data.n_periods - 1
+    rows, cols, vals = [], [], []
+    for p in range(periods):
+        on = (number[site] >= 0) & (data.mv_p[moves] <= p)
+        rows.append(p * n_sites + number[site[on]])
+        cols.append(form.column("x").start + moves[on])
+        vals.append(data.mv_jobs[moves[on]])
+    row_site = np.tile(finite, periods)
+    row_p = np.repeat(np.arange(periods, dtype=np.int64), n_sites)
+    y_row, y_col, y_val = _opened_by(data, form, row_site, np.arange(row_site.size), row_p, -capacity[row_site])
+    # A row with no move in it reads -cap Y <= 0: it holds, leave it out.
+    used = np.zeros(row_site.size, dtype=bool)
+    used[np.concatenate(rows)] = True
+    renumber = np.cumsum(used) - 1
+    x_row = np.concatenate(rows)
+    keep_y = used[y_row]
+    d = data.derived
+    kept_site, kept_p = row_site[used], row_p[used]
+    keys = (np.asarray(d.site_type, dtype=object)[kept_site], data.city_ids[np.asarray(d.site_d)[kept_site]],
+            np.asarray(data.period_ids, dtype=object)[kept_p])
+    n = int(used.sum())
+    if n == 0:
+        return None
+    return RowBlock("cumulative_site_capacity", np.r_[renumber[x_row], renumber[y_row[keep_y]]],
+                    np.r_[np.concatenate(cols), y_col[keep_y]], np.r_[np.concatenate(vals), y_val[keep_y]],
+                    np.full(n, -INF), np.zeros(n), lambda: list(zip(*(k.tolist() for k in keys))))
 
 
 # -- (d) dominated arcs -----------------------------------------------------------------

@@ -99,6 +99,75 @@ def test_cover_row_for_a_hard_target(tmp_path: Path) -> None:
     assert "cover_site_jobs" not in {b.family for b in form.rows}  # nothing must move as jobs
 
 
+def phased_site_instance(capacity: float, facilities: list[tuple[str, int]]) -> dict:
+    """One source, destination ``a`` with a site of ``capacity`` jobs, periods p1 and p2, no target.
+
+    ``facilities``: (id, count) rows of 10 jobs each, free to move in either period.
+    """
+    return {
+        "instance": {"name": "phased-sites", "base_year": 2020, "horizon_years": 10},
+        "periods": [{"id": "p1", "end_year": 2025}, {"id": "p2", "end_year": 2030}],
+        "types": [{"id": "t", "requires_site": True, "site_cost": 100.0, "site_capacity_jobs": capacity}],
+        "sources": [{"city": "s", "target_reduction": 0}],
+        "cities": [{"id": "s", "lon": 116.0, "lat": 40.0, "tier": "core"},
+                   {"id": "a", "lon": 117.0, "lat": 40.0, "tier": "large"}],
+        "facilities": [{"id": f, "origin": "s", "type": "t", "count": n, "jobs": 10} for f, n in facilities],
+    }
+
+
+def activity(form: Formulation, point: dict[tuple, float]) -> dict[str, np.ndarray]:
+    """Each family's row activities at ``point`` (column key -> value, others 0), and whether each row holds."""
+    v = np.zeros(form.n_cols)
+    for block in form.columns:
+        start = form.column(block.name).start
+        for i, key in enumerate(block.keys):
+            v[start + i] = point.get(key, 0.0)
+    out = {}
+    for block in form.rows:
+        act = np.bincount(block.row, weights=block.val * v[block.col], minlength=block.n_rows)
+        out[block.family] = (act >= block.lower - 1e-9) & (act <= block.upper + 1e-9)
+    return out
+
+
+def test_cumulative_link_by_hand(tmp_path: Path) -> None:
+    """f (2 units) to a in p1 and p2: sum_{q<=p2} x_faq - 2 (y_a,p1 + y_a,p2) <= 0; none for p1 (site_link's)."""
+    form = strengthened(formulation(tmp_path, phased_site_instance(1000, [("f", 2)])), Strengthening.only("cumulative_rows"))
+    link = form.family("cumulative_link")
+    assert link.keys == [("f", "a", "p2")]
+    x, y = form.column("x"), form.column("y")
+    entries = sorted(zip(link.col.tolist(), link.val.tolist()))
+    assert entries == [(x.start, 1.0), (x.start + 1, 1.0), (y.start, -2.0), (y.start + 1, -2.0)]
+    # One unit moved in each period into a site half opened in p1 meets every spec row (site_link: 1 <= 2 * 0.5
+    # twice), but not this one (2 > 2 * 0.5): the relaxation paid half a site for a whole facility.
+    point = {("f", "a", "p1"): 1.0, ("f", "a", "p2"): 1.0, ("t", "a", "p1"): 0.5}
+    holds = activity(form, point)
+    assert all(holds[f].all() for f in holds if f != "cumulative_link")
+    assert not holds["cumulative_link"].any()
+    # Whole plans (site opened in p1, both units in p2) keep every row.
+    assert all(h.all() for h in activity(form, {("f", "a", "p2"): 2.0, ("t", "a", "p1"): 1.0}).values())
+
+
+def test_cumulative_site_capacity_by_hand(tmp_path: Path) -> None:
+    """A site of 10 jobs; f and g (10 jobs each): by the end of p1, 10 x_fa,p1 + 10 x_ga,p1 - 10 y_a,p1 <= 0."""
+    form = strengthened(formulation(tmp_path, phased_site_instance(10, [("f", 1), ("g", 1)])),
+                        Strengthening.only("cumulative_rows"))
+    capacity = form.family("cumulative_site_capacity")
+    assert capacity.keys == [("t", "a", "p1")]  # the last period's row is the spec's site_capacity
+    assert sorted(capacity.val.tolist()) == [-10.0, 10.0, 10.0]
+    # Half of each moved in p1 into a site half opened in p1 and half in p2: the spec's rows hold
+    # (site_capacity counts both openings: 10 <= 10), this one does not (10 > 5).
+    point = {("f", "a", "p1"): 0.5, ("g", "a", "p1"): 0.5, ("t", "a", "p1"): 0.5, ("t", "a", "p2"): 0.5}
+    holds = activity(form, point)
+    assert all(holds[f].all() for f in holds if f != "cumulative_site_capacity")
+    assert not holds["cumulative_site_capacity"].any()
+
+
+def test_cumulative_rows_need_periods(tmp_path: Path) -> None:
+    """One period: nothing accumulates, so the option adds no row."""
+    form = formulation(tmp_path, site_instance(130, 40, 5))
+    assert not any(b.family.startswith("cumulative") for b in strengthened(form, Strengthening.every()).rows)
+
+
 def test_dominated_arc_is_the_dearer_of_two_free_destinations(tmp_path: Path) -> None:
     # No site, no cap, no share: f's moves to a (100 km) and b (185 km) differ only in cost.
     data = site_instance(130, 40, 1)
@@ -177,12 +246,16 @@ def _reach(data: dict, counts: dict[str, int]) -> None:
         counts["cover_rows"] += 1
     if any(np.any(a.upper != b.upper) for a, b in zip(every.columns, plain.columns)):
         counts["dominated_arcs"] += 1
+    if any(b.family.startswith("cumulative_") for b in every.rows):
+        counts["cumulative_rows"] += 1
 
 
 @pytest.mark.parametrize("generator", [tiny_instances, tiny_phased_instances], ids=["v11", "phased"])
 def test_the_brute_force_generators_reach_each_strengthening(generator: object) -> None:
     """Of the instances the brute-force tests draw, several get each strengthening (so those tests can fail)."""
-    counts = dict.fromkeys(("capacity_links", "cover_rows", "dominated_arcs"), 0)
+    counts = dict.fromkeys(("capacity_links", "cover_rows", "dominated_arcs", "cumulative_rows"), 0)
+    if generator is tiny_instances:  # one period: there is nothing to accumulate
+        del counts["cumulative_rows"]
 
     @settings(max_examples=40, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
