@@ -116,6 +116,27 @@ def test_cores_take_the_sourced_sums_and_say_what_is_synthetic() -> None:
     assert checked >= 8  # cores whose population is on the record
 
 
+def test_the_header_says_per_core_what_is_sourced() -> None:
+    """instance.toml's header lists each core's population, area and target as sourced or
+    SYNTHETIC, as the district table has them (Beijing and Shanghai: the assumptions' facts;
+    only Beijing's target, the master plan's ceiling, is sourced)."""
+    lines = (INSTANCE / "instance.toml").read_text(encoding="utf-8").splitlines()
+    said = {}
+    for line in lines:
+        if line.startswith("#   ") and "-core: population " in line:
+            core, rest = line[4:].split(": ", 1)
+            said[core.removesuffix("-core")] = dict(part.split(" ") for part in rest.split(", "))
+    assert set(said) == set(_by_city())
+    for city, rows in _by_city().items():
+        facts = city in ("beijing", "shanghai")
+        expect = {
+            "population": "sourced" if facts or _complete(rows, "population_2020") else "SYNTHETIC",
+            "area": "sourced" if facts or _complete(rows, "area_km2") else "SYNTHETIC",
+            "target": "sourced" if city == "beijing" else "SYNTHETIC",
+        }
+        assert said[city] == expect, city
+
+
 def test_beijing_and_shanghai_rows_match_the_facts() -> None:
     with (ROOT / "instances" / "china" / "assumptions.toml").open("rb") as fh:
         facts = tomllib.load(fh)["facts"]
