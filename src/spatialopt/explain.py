@@ -79,7 +79,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "runner_up_gap": ("the re-solve's relative MIP gap", ""),
         "stays_instead": ("true when the best plan without the chosen city leaves the facility where it is", ""),
         "stay_extra_cost": ("that plan's extra cost (only when stays_instead)", MONEY),
-        "other_moves": ("other facilities that move differently in the runner-up plan", ""),
+        "other_moves": ("other facilities that move differently (elsewhere, or in another period) in the runner-up "
+                        "plan", ""),
         "sites_opened": ("sites the runner-up plan opens that this plan does not", ""),
         "sites_closed": ("sites this plan opens that the runner-up plan does not", ""),
         "seconds": ("solver time of the re-solves", "s"),
@@ -94,8 +95,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "extra_cost_at_least": ("the proven lower bound of the extra cost", MONEY),
         "status": ("optimal, feasible (stopped at a limit), infeasible (no plan can move it) or not solved", ""),
         "gap": ("the re-solve's relative MIP gap", ""),
-        "why_not": ("what stands in the way: cost, a full capacity, the budget, a site, or no eligible destination",
-                    ""),
+        "why_not": ("what stands in the way: cost, a full capacity, the budget or a period's budget, a site, or no "
+                    "eligible destination", ""),
         "other_moves": ("other facilities that move differently in that plan", ""),
         "sites_opened": ("sites that plan opens that this plan does not", ""),
         "sites_closed": ("sites this plan opens that that plan does not", ""),
@@ -402,7 +403,9 @@ class _Context:
         self.unit = f" {self.instance.cost_unit}" if self.instance.cost_unit else ""
         self.facility_ids = np.asarray(d.facility_ids, dtype=object)
         self.city_ids = np.asarray(d.city_ids, dtype=object)
-        self.base_moves = self._moves(np.flatnonzero(result.units > 0).tolist(), result.units[result.units > 0].tolist())
+        self.period_ids = [p.id for p in self.instance.periods] if self.instance.phased else [""]
+        arc, period, units = result._moves
+        self.base_moves = self._timed(list(zip(arc.tolist(), period.tolist(), units.tolist())))
         self.base_sites = {d.site_keys()[i] for i in np.flatnonzero(result.opened)}
         self._arc_of: dict[tuple[str, str], int] = {}
 
@@ -456,9 +459,19 @@ class _Context:
             out.setdefault(str(self.facility_ids[d.arc_f[a]]), {})[str(self.city_ids[d.arc_d[a]])] = u
         return out
 
+    def _timed(self, moves: list[tuple[int, int, float]]) -> dict[str, dict[tuple[str, str], float]]:
+        """Per facility: units per (city, period id); the period id is "" for a single-period plan."""
+        out: dict[str, dict[tuple[str, str], float]] = {}
+        d = self.derived
+        for a, p, u in moves:
+            there = out.setdefault(str(self.facility_ids[d.arc_f[a]]), {})
+            key = (str(self.city_ids[d.arc_d[a]]), self.period_ids[p])
+            there[key] = there.get(key, 0.0) + u
+        return out
+
     def changes(self, plan: Plan, subject: str) -> tuple[str, str, str]:
-        """Other facilities that move differently, sites opened, sites closed: as text."""
-        moves = self._moves(plan.arcs, plan.units)
+        """Other facilities that move differently (elsewhere, or in another period), sites opened, sites closed."""
+        moves = self._timed(plan.moves)
         differ, resplit = [], []
         for f in sorted(set(moves) | set(self.base_moves)):
             if f == subject or moves.get(f) == self.base_moves.get(f):
@@ -595,7 +608,8 @@ class _Context:
                        + _changes_text(moves, opened, closed))
 
     def obstacles(self, facility: str, dest: str) -> list[str]:
-        """What, in this plan, stands between ``facility`` and ``dest``: cost, a full capacity, the budget, a site."""
+        """What, in this plan, stands between ``facility`` and ``dest``: cost, a full capacity, a site, the budget and
+        the budget of each period of the facility's window (plan periods) without room for the move."""
         inst, d, units = self.instance, self.derived, self.result.units
         if not self._arc_of:
             self._arc_of.update({key: i for i, key in enumerate(d.arc_keys())})
@@ -615,14 +629,39 @@ class _Context:
             at = next((i for i, key in enumerate(keys) if key == (inst.facilities.at[facility, "type"], dest)), None)
             site_cost = float(d.site_cost[at]) if at is not None else 0.0
             out.append(f"it needs a new {kind.id} site in {dest} (site cost {site_cost:,.2f}{self.unit})")
+        cost = float(d.relocation[arc]) + site_cost
         budget = inst.policy.budget
         if budget is not None:
             spent = float(d.relocation @ units + d.site_cost[self.result.opened].sum())
-            cost = float(d.relocation[arc]) + site_cost
             if spent + cost > budget + 1e-9 * max(1.0, budget):
                 out.append(f"the budget ({budget - spent:,.2f}{self.unit} left of {budget:,.2f}; moving it "
                            f"spends {cost:,.2f})")
+        out += self._period_budgets(facility, cost)
         out.append(f"its own cost there is {float(d.cost[arc]):,.2f}{self.unit} per unit")
+        return out
+
+    def _period_budgets(self, facility: str, cost: float) -> list[str]:
+        """The budgets of the periods of ``facility``'s window that have no room for ``cost`` in this plan."""
+        from .periods import facility_windows
+
+        inst, d = self.instance, self.derived
+        if not inst.phased or all(p.budget is None for p in inst.periods):
+            return []
+        spent = np.zeros(len(inst.periods))
+        arc, period, units = self.result._moves
+        np.add.at(spent, period, np.asarray(d.relocation, float)[arc] * units)
+        site_period = self.result.site_period
+        if site_period is not None:
+            opened = np.flatnonzero(site_period >= 0)
+            np.add.at(spent, site_period[opened], np.asarray(d.site_cost, float)[opened])
+        earliest, latest = facility_windows(inst)
+        f = int(np.flatnonzero(self.facility_ids == facility)[0])
+        out = []
+        for p in range(int(earliest[f]), int(latest[f]) + 1):
+            budget = inst.periods[p].budget
+            if budget is not None and spent[p] + cost > budget + 1e-9 * max(1.0, budget):
+                out.append(f"the {inst.periods[p].id} budget ({budget - spent[p]:,.2f}{self.unit} left of "
+                           f"{budget:,.2f}; moving it then spends {cost:,.2f})")
         return out
 
     def cities_table(self, pairs: list[tuple[str, str]], excluded: dict[tuple[str, str], Any],
@@ -657,10 +696,12 @@ class _Context:
         return frame.sort_values(["city", "type"], kind="stable").reset_index(drop=True)
 
 
-def _where(there: dict[str, float] | None) -> str:
+def _where(there: dict[tuple[str, str], float] | None) -> str:
+    """Where (and, with plan periods, when) a facility goes: "a", "a (2)", "a in 2026-2030"."""
     if not there:
         return "stays"
-    return ", ".join(f"{c}" if u == 1 else f"{c} ({u:g})" for c, u in sorted(there.items()))
+    return ", ".join(c + (f" in {p}" if p else "") + ("" if u == 1 else f" ({u:g})")
+                     for (c, p), u in sorted(there.items()))
 
 
 def _signed(value: float) -> str:

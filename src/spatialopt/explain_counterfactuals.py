@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from .derive import Derived, derive
-from .formulation import Formulation, RowBlock, build
+from .formulation import Formulation, RowBlock, build, move_layout
 from .instance import Instance
 from .tolerances import GAP_DENOMINATOR_FLOOR
 
@@ -88,6 +88,8 @@ class Plan:
     arcs: list[int] = field(default_factory=list)  # arcs with units > 0
     units: list[float] = field(default_factory=list)
     opened: list[int] = field(default_factory=list)  # opened site candidates
+    # every move with units > 0 as (arc, period position, units): with plan periods an arc may have several
+    moves: list[tuple[int, int, float]] = field(default_factory=list)
     termination: str = ""
     screened: bool = False  # no full run: the plan's completion, proved optimal within the gap by a known bound
 
@@ -124,6 +126,7 @@ class Counterfactuals:
         self.units, self.opened = np.asarray(units, float), np.asarray(opened, bool)  # per move / site column
         form = build(instance, self.derived)
         self.move_arc = np.asarray(form.move_arc, np.int64)
+        self.move_period = move_layout(instance, self.derived)[1]
         if self.move_arc.size != self.units.size:
             raise ValueError(f"{instance.name}: the plan has {self.units.size} move values, the model "
                              f"{self.move_arc.size} move columns")
@@ -306,6 +309,12 @@ class Counterfactuals:
         if result.status.has_solution:
             used = np.flatnonzero(result.units > 0)
             plan.arcs, plan.units = used.tolist(), result.units[used].tolist()
+            if result.move_units is not None:
+                moved = np.flatnonzero(result.move_units > 0)
+                plan.moves = list(zip(self.move_arc[moved].tolist(), self.move_period[moved].tolist(),
+                                      result.move_units[moved].tolist()))
+            else:
+                plan.moves = [(a, 0, u) for a, u in zip(plan.arcs, plan.units)]
             plan.opened = np.flatnonzero(result.opened).tolist()
         return plan
 
