@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SpatialoptError
-from .explain_counterfactuals import Answer, Plan, Question, answer_questions
+from .explain_counterfactuals import Answer, Counterfactuals, Plan, Question, answer_questions
 from .explain_marginals import LOCAL_NOTE, fixed_lp_duals
 
 if TYPE_CHECKING:
@@ -288,21 +289,21 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
         if scheduler is None and (n_workers <= 1 or len(questions) <= 1):
             answer_questions(result.instance, moves, sites, pairs, questions, chosen, record, floor)
         else:
-            batches = _batches(questions, n_workers)
-            tasks = [(result.instance, moves, sites, [(q.type, q.city) for q in b if q.kind == "receive"],
-                      b, chosen, None, floor) for b in batches]
+            # one question per task, handed to whichever worker is free: the last one to finish is one
+            # question, never a batch; each worker builds its model once (_answer_in_worker)
+            key = f"{os.getpid()}-{id(result)}-{time.time_ns()}"
+            tasks = [(key, result.instance, moves, sites, pairs, q, chosen, floor) for q in questions]
 
             failures: list[BaseException] = []
 
             def finished(_i: int, value: Any, exc: BaseException | None) -> bool:
                 if exc is not None:
                     failures.append(exc)
-                    return not isinstance(exc, KeyboardInterrupt)  # a failed batch: start no further one
-                for answer in value:
-                    record(answer)
+                    return not isinstance(exc, KeyboardInterrupt)  # a failed question: start no further one
+                record(value)
                 return False
 
-            run_tasks(answer_questions, tasks, workers=n_workers, scheduler=scheduler, on_done=finished)
+            run_tasks(_answer_in_worker, tasks, workers=n_workers, scheduler=scheduler, on_done=finished)
             errors = [e for e in failures if not isinstance(e, KeyboardInterrupt)]
             if errors:
                 raise errors[0]
@@ -340,10 +341,15 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
         runs = sum(p is not None for a in answers.values() for p in (a.first, a.forced))
         explanation.notes.append(f"{proved} of {runs} re-solves needed no full MIP run: the plan, completed under "
                                  "the question, came within the gap of a bound no answer can beat (the plan's own)")
-    interrupted = len(answers) < len(questions)
-    if interrupted:
+    stopped = sum(any(p is not None and "interrupted" in p.termination for p in (a.first, a.forced))
+                  for a in answers.values())
+    explanation.settings["interrupted"] = len(answers) < len(questions) or stopped > 0
+    if len(answers) < len(questions):
         explanation.notes.append(f"{len(questions) - len(answers)} of {len(questions)} questions were not "
                                  "answered (interrupted); their rows say 'not solved'")
+    if stopped:
+        explanation.notes.append(f"{stopped} question{'s were' if stopped != 1 else ' was'} stopped by the "
+                                 "interrupt: their answers are the best found by then, with their gap")
     explanation.seconds = time.perf_counter() - started
     return explanation
 
@@ -355,7 +361,30 @@ def _plan_floor(result: Result) -> float | None:
     return min(float(result.bound), float(result.objective))
 
 
-BATCH = 4  # questions per task of a pool or a cluster: progress comes per finished task
+_ENGINES: dict[str, Counterfactuals] = {}  # in a worker process: the model of the plan it answers for
+
+
+def _answer_in_worker(key: str, instance: Any, moves: np.ndarray, sites: np.ndarray,
+                      receive_pairs: list[tuple[str, str]], question: Question, options: dict[str, Any],
+                      floor: float | None) -> Answer:
+    """One question, in a pool or cluster worker, on the worker's model of the plan ``key`` (built once).
+
+    A Ctrl-C forwarded to the worker stops the run it is in (the answer keeps
+    what it found, as a run stopped at a limit); one that came between two
+    questions starts no further one.
+    """
+    from .scenarios.parallel import stop_requested
+
+    engine = _ENGINES.get(key)
+    if engine is None:
+        _ENGINES.clear()
+        engine = _ENGINES[key] = Counterfactuals(instance, moves, sites, receive_pairs, options, floor=floor)
+    if stop_requested():
+        raise KeyboardInterrupt("interrupted before it started")
+    with engine.session:
+        if stop_requested():
+            engine.session.stop()
+        return engine.answer(question)
 
 
 def _install() -> None:
@@ -365,17 +394,6 @@ def _install() -> None:
 
 
 _install()
-
-
-def _batches(questions: list[Question], workers: int) -> list[list[Question]]:
-    """Questions in small batches, in order (the largest first), so that progress comes steadily.
-
-    Each batch builds its model once (a fraction of a second even on china-2035)
-    and answers its questions on it; a batch never holds more than its share
-    of the questions, so that every worker gets some.
-    """
-    size = max(1, min(BATCH, math.ceil(len(questions) / max(1, workers))))
-    return [questions[i:i + size] for i in range(0, len(questions), size)]
 
 
 def _check_ids(ctx: _Context, facilities: Sequence[str] | None, cities: Sequence[str] | None) -> None:
@@ -507,8 +525,8 @@ class _Context:
             return extra, extra, f"{_signed(extra)}{self.unit}"
         low_text = "unknown" if low is None else f"{_signed(low)}{self.unit}"
         gap = "n/a" if plan.gap is None else f"{plan.gap:.1%}"
-        return extra, low, (f"at most {_signed(extra)}{self.unit} and at least {low_text} (stopped at the "
-                            f"limit, gap {gap})")
+        why = "interrupted" if "interrupted" in plan.termination else "stopped at the limit"
+        return extra, low, f"at most {_signed(extra)}{self.unit} and at least {low_text} ({why}, gap {gap})"
 
     # -- tables ---------------------------------------------------------------------------------
     def moved_table(self, rows: list[tuple[str, str, float, str]], answers: dict[Question, Answer]) -> pd.DataFrame:
