@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -361,13 +362,15 @@ def _plan_floor(result: Result) -> float | None:
     return min(float(result.bound), float(result.objective))
 
 
-_ENGINES: dict[str, Counterfactuals] = {}  # in a worker process: the model of the plan it answers for
+# in a worker process, per thread (a Dask worker may run several): the plan it answers for and its model
+_ENGINES: dict[int, tuple[str, Counterfactuals]] = {}
 
 
 def _answer_in_worker(key: str, instance: Any, moves: np.ndarray, sites: np.ndarray,
                       receive_pairs: list[tuple[str, str]], question: Question, options: dict[str, Any],
                       floor: float | None) -> Answer:
-    """One question, in a pool or cluster worker, on the worker's model of the plan ``key`` (built once).
+    """One question, in a pool or cluster worker, on the worker's model of the plan ``key`` (built once per
+    worker thread: a model answers one question at a time).
 
     A Ctrl-C forwarded to the worker stops the run it is in (the answer keeps
     what it found, as a run stopped at a limit); one that came between two
@@ -375,10 +378,14 @@ def _answer_in_worker(key: str, instance: Any, moves: np.ndarray, sites: np.ndar
     """
     from .scenarios.parallel import stop_requested
 
-    engine = _ENGINES.get(key)
-    if engine is None:
-        _ENGINES.clear()
-        engine = _ENGINES[key] = Counterfactuals(instance, moves, sites, receive_pairs, options, floor=floor)
+    thread = threading.get_ident()
+    held = _ENGINES.get(thread)
+    if held is not None and held[0] == key:
+        engine = held[1]
+    else:
+        _ENGINES.pop(thread, None)
+        engine = Counterfactuals(instance, moves, sites, receive_pairs, options, floor=floor)
+        _ENGINES[thread] = (key, engine)
     if stop_requested():
         raise KeyboardInterrupt("interrupted before it started")
     with engine.session:
