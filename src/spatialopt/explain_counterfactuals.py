@@ -25,9 +25,11 @@ plan's proven bound (``floor``) bounds every answer from below: a completion
 within the gap of that floor is optimal as it stands (a tie, mostly), and the
 full re-solve is skipped (:attr:`Plan.screened`); so is the second run of an
 ``avoid`` question, a restriction of the first, within the gap of the first
-run's bound. Otherwise the completion is the full run's start. It is a module-level
-function of picklable arguments, so that :func:`spatialopt.scenarios.parallel.run_tasks`
-can give each worker process (or Dask worker) its own batch and its own model.
+run's bound. A question about one facility whose completion is not proved
+gets a second, wider one (every facility of its origin freed); the better of
+the two is the full run's start. :mod:`spatialopt.explain` hands one question
+per task to a worker process (or Dask worker), which keeps its
+:class:`Counterfactuals` for the next question.
 
 The plan is given as the values of the model's move and site columns
 (:meth:`spatialopt.results.Result.column_start`): with plan periods (spec v2)
@@ -283,7 +285,7 @@ class Counterfactuals:
         With a start (``started``), HiGHS's sub-MIP heuristics (RINS, RENS,
         root reduced cost) are off: the start is the plan with one question's
         change, near the answer as a rule, and on china-2035 the sub-MIPs
-        took half of each run (docs/extensions.md).
+        took half of each run (docs/explain.md).
         """
         chosen: dict[str, Any] = {}
         if known:
