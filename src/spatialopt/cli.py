@@ -909,6 +909,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     print(explanation.text(top=args.top or 10))
     print(f"{explanation.settings['counterfactuals']} questions answered in {explanation.seconds:.1f} s")
     print(f"wrote {', '.join(p.name for p in written)} in {folder}/")
+    if explanation.settings.get("interrupted"):
+        print("spatialopt: interrupted; what was answered is written", file=sys.stderr)
+        return EXIT_LIMIT
     return EXIT_OK
 
 

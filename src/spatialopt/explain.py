@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SpatialoptError
-from .explain_counterfactuals import Answer, Plan, Question, answer_questions
+from .explain_counterfactuals import Answer, Counterfactuals, Plan, Question, answer_questions
 from .explain_marginals import LOCAL_NOTE, fixed_lp_duals
 
 if TYPE_CHECKING:
@@ -79,7 +81,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "runner_up_gap": ("the re-solve's relative MIP gap", ""),
         "stays_instead": ("true when the best plan without the chosen city leaves the facility where it is", ""),
         "stay_extra_cost": ("that plan's extra cost (only when stays_instead)", MONEY),
-        "other_moves": ("other facilities that move differently in the runner-up plan", ""),
+        "other_moves": ("other facilities that move differently (elsewhere, or in another period) in the runner-up "
+                        "plan", ""),
         "sites_opened": ("sites the runner-up plan opens that this plan does not", ""),
         "sites_closed": ("sites this plan opens that the runner-up plan does not", ""),
         "seconds": ("solver time of the re-solves", "s"),
@@ -94,8 +97,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "extra_cost_at_least": ("the proven lower bound of the extra cost", MONEY),
         "status": ("optimal, feasible (stopped at a limit), infeasible (no plan can move it) or not solved", ""),
         "gap": ("the re-solve's relative MIP gap", ""),
-        "why_not": ("what stands in the way: cost, a full capacity, the budget, a site, or no eligible destination",
-                    ""),
+        "why_not": ("what stands in the way: cost, a full capacity, the budget or a period's budget, a site, or no "
+                    "eligible destination", ""),
         "other_moves": ("other facilities that move differently in that plan", ""),
         "sites_opened": ("sites that plan opens that this plan does not", ""),
         "sites_closed": ("sites this plan opens that that plan does not", ""),
@@ -287,21 +290,21 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
         if scheduler is None and (n_workers <= 1 or len(questions) <= 1):
             answer_questions(result.instance, moves, sites, pairs, questions, chosen, record, floor)
         else:
-            batches = _batches(questions, n_workers)
-            tasks = [(result.instance, moves, sites, [(q.type, q.city) for q in b if q.kind == "receive"],
-                      b, chosen, None, floor) for b in batches]
+            # one question per task, handed to whichever worker is free: the last one to finish is one
+            # question, never a batch; each worker builds its model once (_answer_in_worker)
+            key = f"{os.getpid()}-{id(result)}-{time.time_ns()}"
+            tasks = [(key, result.instance, moves, sites, pairs, q, chosen, floor) for q in questions]
 
             failures: list[BaseException] = []
 
             def finished(_i: int, value: Any, exc: BaseException | None) -> bool:
                 if exc is not None:
                     failures.append(exc)
-                    return not isinstance(exc, KeyboardInterrupt)  # a failed batch: start no further one
-                for answer in value:
-                    record(answer)
+                    return not isinstance(exc, KeyboardInterrupt)  # a failed question: start no further one
+                record(value)
                 return False
 
-            run_tasks(answer_questions, tasks, workers=n_workers, scheduler=scheduler, on_done=finished)
+            run_tasks(_answer_in_worker, tasks, workers=n_workers, scheduler=scheduler, on_done=finished)
             errors = [e for e in failures if not isinstance(e, KeyboardInterrupt)]
             if errors:
                 raise errors[0]
@@ -339,10 +342,15 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
         runs = sum(p is not None for a in answers.values() for p in (a.first, a.forced))
         explanation.notes.append(f"{proved} of {runs} re-solves needed no full MIP run: the plan, completed under "
                                  "the question, came within the gap of a bound no answer can beat (the plan's own)")
-    interrupted = len(answers) < len(questions)
-    if interrupted:
+    stopped = sum(any(p is not None and "interrupted" in p.termination for p in (a.first, a.forced))
+                  for a in answers.values())
+    explanation.settings["interrupted"] = len(answers) < len(questions) or stopped > 0
+    if len(answers) < len(questions):
         explanation.notes.append(f"{len(questions) - len(answers)} of {len(questions)} questions were not "
                                  "answered (interrupted); their rows say 'not solved'")
+    if stopped:
+        explanation.notes.append(f"{stopped} question{'s were' if stopped != 1 else ' was'} stopped by the "
+                                 "interrupt: their answers are the best found by then, with their gap")
     explanation.seconds = time.perf_counter() - started
     return explanation
 
@@ -354,7 +362,36 @@ def _plan_floor(result: Result) -> float | None:
     return min(float(result.bound), float(result.objective))
 
 
-BATCH = 4  # questions per task of a pool or a cluster: progress comes per finished task
+# in a worker process, per thread (a Dask worker may run several): the plan it answers for and its model
+_ENGINES: dict[int, tuple[str, Counterfactuals]] = {}
+
+
+def _answer_in_worker(key: str, instance: Any, moves: np.ndarray, sites: np.ndarray,
+                      receive_pairs: list[tuple[str, str]], question: Question, options: dict[str, Any],
+                      floor: float | None) -> Answer:
+    """One question, in a pool or cluster worker, on the worker's model of the plan ``key`` (built once per
+    worker thread: a model answers one question at a time).
+
+    A Ctrl-C forwarded to the worker stops the run it is in (the answer keeps
+    what it found, as a run stopped at a limit); one that came between two
+    questions starts no further one.
+    """
+    from .scenarios.parallel import stop_requested
+
+    thread = threading.get_ident()
+    held = _ENGINES.get(thread)
+    if held is not None and held[0] == key:
+        engine = held[1]
+    else:
+        _ENGINES.pop(thread, None)
+        engine = Counterfactuals(instance, moves, sites, receive_pairs, options, floor=floor)
+        _ENGINES[thread] = (key, engine)
+    if stop_requested():
+        raise KeyboardInterrupt("interrupted before it started")
+    with engine.session:
+        if stop_requested():
+            engine.session.stop()
+        return engine.answer(question)
 
 
 def _install() -> None:
@@ -364,17 +401,6 @@ def _install() -> None:
 
 
 _install()
-
-
-def _batches(questions: list[Question], workers: int) -> list[list[Question]]:
-    """Questions in small batches, in order (the largest first), so that progress comes steadily.
-
-    Each batch builds its model once (a fraction of a second even on china-2035)
-    and answers its questions on it; a batch never holds more than its share
-    of the questions, so that every worker gets some.
-    """
-    size = max(1, min(BATCH, math.ceil(len(questions) / max(1, workers))))
-    return [questions[i:i + size] for i in range(0, len(questions), size)]
 
 
 def _check_ids(ctx: _Context, facilities: Sequence[str] | None, cities: Sequence[str] | None) -> None:
@@ -402,7 +428,9 @@ class _Context:
         self.unit = f" {self.instance.cost_unit}" if self.instance.cost_unit else ""
         self.facility_ids = np.asarray(d.facility_ids, dtype=object)
         self.city_ids = np.asarray(d.city_ids, dtype=object)
-        self.base_moves = self._moves(np.flatnonzero(result.units > 0).tolist(), result.units[result.units > 0].tolist())
+        self.period_ids = [p.id for p in self.instance.periods] if self.instance.phased else [""]
+        arc, period, units = result._moves
+        self.base_moves = self._timed(list(zip(arc.tolist(), period.tolist(), units.tolist())))
         self.base_sites = {d.site_keys()[i] for i in np.flatnonzero(result.opened)}
         self._arc_of: dict[tuple[str, str], int] = {}
 
@@ -456,9 +484,19 @@ class _Context:
             out.setdefault(str(self.facility_ids[d.arc_f[a]]), {})[str(self.city_ids[d.arc_d[a]])] = u
         return out
 
+    def _timed(self, moves: list[tuple[int, int, float]]) -> dict[str, dict[tuple[str, str], float]]:
+        """Per facility: units per (city, period id); the period id is "" for a single-period plan."""
+        out: dict[str, dict[tuple[str, str], float]] = {}
+        d = self.derived
+        for a, p, u in moves:
+            there = out.setdefault(str(self.facility_ids[d.arc_f[a]]), {})
+            key = (str(self.city_ids[d.arc_d[a]]), self.period_ids[p])
+            there[key] = there.get(key, 0.0) + u
+        return out
+
     def changes(self, plan: Plan, subject: str) -> tuple[str, str, str]:
-        """Other facilities that move differently, sites opened, sites closed: as text."""
-        moves = self._moves(plan.arcs, plan.units)
+        """Other facilities that move differently (elsewhere, or in another period), sites opened, sites closed."""
+        moves = self._timed(plan.moves)
         differ, resplit = [], []
         for f in sorted(set(moves) | set(self.base_moves)):
             if f == subject or moves.get(f) == self.base_moves.get(f):
@@ -494,8 +532,8 @@ class _Context:
             return extra, extra, f"{_signed(extra)}{self.unit}"
         low_text = "unknown" if low is None else f"{_signed(low)}{self.unit}"
         gap = "n/a" if plan.gap is None else f"{plan.gap:.1%}"
-        return extra, low, (f"at most {_signed(extra)}{self.unit} and at least {low_text} (stopped at the "
-                            f"limit, gap {gap})")
+        why = "interrupted" if "interrupted" in plan.termination else "stopped at the limit"
+        return extra, low, f"at most {_signed(extra)}{self.unit} and at least {low_text} ({why}, gap {gap})"
 
     # -- tables ---------------------------------------------------------------------------------
     def moved_table(self, rows: list[tuple[str, str, float, str]], answers: dict[Question, Answer]) -> pd.DataFrame:
@@ -595,7 +633,8 @@ class _Context:
                        + _changes_text(moves, opened, closed))
 
     def obstacles(self, facility: str, dest: str) -> list[str]:
-        """What, in this plan, stands between ``facility`` and ``dest``: cost, a full capacity, the budget, a site."""
+        """What, in this plan, stands between ``facility`` and ``dest``: cost, a full capacity, a site, the budget and
+        the budget of each period of the facility's window (plan periods) without room for the move."""
         inst, d, units = self.instance, self.derived, self.result.units
         if not self._arc_of:
             self._arc_of.update({key: i for i, key in enumerate(d.arc_keys())})
@@ -615,14 +654,39 @@ class _Context:
             at = next((i for i, key in enumerate(keys) if key == (inst.facilities.at[facility, "type"], dest)), None)
             site_cost = float(d.site_cost[at]) if at is not None else 0.0
             out.append(f"it needs a new {kind.id} site in {dest} (site cost {site_cost:,.2f}{self.unit})")
+        cost = float(d.relocation[arc]) + site_cost
         budget = inst.policy.budget
         if budget is not None:
             spent = float(d.relocation @ units + d.site_cost[self.result.opened].sum())
-            cost = float(d.relocation[arc]) + site_cost
             if spent + cost > budget + 1e-9 * max(1.0, budget):
                 out.append(f"the budget ({budget - spent:,.2f}{self.unit} left of {budget:,.2f}; moving it "
                            f"spends {cost:,.2f})")
+        out += self._period_budgets(facility, cost)
         out.append(f"its own cost there is {float(d.cost[arc]):,.2f}{self.unit} per unit")
+        return out
+
+    def _period_budgets(self, facility: str, cost: float) -> list[str]:
+        """The budgets of the periods of ``facility``'s window that have no room for ``cost`` in this plan."""
+        from .periods import facility_windows
+
+        inst, d = self.instance, self.derived
+        if not inst.phased or all(p.budget is None for p in inst.periods):
+            return []
+        spent = np.zeros(len(inst.periods))
+        arc, period, units = self.result._moves
+        np.add.at(spent, period, np.asarray(d.relocation, float)[arc] * units)
+        site_period = self.result.site_period
+        if site_period is not None:
+            opened = np.flatnonzero(site_period >= 0)
+            np.add.at(spent, site_period[opened], np.asarray(d.site_cost, float)[opened])
+        earliest, latest = facility_windows(inst)
+        f = int(np.flatnonzero(self.facility_ids == facility)[0])
+        out = []
+        for p in range(int(earliest[f]), int(latest[f]) + 1):
+            budget = inst.periods[p].budget
+            if budget is not None and spent[p] + cost > budget + 1e-9 * max(1.0, budget):
+                out.append(f"the {inst.periods[p].id} budget ({budget - spent[p]:,.2f}{self.unit} left of "
+                           f"{budget:,.2f}; moving it then spends {cost:,.2f})")
         return out
 
     def cities_table(self, pairs: list[tuple[str, str]], excluded: dict[tuple[str, str], Any],
@@ -657,10 +721,12 @@ class _Context:
         return frame.sort_values(["city", "type"], kind="stable").reset_index(drop=True)
 
 
-def _where(there: dict[str, float] | None) -> str:
+def _where(there: dict[tuple[str, str], float] | None) -> str:
+    """Where (and, with plan periods, when) a facility goes: "a", "a (2)", "a in 2026-2030"."""
     if not there:
         return "stays"
-    return ", ".join(f"{c}" if u == 1 else f"{c} ({u:g})" for c, u in sorted(there.items()))
+    return ", ".join(c + (f" in {p}" if p else "") + ("" if u == 1 else f" ({u:g})")
+                     for (c, p), u in sorted(there.items()))
 
 
 def _signed(value: float) -> str:

@@ -25,9 +25,11 @@ plan's proven bound (``floor``) bounds every answer from below: a completion
 within the gap of that floor is optimal as it stands (a tie, mostly), and the
 full re-solve is skipped (:attr:`Plan.screened`); so is the second run of an
 ``avoid`` question, a restriction of the first, within the gap of the first
-run's bound. Otherwise the completion is the full run's start. It is a module-level
-function of picklable arguments, so that :func:`spatialopt.scenarios.parallel.run_tasks`
-can give each worker process (or Dask worker) its own batch and its own model.
+run's bound. A question about one facility whose completion is not proved
+gets a second, wider one (every facility of its origin freed); the better of
+the two is the full run's start. :mod:`spatialopt.explain` hands one question
+per task to a worker process (or Dask worker), which keeps its
+:class:`Counterfactuals` for the next question.
 
 The plan is given as the values of the model's move and site columns
 (:meth:`spatialopt.results.Result.column_start`): with plan periods (spec v2)
@@ -48,13 +50,15 @@ from typing import Any
 import numpy as np
 
 from .derive import Derived, derive
-from .formulation import Formulation, RowBlock, build
+from .formulation import Formulation, RowBlock, build, move_layout
 from .instance import Instance
 from .tolerances import GAP_DENOMINATOR_FLOOR
 
 #: Branch-and-bound nodes a completion may use (HiGHS's own limit for completing a partial start,
 #: mip_max_start_nodes): a completion is a start, not the answer, unless the plan's bound proves it.
 COMPLETION_NODES = 500
+#: HiGHS's sub-MIP heuristics, off in a full run that has a start (see Counterfactuals._full_run_options).
+STARTED_HEURISTICS_OFF = ("mip_heuristic_run_rins", "mip_heuristic_run_rens", "mip_heuristic_run_root_reduced_cost")
 RECEIVE_FAMILY = "explain_receive"  # one free row per (type, city) asked about: units of the type received there
 
 
@@ -88,6 +92,8 @@ class Plan:
     arcs: list[int] = field(default_factory=list)  # arcs with units > 0
     units: list[float] = field(default_factory=list)
     opened: list[int] = field(default_factory=list)  # opened site candidates
+    # every move with units > 0 as (arc, period position, units): with plan periods an arc may have several
+    moves: list[tuple[int, int, float]] = field(default_factory=list)
     termination: str = ""
     screened: bool = False  # no full run: the plan's completion, proved optimal within the gap by a known bound
 
@@ -124,6 +130,7 @@ class Counterfactuals:
         self.units, self.opened = np.asarray(units, float), np.asarray(opened, bool)  # per move / site column
         form = build(instance, self.derived)
         self.move_arc = np.asarray(form.move_arc, np.int64)
+        self.move_period = move_layout(instance, self.derived)[1]
         if self.move_arc.size != self.units.size:
             raise ValueError(f"{instance.name}: the plan has {self.units.size} move values, the model "
                              f"{self.move_arc.size} move columns")
@@ -150,6 +157,7 @@ class Counterfactuals:
         bounds = np.searchsorted(self.move_arc[order], np.arange(len(self.derived.arc_f) + 1))
         self.arc_moves = [order[bounds[a]:bounds[a + 1]] for a in range(len(self.derived.arc_f))]
         self.arc_type = instance.facilities["type"].to_numpy(dtype=object)[self.derived.arc_f]
+        self.arc_origin = instance.facilities["origin"].to_numpy(dtype=object)[self.derived.arc_f]
 
     def answer(self, question: Question) -> Answer:
         if question.kind == "avoid":
@@ -165,7 +173,7 @@ class Counterfactuals:
         arc = self.arc_of[(q.facility, q.city)]
         others = [a for a in self.fac_arcs.get(q.facility, []) if a != arc]
         with self._column_closed(arc):
-            first = self._run(self.fac_arcs[q.facility])
+            first = self._run(self.fac_arcs[q.facility], widen=True)
             answer = Answer(q, first)
             if not first.has_plan or not others or self._moves_elsewhere(first, q.facility):
                 if not others:
@@ -174,7 +182,7 @@ class Counterfactuals:
             units = float(self.units[self._moves_of(self.fac_arcs[q.facility])].sum())
             with self._row_lower(self.assign_row[q.facility], units):
                 # a restriction of the first run's problem: its bound holds here too
-                answer.forced = self._run(self.fac_arcs[q.facility], first.bound)
+                answer.forced = self._run(self.fac_arcs[q.facility], first.bound, widen=True)
         return answer
 
     def _move(self, q: Question) -> Answer:
@@ -186,7 +194,7 @@ class Counterfactuals:
         if moved >= count:
             return Answer(q, note="every unit moves already")
         with self._row_lower(self.assign_row[q.facility], min(count, moved + 1.0)):
-            return Answer(q, self._run(arcs))
+            return Answer(q, self._run(arcs, widen=True))
 
     def _receive(self, q: Question) -> Answer:
         row = self.receive_row.get((q.type, q.city))
@@ -226,21 +234,34 @@ class Counterfactuals:
         return _Restore(lambda: self.session.set_row_bounds([row], lower, original[1]),
                         lambda: self.session.set_row_bounds([row], *original))
 
-    def _run(self, free: Sequence[int], floor: float | None = None) -> Plan:
+    def _run(self, free: Sequence[int], floor: float | None = None, widen: bool = False) -> Plan:
         """Re-solve: the plan's completion (see the module docstring), then, unless it is proved, a full run from it.
 
         ``floor`` is a proven lower bound of this run's problem besides the plan's (the higher one counts).
+        ``widen``: when that completion is not proved, a second one also frees every facility of the
+        subject's origin (they share its target); the better of the two starts the full run.
         """
-        completion, values = self._complete(free)
         known = [b for b in (self.floor, floor) if b is not None and math.isfinite(b)]
+        completion, values = self._complete(free)
+        spent = completion.seconds
         if completion.has_plan and known and self._proved(completion, max(known)):
             return completion
-        spent = completion.seconds
+        if widen and not self.session.interrupted:
+            wider, wider_values = self._complete(self._with_origin_siblings(free))
+            spent += wider.seconds
+            if wider.has_plan and (not completion.has_plan or _cheaper(wider, completion)):
+                completion, values = wider, wider_values
+                completion.seconds = spent
+                if known and self._proved(completion, max(known)):
+                    return completion
         if values is not None:
             self.session.set_start(values)
-        with self._time_limit(max(1.0, self.time_limit - spent)):
+        with self._time_limit(max(1.0, self.time_limit - spent)), self._full_run_options(values is not None, known):
             plan = self._plan(self.session.run())
         plan.seconds += spent
+        if plan.status == "feasible" and plan.gap is not None and plan.gap <= self.gap:
+            # stopped at a limit (a solution count, the target) just as its own bound closed the gap
+            plan.status, plan.termination = "optimal", f"{plan.termination}; proved by its own bound"
         if plan.has_plan and plan.status != "optimal" and known and plan.objective is not None:
             # stopped at a limit: the floor may prove it after all, or at least narrow the range
             stopped = plan.termination
@@ -250,6 +271,38 @@ class Counterfactuals:
                 plan.bound = min(max(known), plan.objective)
                 plan.gap = (plan.objective - plan.bound) / max(abs(plan.objective), GAP_DENOMINATOR_FLOOR)
         return plan
+
+    def _with_origin_siblings(self, free: Sequence[int]) -> list[int]:
+        """``free`` and every arc of a facility that leaves the same origin as one of ``free``'s facilities."""
+        origins = np.unique(self.arc_origin[np.asarray(free, dtype=np.int64)])
+        return np.flatnonzero(np.isin(self.arc_origin, origins)).tolist()
+
+    def _full_run_options(self, started: bool, known: list[float]) -> _Restore:
+        """HiGHS options for one full run (each keeps an option the caller set).
+
+        ``objective_target``: HiGHS stops at a plan the known lower bound
+        already proves optimal within the gap (``_proved`` then says so).
+        With a start (``started``), HiGHS's sub-MIP heuristics (RINS, RENS,
+        root reduced cost) are off: the start is the plan with one question's
+        change, near the answer as a rule, and on china-2035 the sub-MIPs
+        took half of each run (docs/explain.md).
+        """
+        chosen: dict[str, Any] = {}
+        if known:
+            floor = max(known)
+            # (objective - floor) / |objective| <= gap for every objective below this target
+            chosen["objective_target"] = floor + self.gap / (1.0 + self.gap) * max(abs(floor), GAP_DENOMINATOR_FLOOR)
+        if started:
+            chosen.update(dict.fromkeys(STARTED_HEURISTICS_OFF, False))
+        chosen = {k: v for k, v in chosen.items() if k not in self.session.options}
+        h = self.session.highs
+        before = {k: _option(h, k) for k in chosen}
+
+        def apply(values: dict[str, Any]) -> None:
+            for k, v in values.items():
+                h.setOptionValue(k, v)
+
+        return _Restore(lambda: apply(chosen), lambda: apply(before))
 
     def _complete(self, free: Sequence[int]) -> tuple[Plan, np.ndarray | None]:
         """The best plan keeping the plan's whole-unit moves except on arcs ``free``, and its column values.
@@ -265,8 +318,7 @@ class Counterfactuals:
         fixed = np.round(self.units[arcs])
         h = self.session.highs
         h.changeColsBounds(cols.size, cols, fixed, fixed)
-        nodes = h.getOptionValue("mip_max_nodes")
-        nodes = int(nodes[1] if isinstance(nodes, tuple) else nodes)  # highspy gives (status, value)
+        nodes = int(_option(h, "mip_max_nodes"))
         h.setOptionValue("mip_max_nodes", min(nodes, COMPLETION_NODES))
         try:
             run = self.session.run()
@@ -306,8 +358,23 @@ class Counterfactuals:
         if result.status.has_solution:
             used = np.flatnonzero(result.units > 0)
             plan.arcs, plan.units = used.tolist(), result.units[used].tolist()
+            if result.move_units is not None:
+                moved = np.flatnonzero(result.move_units > 0)
+                plan.moves = list(zip(self.move_arc[moved].tolist(), self.move_period[moved].tolist(),
+                                      result.move_units[moved].tolist()))
+            else:
+                plan.moves = [(a, 0, u) for a, u in zip(plan.arcs, plan.units)]
             plan.opened = np.flatnonzero(result.opened).tolist()
         return plan
+
+
+def _option(h: Any, name: str) -> Any:
+    value = h.getOptionValue(name)
+    return value[1] if isinstance(value, tuple) else value  # highspy gives (status, value)
+
+
+def _cheaper(a: Plan, b: Plan) -> bool:
+    return a.objective is not None and (b.objective is None or a.objective < b.objective)
 
 
 class _Restore:
@@ -372,13 +439,14 @@ def answer_questions(instance: Instance, units: np.ndarray, opened: np.ndarray,
     engine = Counterfactuals(instance, units, opened, receive_pairs, options, floor=floor)
     build_seconds = time.perf_counter() - started
     out = []
-    for q in questions:
-        answer = engine.answer(q)
-        out.append(answer)
-        if on_answer is not None:
-            on_answer(answer)
-        if engine.session.interrupted:
-            break
+    with engine.session:  # a Ctrl-C from here on stops the run it comes in (or the next) and ends the loop
+        for q in questions:
+            answer = engine.answer(q)
+            out.append(answer)
+            if on_answer is not None:
+                on_answer(answer)
+            if engine.session.interrupted:
+                break
     if out and out[0].first is not None:
         out[0].first.seconds += build_seconds  # the model's build is part of the first answer's time
     return out

@@ -113,6 +113,62 @@ def test_phased_plan_with_one_destination_has_no_runner_up() -> None:
     assert alone.status == spatialopt.SolveStatus.INFEASIBLE
 
 
+def phased_with_optional_f3(tmp_path: Path) -> Instance:
+    """phased-schedule with a third, optional facility f3: 3 jobs, fixed cost 12 (hand-worked).
+
+    At a (cost index 0.5) f3 saves 3 x 0.5 = 1.5 a year: 15 when moved in
+    2021-2025 (10 years), 7.5 in 2026-2030, so its move costs 12 - 15 = -3
+    then and 12 - 7.5 = +4.5 later. The milestone (10 residents by 2025) needs
+    f1 or f2 (50) in 2021-2025, which leaves 10 of that period's budget of 60:
+    f3 cannot move then, and moving it later costs +4.5, so it stays.
+    """
+    extra = '[[facilities]]\nid = "f3"\norigin = "core"\ntype = "office"\njobs = 3\nfixed_cost = 12.0\n'
+    path = tmp_path / "phased-f3.toml"
+    path.write_text(PHASED_SCHEDULE.read_text() + "\n" + extra)
+    return spatialopt.load(path)
+
+
+def test_why_not_names_the_period_budget_in_the_way(tmp_path: Path) -> None:
+    instance = phased_with_optional_f3(tmp_path)
+    assert instance.policy.budget is None  # only a period has a budget: the overall check says nothing
+    result = solve_exactly(instance)
+    assert result.objective == pytest.approx(25.0)  # as phased-schedule: f3 stays
+    staying = explain(result, options=EXACT, workers=1).staying
+    row = staying.set_index("facility").loc["f3"]
+    assert row["extra_cost"] == pytest.approx(4.5)  # hand-worked: f3 to a in 2026-2030
+    independent = solve_exactly(dataclasses.replace(instance, facilities=_must_move(instance, "f3")))
+    assert row["extra_cost"] == pytest.approx(independent.objective - result.objective, abs=1e-9)
+    assert "the 2021-2025 budget (10.00 left of 60.00; moving it then spends 12.00)" in row["why_not"]
+    assert "2026-2030 budget" not in row["why_not"]  # that period has no budget
+
+
+def test_other_moves_name_a_facility_that_only_changes_period(tmp_path: Path) -> None:
+    """phased-b (hand-worked): a move to b saves 8 a year, so it costs 50 - 80 = -30 in 2021-2025 and
+    50 - 40 = +10 in 2026-2030; one fits the 2021-2025 budget: optimum -20. Without b, the facility moved
+    first goes to a in 2026-2030 (+25) and the other one takes its place in 2021-2025 (-30): -5, the same
+    city in another period."""
+    instance = phased_with_b_eligible(tmp_path)
+    result = solve_exactly(instance)
+    assert result.objective == pytest.approx(-20.0)
+    moved = explain(result, options=EXACT, workers=1).moved.set_index("facility")
+    first = moved.index[moved["period"] == "2021-2025"][0]
+    later = moved.index[moved["period"] == "2026-2030"][0]
+    row = moved.loc[first]
+    assert row["runner_up"] == "a" and row["runner_up_extra_cost"] == pytest.approx(15.0)
+    assert row["other_moves"] == f"{later}: b in 2026-2030 -> b in 2021-2025"
+    assert f"{later}: b in 2026-2030 -> b in 2021-2025" in row["text"]
+    independent = solve_exactly(without_arc_everywhere(instance, first, "b"))
+    went = independent.assignments.set_index("facility")
+    assert went.loc[later, "destination"] == "b" and went.loc[later, "period"] == "2021-2025"
+    assert moved.loc[later, "other_moves"] == ""  # avoiding b later changes nothing else (-5 as well)
+
+
+def _must_move(instance: Instance, facility: str) -> pd.DataFrame:
+    fac = instance.facilities.copy()
+    fac.loc[facility, "must_move"] = True
+    return fac
+
+
 # -- the result folder ------------------------------------------------------------------------
 def test_cli_explains_a_phased_result_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "r"

@@ -11,6 +11,7 @@ them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -63,11 +64,30 @@ def scheduler_address(text: str) -> str:
     return text
 
 
-def _ignore_sigint() -> None:
-    """Pool workers ignore Ctrl-C while idle; during a solve, solve.py's handler stops HiGHS cleanly."""
+_stop = {"requested": False}  # in a pool worker: a Ctrl-C (forwarded by the parent) came
+
+
+def _worker_setup() -> None:
+    """A pool worker: its own process group, and a Ctrl-C between solves only noted (:func:`stop_requested`).
+
+    In its own group the worker does not get the terminal's Ctrl-C: the parent
+    forwards exactly one (a second one would break off a solve instead of
+    stopping it cleanly). During a solve, the session's handler stops HiGHS
+    cleanly and keeps its plan.
+    """
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.setpgrp()
+    signal.signal(signal.SIGINT, _note_sigint)
+
+
+def _note_sigint(signum: int, frame: Any) -> None:
+    _stop["requested"] = True
+
+
+def stop_requested() -> bool:
+    """True in a pool worker once the parent forwarded a Ctrl-C: start no further solve."""
+    return _stop["requested"]
 
 
 def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], *, workers: int | None = None,
@@ -83,9 +103,10 @@ def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], *, worke
     broken state) fed one task per free worker, so that nothing waits in a
     queue where it could no longer be cancelled; ``scheduler`` sends the tasks
     to the Dask scheduler at that address. A first Ctrl-C starts no further
-    task and waits for the running ones, which got the Ctrl-C too and stop with
-    their best plan (solve.py's handler); tasks never started are reported
-    with a KeyboardInterrupt.
+    task, forwards the Ctrl-C to the running ones, which stop with their best
+    plan (the session's handler), and waits for them; a second one ends the
+    workers at once and raises KeyboardInterrupt. Tasks never started are
+    reported with a KeyboardInterrupt. No worker outlives the call.
     """
     out: list[tuple[Any, BaseException | None]] = [(None, None)] * len(tasks)
     state = {"stop": False}
@@ -116,33 +137,47 @@ def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], *, worke
 
         size = min(workers, len(tasks))
         pool = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_ignore_sigint)
+                                   initializer=_worker_setup)
         pending: dict[Any, int] = {}
+        interrupted = False
         try:
             while waiting or pending:
-                while waiting and len(pending) < size and not state["stop"]:
-                    i, task = waiting.pop(0)
-                    pending[pool.submit(fn, *task)] = i
-                if not pending:
-                    break
                 try:
+                    while waiting and len(pending) < size and not state["stop"]:
+                        i, task = waiting.pop(0)
+                        pending[pool.submit(fn, *task)] = i
+                    if not pending:
+                        break
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        i = pending.pop(future)
+                        if future.exception() is not None:
+                            finish(i, None, future.exception())
+                        else:
+                            finish(i, future.result(), None)
                 except KeyboardInterrupt:
-                    if state["stop"]:
+                    if interrupted:
                         raise
-                    state["stop"] = True
-                    continue
-                for future in done:
-                    i = pending.pop(future)
-                    if future.exception() is not None:
-                        finish(i, None, future.exception())
-                    else:
-                        finish(i, future.result(), None)
+                    interrupted = state["stop"] = True
+                    _signal_workers(pool, "SIGINT")
+        except BaseException:
+            _signal_workers(pool, "SIGKILL")  # a second Ctrl-C or a failure here: no worker may outlive us
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     for i, _task in waiting:
         finish(i, None, KeyboardInterrupt("interrupted before it started"))
     return out
+
+
+def _signal_workers(pool: Any, name: str) -> None:
+    """Send signal ``name`` to every live worker process of ``pool`` (the ones this call started)."""
+    import signal
+
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive() and process.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, getattr(signal, name))
 
 
 DASK_CONNECT_TIMEOUT = "10s"  # how long to wait for the scheduler before giving up
