@@ -307,13 +307,19 @@ def test_ctrl_c_swallowed_by_a_callback_is_delivered_again() -> None:
         raise KeyboardInterrupt
 
     hook_before = sys.unraisablehook
-    with pytest.raises(KeyboardInterrupt), guarded_process(owns_process=False):
-        thing = Thing()
-        ref = weakref.ref(thing, swallowed)
-        del thing
-        gc.collect()
-        for _ in range(2000):  # the second delivery arrives here, outside the callback
-            time.sleep(0.001)
+    # A command run in-process earlier (owns_process=True) leaves SIGINT ignored, as a finished
+    # command should; Ctrl-C is then not delivered at all. This test is about a live handler.
+    handler_before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), guarded_process(owns_process=False):
+            thing = Thing()
+            ref = weakref.ref(thing, swallowed)
+            del thing
+            gc.collect()
+            for _ in range(2000):  # the second delivery arrives here, outside the callback
+                time.sleep(0.001)
+    finally:
+        signal.signal(signal.SIGINT, handler_before)
     assert ref() is None and sys.unraisablehook is hook_before
 
 
