@@ -16,8 +16,10 @@ For a :class:`~spatialopt.results.Result` this module answers, in tables:
   integer decisions fixed (:mod:`spatialopt.explain_marginals`).
 
 Counterfactuals run on one persistent HiGHS model per worker, one bound change
-each (:mod:`spatialopt.explain_counterfactuals`); batches go to a process
-pool or a Dask cluster through :func:`spatialopt.scenarios.parallel.run_tasks`.
+each (:mod:`spatialopt.explain_counterfactuals`); questions go one per task
+to a process pool or a Dask cluster through
+:func:`spatialopt.scenarios.parallel.run_tasks`. A Ctrl-C stops the running
+re-solves; what was answered is kept (``settings["interrupted"]``).
 Each run has its own time limit; one that stops at it is reported with its
 gap and the range the extra cost lies in, not as an exact number.
 
