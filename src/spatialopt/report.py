@@ -348,6 +348,27 @@ def write_report(
     return files
 
 
+def page_head(lang: str, title: str, css: str) -> str:
+    """The page's doctype, html and head (charset, viewport, the CSP that forbids any request, style)."""
+    return f"""<!DOCTYPE html>
+<html lang="{'zh-CN' if lang == 'zh' else 'en'}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<link rel="icon" href="data:,">
+<title>{_e(title)}</title>
+<style>{css}</style>
+</head>"""
+
+
+def contents_and_sections(sections: list[tuple[str, str, str]]) -> tuple[str, str]:
+    """The table of contents' items and the sections' HTML, from (anchor, heading, body) triples."""
+    toc = "".join(f'<li><a href="#{a}">{_e(h)}</a></li>' for a, h, _ in sections)
+    body = "".join(f'<section id="{a}"><h2>{_e(h)}</h2>{b}</section>' for a, h, b in sections)
+    return toc, body
+
+
 def render_html(data: _Folder, flow_png: bytes, files: ReportFiles) -> str:
     from ._version import __version__
 
@@ -379,21 +400,11 @@ def render_html(data: _Folder, flow_png: bytes, files: ReportFiles) -> str:
     sections.append(("files", "Files and provenance", _provenance(data, files)))
 
     sections = [(a, data.tr(h), b) for a, h, b in sections]
-    toc = "".join(f'<li><a href="#{a}">{_e(h)}</a></li>' for a, h, _ in sections)
-    body = "".join(f'<section id="{a}"><h2>{_e(h)}</h2>{b}</section>' for a, h, b in sections)
+    toc, body = contents_and_sections(sections)
     notes = "".join(f'<div class="note">{_e(tr(n))}</div>' for n in data.notes)
     generated = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     description = f'<p class="lead">{_e(inst.description)}</p>' if inst.description else ""
-    return f"""<!DOCTYPE html>
-<html lang="{'zh-CN' if data.lang == 'zh' else 'en'}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<link rel="icon" href="data:,">
-<title>{_e(title)}</title>
-<style>{CSS}</style>
-</head>
+    return f"""{page_head(data.lang, title, CSS)}
 <body>
 <main>
 <header>

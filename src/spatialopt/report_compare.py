@@ -34,7 +34,7 @@ import pandas as pd
 
 from .destinations import check_files, publish_files
 from .instance import Instance
-from .report import CSP, CSS, _Folder, _map_data, read_folder
+from .report import CSS, _Folder, _map_data, contents_and_sections, page_head, read_folder
 from .report_html import _e, _figure, _float, _table, fmt_cost, fmt_int
 from .report_text import chinese_names, translator
 from .scenarios.diff import PlanDiff, diff_plans
@@ -181,20 +181,10 @@ def _page(a: _Folder, b: _Folder, diff: PlanDiff, flows: pd.DataFrame, png: byte
         ("sites", tr("Sites"), _sites(a, diff)),
         ("files", tr("Files and provenance"), _provenance(a, b, diff)),
     ]
-    toc = "".join(f'<li><a href="#{k}">{_e(h)}</a></li>' for k, h, _ in sections)
-    body = "".join(f'<section id="{k}"><h2>{_e(h)}</h2>{s}</section>' for k, h, s in sections)
+    toc, body = contents_and_sections(sections)
     notes = "".join(f'<div class="note">{_e(n)}</div>' for n in files.notes)  # translated where they are made
     generated = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"""<!DOCTYPE html>
-<html lang="{'zh-CN' if a.lang == 'zh' else 'en'}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<link rel="icon" href="data:,">
-<title>{_e(title)}</title>
-<style>{CSS}{PAIR_CSS}</style>
-</head>
+    return f"""{page_head(a.lang, title, CSS + PAIR_CSS)}
 <body>
 <main>
 <header>
