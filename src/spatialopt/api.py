@@ -13,6 +13,7 @@ Each stage is a plain function (``load`` -> ``derive`` -> ``build_model`` ->
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -27,7 +28,8 @@ from .instance import Instance
 from .matrix import matrices_from
 from .profiles import load_profile, require_allowed_options
 from .results import Result, extract_plan
-from .session import highs_version
+from .root_pass import root_pass, stopped_run, wants_root_pass
+from .session import highs_version, pinned_options
 from .solve import Progress, run_highs, run_highs_matrix
 from .status import SolverRun, SolveStatus
 from .strengthen import strong_formulation
@@ -158,11 +160,25 @@ def solve(
         return _finish(instance, derived, run, [], timings)
     # The starting plan is timed on its own ("start"), before the solver's time (and its limit) begins.
     plan = _starting_plan(instance, derived, model, progress, timings) if start and builder != "pyomo" else None
+    run_options = chosen
+    if builder != "pyomo" and upper_bound is None and strengthen.reduced_cost_fixing \
+            and wants_root_pass(model, strengthen.fixing_min_integers):
+        # The LP relaxation once, for a guided start and reduced-cost fixing (spatialopt.root_pass);
+        # its seconds count against the time limit.
+        model, plan, root = root_pass(model, plan, chosen, guide=start, fix=True, progress=progress)
+        timings["root"] = root.seconds
+        if root.interrupted:
+            run = stopped_run(model, plan, root, pinned_options(chosen), highs_version())
+            return _finish(instance, derived, run, [], timings)
+        if chosen.get("time_limit") is not None and math.isfinite(float(chosen["time_limit"])):
+            run_options = {**chosen, "time_limit": max(1.0, float(chosen["time_limit"]) - root.seconds)}
     started = time.perf_counter()
     if builder == "pyomo":
         run = run_highs(model, chosen, verbose=verbose, progress=progress)
     else:
-        run = run_highs_matrix(model, chosen, verbose=verbose, progress=progress, race=race, start=plan)
+        run = run_highs_matrix(model, run_options, verbose=verbose, progress=progress, race=race, start=plan)
+        # the options asked for, not the limit left after the root pass
+        run = dataclasses.replace(run, options=pinned_options(chosen))
     timings["handoff"] = run.handoff_seconds
     timings["solve"] = time.perf_counter() - started - run.handoff_seconds
     reasons = [] if run.status.has_solution else [f"HiGHS ended with {run.termination}"]

@@ -213,3 +213,23 @@ def test_strengthened_optimum_equals_brute_force(data: dict) -> None:
             assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)
             report = check_solution(instance, result.to_solution_dict())
             assert report.ok, report.violations
+
+
+@pytest.mark.slow
+@settings(max_examples=80, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(tiny_instances())
+def test_root_pass_optimum_equals_brute_force(data: dict) -> None:
+    """Every strengthening on and no known plan's cost: the root pass runs on every size (its guided
+    start, then reduced-cost fixing against the best start), and must keep enumeration's optimum."""
+    with tempfile.TemporaryDirectory() as folder:
+        instance = load_dict(Path(folder), data)
+        expected = brute_force(instance)
+        result = spatialopt.solve(instance, gap=1e-9, strengthen=Strengthening.every())
+        if expected is None:
+            assert result.status == SolveStatus.INFEASIBLE
+        else:
+            assert result.status == SolveStatus.OPTIMAL, result.reasons
+            assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)
+            report = check_solution(instance, result.to_solution_dict())
+            assert report.ok, report.violations

@@ -285,3 +285,21 @@ def test_the_phased_generator_reaches_each_v2_row(what: str) -> None:
     data = find(tiny_phased_instances(), lambda d: what in _rows_of(d),
                 settings=settings(SETTINGS, max_examples=300, database=None, phases=[Phase.generate]))
     assert what in _rows_of(data)
+
+
+@settings(SETTINGS, max_examples=40)
+@given(tiny_phased_instances())
+def test_root_pass_phased_optimum_equals_brute_force(data: dict) -> None:
+    """Every strengthening on and no known plan's cost: the root pass (guided start, reduced-cost
+    fixing against it) runs on every size and must keep enumeration's optimum."""
+    with tempfile.TemporaryDirectory() as folder:
+        instance = load_dict(Path(folder), data)
+    expected = brute_force_phased(instance)
+    result = spatialopt.solve(instance, gap=1e-9, strengthen=Strengthening.every())
+    if expected is None:
+        assert result.status == SolveStatus.INFEASIBLE
+    else:
+        assert result.status == SolveStatus.OPTIMAL, result.reasons
+        assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)
+        report = check_solution(instance, result.to_solution_dict())
+        assert report.ok, report.violations

@@ -1,0 +1,127 @@
+"""The root pass (spatialopt.root_pass): a guided start and reduced-cost fixing from one LP, before HiGHS.
+
+OR-Library pmed1 (published optimum 5,819, ``results/known_optima.csv``) is
+the test bed: 10,100 columns, so the default solve runs the pass, and its LP
+opens few of the 100 candidate medians.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import spatialopt
+from spatialopt import SolveStatus, api
+from spatialopt.check import check_solution
+from spatialopt.convert.orlib import write_pmed_instance
+from spatialopt.derive import derive
+from spatialopt.heuristic import construct_start, start_problems
+from spatialopt.matrix import matrices_from
+from spatialopt.root_pass import RootPass, root_pass, stopped_run, wants_root_pass
+from spatialopt.session import HighsSession
+from spatialopt.strengthen import strong_formulation
+from spatialopt.strong_rows import DEFAULT, Strengthening
+
+ROOT = Path(__file__).parents[2]
+PMED1_OPTIMUM = 5819.0  # OR-Library pmedinfo (results/known_optima.csv)
+OPTIONS = {"threads": 1, "random_seed": 0, "mip_rel_gap": 1e-6, "time_limit": 120.0}
+
+
+@pytest.fixture(scope="module")
+def pmed1(tmp_path_factory: pytest.TempPathFactory) -> spatialopt.Instance:
+    folder = tmp_path_factory.mktemp("pmed1")
+    return spatialopt.load(write_pmed_instance(ROOT / "instances/orlib/pmed/pmed1.txt", folder / "pmed1"))
+
+
+@pytest.fixture(scope="module")
+def model(pmed1: spatialopt.Instance) -> tuple:
+    derived = derive(pmed1)
+    form, _ = strong_formulation(pmed1, derived, DEFAULT)
+    matrices = matrices_from(form)
+    greedy = construct_start(pmed1, derived, matrices)
+    assert greedy is not None
+    return derived, matrices, (greedy.values, greedy.objective)
+
+
+def test_the_guided_start_is_a_checked_plan_no_worse_than_the_heuristic(model: tuple) -> None:
+    _, matrices, greedy = model
+    seen: list[dict[str, float]] = []
+    _, start, report = root_pass(matrices, greedy, OPTIONS, guide=True, fix=False, progress=seen.append)
+    assert start is not None and not report.interrupted
+    assert start_problems(matrices, start[0]) == []
+    assert start[1] == pytest.approx(float(matrices.cost @ start[0]))
+    assert report.lp_bound is not None and report.lp_bound <= PMED1_OPTIMUM + 1e-6
+    assert report.lp_bound - 1e-6 <= start[1] <= greedy[1]
+    # the sub-MIP may open only the sites the LP or the start opens: far fewer than the 100 candidates
+    assert 0 < report.sites_kept < matrices.y.stop - matrices.y.start
+    if start[1] < greedy[1]:  # a better plan is reported as the terminal's next plan line
+        assert seen and seen[-1]["objective"] == pytest.approx(start[1])
+
+
+def test_fixing_keeps_an_optimum_of_the_unfixed_model(model: tuple) -> None:
+    """Every column the pass fixes is 0 (or within its new bounds) in an optimal plan HiGHS finds
+    without the pass: the fixing cuts off no optimum."""
+    _, matrices, greedy = model
+    fixed, _, report = root_pass(matrices, greedy, OPTIONS, guide=True, fix=True)
+    assert report.tightened > 0  # pmed1's LP is integral: the margin is that of the start only
+    with HighsSession(matrices, OPTIONS) as session:
+        plain = session.run()
+        optimum = np.asarray(session.solution().col_value, dtype=float)
+    assert plain.objective == pytest.approx(PMED1_OPTIMUM)
+    assert np.all(optimum >= fixed.col_lower - 1e-9) and np.all(optimum <= fixed.col_upper + 1e-9)
+    with HighsSession(fixed, OPTIONS) as session:
+        again = session.run()
+    assert again.status == SolveStatus.OPTIMAL and again.objective == pytest.approx(PMED1_OPTIMUM)
+
+
+def test_a_default_solve_runs_the_pass_and_reports_the_options_asked(pmed1: spatialopt.Instance) -> None:
+    result = spatialopt.solve(pmed1, gap=1e-6, threads=1, seed=0, time_limit=300)
+    assert "root" in result.timings  # pmed1 has 10,100 integer columns: the pass runs
+    assert result.status == SolveStatus.OPTIMAL and result.objective == pytest.approx(PMED1_OPTIMUM)
+    solution = result.to_solution_dict()
+    assert solution["solver"]["options"]["time_limit"] == 300  # not the limit left after the pass
+    report = check_solution(pmed1, solution)
+    assert report.ok, report.violations
+
+
+def test_small_models_and_explicit_bounds_skip_the_pass(pmed1: spatialopt.Instance) -> None:
+    tutorial = spatialopt.load(ROOT / "instances/tutorial/instance.toml")
+    assert "root" not in spatialopt.solve(tutorial).timings  # below fixing_min_integers
+    assert "root" not in spatialopt.solve(pmed1, upper_bound=PMED1_OPTIMUM + 1).timings  # fixed at build
+    assert "root" not in spatialopt.solve(pmed1, strengthen=Strengthening.none()).timings
+
+
+def test_wants_root_pass_counts_integer_columns(model: tuple) -> None:
+    _, matrices, _ = model
+    n_integer = int(np.asarray(matrices.integer, bool).sum())
+    assert wants_root_pass(matrices, n_integer)
+    assert not wants_root_pass(matrices, n_integer + 1)
+
+
+def test_a_ctrl_c_in_the_pass_ends_the_solve_with_the_start(pmed1: spatialopt.Instance,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C during the pass's LP or sub-MIP: the solve ends there, with the best start and the LP
+    bound (when it has one), as a stopped run does; no search starts."""
+    seen: dict[str, float] = {}
+
+    def interrupted(matrices, start, options, **_):  # type: ignore[no-untyped-def]
+        seen["objective"] = start[1]
+        return matrices, start, RootPass(lp_bound=5000.0, interrupted=True, seconds=0.1)
+
+    def no_search(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the search ran after a Ctrl-C in the root pass")
+
+    monkeypatch.setattr(api, "root_pass", interrupted)
+    monkeypatch.setattr(api, "run_highs_matrix", no_search)
+    result = spatialopt.solve(pmed1)
+    assert result.status == SolveStatus.FEASIBLE and result.termination == "interrupted"
+    assert result.objective == pytest.approx(seen["objective"]) and result.bound == pytest.approx(5000.0)
+    assert check_solution(pmed1, result.to_solution_dict()).ok
+
+
+def test_stopped_run_without_a_start_has_no_plan(model: tuple) -> None:
+    _, matrices, _ = model
+    run = stopped_run(matrices, None, RootPass(lp_bound=None, interrupted=True), {}, "1.16.0")
+    assert run.status == SolveStatus.LIMIT_NO_SOLUTION and run.objective is None and run.termination == "interrupted"
