@@ -13,7 +13,6 @@ Each stage is a plain function (``load`` -> ``derive`` -> ``build_model`` ->
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from .instance import Instance
 from .matrix import matrices_from
 from .profiles import load_profile, require_allowed_options
 from .results import Result, extract_plan
-from .root_pass import root_pass, stopped_run, wants_root_pass
+from .root_pass import RootPass, root_pass, stopped_run, wants_root_pass
 from .session import highs_version, pinned_options
 from .solve import Progress, run_highs, run_highs_matrix
 from .status import SolverRun, SolveStatus
@@ -160,7 +159,8 @@ def solve(
         return _finish(instance, derived, run, [], timings)
     # The starting plan is timed on its own ("start"), before the solver's time (and its limit) begins.
     plan = _starting_plan(instance, derived, model, progress, timings) if start and builder != "pyomo" else None
-    run_options = chosen
+    root: RootPass | None = None
+    run_options, handed = chosen, plan
     if builder != "pyomo" and upper_bound is None and strengthen.reduced_cost_fixing \
             and wants_root_pass(model, strengthen.fixing_min_integers):
         # The LP relaxation once, for a guided start and reduced-cost fixing (spatialopt.root_pass);
@@ -170,15 +170,14 @@ def solve(
         if root.interrupted:
             run = stopped_run(model, plan, root, pinned_options(chosen), highs_version())
             return _finish(instance, derived, run, [], timings)
-        if chosen.get("time_limit") is not None and math.isfinite(float(chosen["time_limit"])):
-            run_options = {**chosen, "time_limit": max(1.0, float(chosen["time_limit"]) - root.seconds)}
+        run_options, handed = root.search_options(chosen), root.search_start(plan)
     started = time.perf_counter()
     if builder == "pyomo":
         run = run_highs(model, chosen, verbose=verbose, progress=progress)
     else:
-        run = run_highs_matrix(model, run_options, verbose=verbose, progress=progress, race=race, start=plan)
-        # the options asked for, not the limit left after the root pass
-        run = dataclasses.replace(run, options=pinned_options(chosen))
+        run = run_highs_matrix(model, run_options, verbose=verbose, progress=progress, race=race, start=handed)
+        if root is not None:
+            run = root.settled(run, model, plan, chosen)
     timings["handoff"] = run.handoff_seconds
     timings["solve"] = time.perf_counter() - started - run.handoff_seconds
     reasons = [] if run.status.has_solution else [f"HiGHS ended with {run.termination}"]

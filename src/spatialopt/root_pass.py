@@ -52,6 +52,8 @@ GUIDE_SECONDS = 10.0
 GUIDE_SHARE = 0.1
 #: The LP may take at most this share of the solve's time limit.
 LP_SHARE = 0.2
+#: Relative difference below which the search's plan and the start cost the same (HiGHS's sums differ in the last bits).
+TIE = 1e-9
 
 
 @dataclass
@@ -66,6 +68,44 @@ class RootPass:
     fixed: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+
+    def search_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The search's HiGHS options: the time limit less the pass's seconds."""
+        limit = options.get("time_limit")
+        if limit is None or not math.isfinite(float(limit)):
+            return dict(options)
+        return {**options, "time_limit": max(1.0, float(limit) - self.seconds)}
+
+    def search_start(self, start: StartPlan | None) -> StartPlan | None:
+        """The start HiGHS gets: none once columns were fixed.
+
+        HiGHS 1.16 judges a start in its presolved model without the
+        objective offset presolve made there, and fixing makes such offsets
+        (a pmed customer left one arc is assigned by presolve): on pmed3 it
+        logged the 4,250 start as "feasible in the reduced space: objective
+        value is 4183" and ended "optimal" at 4,183, a cost no plan has. So
+        the start stays out of the search and is the answer only if the
+        search ends with nothing better (:meth:`settled`).
+        """
+        return start if not self.tightened else None
+
+    def settled(self, run: SolverRun, matrices: Any, start: StartPlan | None,
+                options: Mapping[str, Any]) -> SolverRun:
+        """The search's outcome, recording the limit asked for; the start when the search has nothing better.
+
+        The fixed model keeps every plan costing no more than the start
+        (and the start itself), so its bound holds for the model too.
+        """
+        recorded = {**run.options, "time_limit": options["time_limit"]} if "time_limit" in options else run.options
+        run = dataclasses.replace(run, options=recorded)
+        if start is None or (run.status.has_solution and run.objective is not None
+                             and run.objective <= start[1] + TIE * max(1.0, abs(start[1]))):
+            return run  # HiGHS's plan, as good as the start or better (a tie keeps its proof)
+        bounds = [b for b in (run.bound, self.lp_bound) if b is not None and math.isfinite(b)]
+        bound = min(max(bounds), start[1]) if bounds else None
+        v = start[0]
+        return dataclasses.replace(run, status=SolveStatus.FEASIBLE, objective=start[1], bound=bound,
+                                   values={"x": v[matrices.x], "y": v[matrices.y], "u": v[matrices.u]})
 
 
 def root_pass(matrices: Any, start: StartPlan | None, options: Mapping[str, Any], *, guide: bool, fix: bool,

@@ -21,6 +21,7 @@ from spatialopt.heuristic import construct_start, start_problems
 from spatialopt.matrix import matrices_from
 from spatialopt.root_pass import RootPass, root_pass, stopped_run, wants_root_pass
 from spatialopt.session import HighsSession
+from spatialopt.status import SolverRun
 from spatialopt.strengthen import strong_formulation
 from spatialopt.strong_rows import DEFAULT, Strengthening
 
@@ -125,3 +126,39 @@ def test_stopped_run_without_a_start_has_no_plan(model: tuple) -> None:
     _, matrices, _ = model
     run = stopped_run(matrices, None, RootPass(lp_bound=None, interrupted=True), {}, "1.16.0")
     assert run.status == SolveStatus.LIMIT_NO_SOLUTION and run.objective is None and run.termination == "interrupted"
+
+
+def test_once_columns_are_fixed_the_start_is_the_fallback_not_handed_to_highs(model: tuple) -> None:
+    """HiGHS 1.16 misjudges a start against a presolved model with an offset (root_pass.RootPass.search_start):
+    after fixing, the search gets no start, and a search that ends with nothing better returns the start."""
+    _, matrices, greedy = model
+    fixed = RootPass(lp_bound=5000.0, tightened=3)
+    assert fixed.search_start(greedy) is None and RootPass(tightened=0).search_start(greedy) is greedy
+    assert fixed.search_options({"time_limit": 10.0})["time_limit"] == pytest.approx(10.0)
+    nothing = SolverRun(status=SolveStatus.LIMIT_NO_SOLUTION, objective=None, bound=4000.0,
+                        options={"time_limit": 9.5}, termination="maxTimeLimit")
+    run = fixed.settled(nothing, matrices, greedy, {"time_limit": 10.0})
+    assert run.status == SolveStatus.FEASIBLE and run.objective == greedy[1] and run.bound == 5000.0
+    assert run.options["time_limit"] == 10.0 and run.termination == "maxTimeLimit"
+    assert np.array_equal(run.values["x"], greedy[0][matrices.x])
+    better = SolverRun(status=SolveStatus.OPTIMAL, objective=greedy[1] - 1, bound=greedy[1] - 1,
+                       options={"time_limit": 9.5})
+    assert fixed.settled(better, matrices, greedy, {"time_limit": 10.0}).objective == greedy[1] - 1
+
+
+@pytest.mark.parametrize("name, optimum", [("pmed3", 4250.0), ("pmed5", 1355.0)])
+def test_pmed_rows_where_presolve_leaves_an_offset_are_proved(name: str, optimum: float, tmp_path: Path) -> None:
+    """pmed3 and pmed5 (published optima, results/known_optima.csv): after fixing, presolve assigns
+    customers left with one arc; handed the start, HiGHS 1.16 ended 'optimal' below any plan's cost."""
+    instance = spatialopt.load(write_pmed_instance(ROOT / f"instances/orlib/pmed/{name}.txt", tmp_path / name))
+    result = spatialopt.solve(instance, profile="exact")
+    assert "root" in result.timings
+    assert result.status == SolveStatus.OPTIMAL and result.objective == pytest.approx(optimum)
+    assert result.bound == pytest.approx(optimum)
+    assert check_solution(instance, result.to_solution_dict()).ok
+
+
+def test_a_search_plan_that_ties_the_start_keeps_its_proof(model: tuple) -> None:
+    _, matrices, greedy = model
+    tie = SolverRun(status=SolveStatus.OPTIMAL, objective=greedy[1] * (1 + 1e-12), bound=greedy[1], options={})
+    assert RootPass(tightened=1).settled(tie, matrices, greedy, {}).status == SolveStatus.OPTIMAL
