@@ -125,6 +125,10 @@ def solve(
     the first plan; when the heuristic finds none the solve goes on without.
     The start goes to every run (a race's too, and a large model's child
     process, where it is the answer if the run is stopped before a better plan).
+    With a start, a model of at least ``strengthen.fixing_min_integers``
+    integer columns solved in this process first gets the root pass
+    (:mod:`spatialopt.root_pass`: one LP, a start guided by it, reduced-cost
+    fixing against the best start), its seconds taken from the time limit.
     """
     # The Pyomo builder and the counting checks load Pyomo: imported when solving.
     from .diagnose import presolve_findings
@@ -161,11 +165,11 @@ def solve(
     plan = _starting_plan(instance, derived, model, progress, timings) if start and builder != "pyomo" else None
     root: RootPass | None = None
     run_options, handed = chosen, plan
-    if builder != "pyomo" and upper_bound is None and strengthen.reduced_cost_fixing \
+    if start and builder != "pyomo" and upper_bound is None and strengthen.reduced_cost_fixing \
             and wants_root_pass(model, strengthen.fixing_min_integers):
         # The LP relaxation once, for a guided start and reduced-cost fixing (spatialopt.root_pass);
         # its seconds count against the time limit.
-        model, plan, root = root_pass(model, plan, chosen, guide=start, fix=True, progress=progress)
+        model, plan, root = root_pass(model, plan, chosen, guide=True, fix=True, progress=progress)
         timings["root"] = root.seconds
         if root.interrupted:
             run = stopped_run(model, plan, root, pinned_options(chosen), highs_version())

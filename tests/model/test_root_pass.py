@@ -92,6 +92,7 @@ def test_small_models_and_explicit_bounds_skip_the_pass(pmed1: spatialopt.Instan
     assert "root" not in spatialopt.solve(tutorial).timings  # below fixing_min_integers
     assert "root" not in spatialopt.solve(pmed1, upper_bound=PMED1_OPTIMUM + 1).timings  # fixed at build
     assert "root" not in spatialopt.solve(pmed1, strengthen=Strengthening.none()).timings
+    assert "root" not in spatialopt.solve(pmed1, start=False).timings  # --no-start: HiGHS alone
 
 
 def test_wants_root_pass_counts_integer_columns(model: tuple) -> None:
