@@ -85,14 +85,15 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "stay_extra_cost": ("that plan's extra cost (only when stays_instead)", MONEY),
         "other_moves": ("other facilities that move differently (elsewhere, or in another period) in the runner-up "
                         "plan", ""),
-        "sites_opened": ("sites the runner-up plan opens that this plan does not", ""),
-        "sites_closed": ("sites this plan opens that the runner-up plan does not", ""),
+        "sites_opened": ("sites the runner-up plan opens that this plan does not (with plan periods: when; a "
+                         "site opened in another period is closed in one and opened in the other)", ""),
+        "sites_closed": ("sites this plan opens that the runner-up plan does not (with plan periods: when)", ""),
         "seconds": ("solver time of the re-solves", "s"),
         "text": ("the answer in words", ""),
     },
     "staying": {
         "facility": ("the facility row", ""), "origin": ("its source", ""), "type": ("its type", ""),
-        "period": ("the plan period (empty: a single-period plan)", ""),
+        "period": ("when the cheapest move happens, in the plan that moves it (empty: a single-period plan)", ""),
         "units_moved": ("units the plan moves", "units"), "count": ("units of the row", "units"),
         "cheapest_destination": ("where one more unit goes in the best plan that moves it", ""),
         "extra_cost": ("that plan's objective minus this plan's (re-optimised)", MONEY),
@@ -102,14 +103,14 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "why_not": ("what stands in the way: cost, a full capacity, the budget or a period's budget, a site, or no "
                     "eligible destination", ""),
         "other_moves": ("other facilities that move differently in that plan", ""),
-        "sites_opened": ("sites that plan opens that this plan does not", ""),
-        "sites_closed": ("sites this plan opens that that plan does not", ""),
+        "sites_opened": ("sites that plan opens that this plan does not (with plan periods: when)", ""),
+        "sites_closed": ("sites this plan opens that that plan does not (with plan periods: when)", ""),
         "seconds": ("solver time of the re-solve", "s"),
         "text": ("the answer in words", ""),
     },
     "cities": {
         "city": ("a destination that received nothing", ""), "type": ("a facility type", ""),
-        "period": ("the plan period (empty: a single-period plan)", ""),
+        "period": ("when the unit arrives, in the plan that sends it (empty: a single-period plan)", ""),
         "verdict": ("excluded (a rule keeps the type out), costlier (allowed, but dearer), infeasible, or "
                     "not solved", ""),
         "rule": ("the eligibility rule that excludes it (allowed_tiers, min_km, max_km, same_cluster, "
@@ -119,8 +120,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "extra_cost_at_least": ("the proven lower bound of the extra cost", MONEY),
         "status": ("the re-solve's status", ""), "gap": ("the re-solve's relative MIP gap", ""),
         "other_moves": ("other facilities that move differently in that plan", ""),
-        "sites_opened": ("sites that plan opens that this plan does not", ""),
-        "sites_closed": ("sites this plan opens that that plan does not", ""),
+        "sites_opened": ("sites that plan opens that this plan does not (with plan periods: when)", ""),
+        "sites_closed": ("sites this plan opens that that plan does not (with plan periods: when)", ""),
         "seconds": ("solver time of the re-solve", "s"),
         "text": ("the answer in words", ""),
     },
@@ -433,7 +434,10 @@ class _Context:
         self.period_ids = [p.id for p in self.instance.periods] if self.instance.phased else [""]
         arc, period, units = result._moves
         self.base_moves = self._timed(list(zip(arc.tolist(), period.tolist(), units.tolist())))
-        self.base_sites = {d.site_keys()[i] for i in np.flatnonzero(result.opened)}
+        opened = np.flatnonzero(result.opened)
+        self.base_sites = {d.site_keys()[i] for i in opened}
+        periods = [] if result.site_period is None else np.asarray(result.site_period)[opened].tolist()
+        self.base_openings = self._openings(opened.tolist(), periods)
         self._arc_of: dict[tuple[str, str], int] = {}
 
     # -- which questions --------------------------------------------------------------------
@@ -509,10 +513,22 @@ class _Context:
             differ.append(f"{f}: {_where(self.base_moves.get(f))} -> {_where(moves.get(f))}")
         if resplit:
             differ.append(f"re-split: {', '.join(resplit)}")
-        sites = {self.derived.site_keys()[i] for i in plan.opened}
-        opened = "; ".join(f"{k} at {c}" for k, c in sorted(sites - self.base_sites))
-        closed = "; ".join(f"{k} at {c}" for k, c in sorted(self.base_sites - sites))
+        sites = self._openings(plan.opened, plan.opened_periods)
+        opened = "; ".join(_site_text(k, c, p) for k, c, p in sorted(sites - self.base_openings))
+        closed = "; ".join(_site_text(k, c, p) for k, c, p in sorted(self.base_openings - sites))
         return "; ".join(differ), opened, closed
+
+    def _openings(self, opened: list[int], periods: list[int]) -> set[tuple[str, str, str]]:
+        """(type, city, period id) of each opened site; with plan periods a site opened in another
+        period than in this plan is a change too (closed in the one, opened in the other)."""
+        keys = self.derived.site_keys()
+        when = periods if periods else [0] * len(opened)
+        return {(*keys[i], self.period_ids[p] if self.instance.phased else "") for i, p in zip(opened, when)}
+
+    def periods_of(self, plan: Plan, facility: str, city: str) -> str:
+        """The period ids (comma-separated, in plan order) of ``facility``'s moves into ``city`` in ``plan``."""
+        there = self._timed(plan.moves).get(facility, {})
+        return ", ".join(p for p in self.period_ids if p and (city, p) in there)
 
     def splittable(self, facility: str) -> bool:
         return bool(self.instance.types[str(self.instance.facilities.at[facility, "type"])].splittable)
@@ -630,8 +646,9 @@ class _Context:
         moves, opened, closed = self.changes(plan, f)
         why = self.obstacles(f, dest)
         row.update(cheapest_destination=dest, extra_cost=extra, extra_cost_at_least=low, why_not="; ".join(why),
-                   other_moves=moves, sites_opened=opened, sites_closed=closed)
-        row["text"] = (f"{head}: moving it (to {dest}) costs {said}; in the way: {row['why_not']}"
+                   other_moves=moves, sites_opened=opened, sites_closed=closed, period=self.periods_of(plan, f, dest))
+        when = f" in {row['period']}" if row["period"] else ""
+        row["text"] = (f"{head}: moving it (to {dest}{when}) costs {said}; in the way: {row['why_not']}"
                        + _changes_text(moves, opened, closed))
 
     def obstacles(self, facility: str, dest: str) -> list[str]:
@@ -711,16 +728,25 @@ class _Context:
                     moves, opened, closed = self.changes(plan, "")
                     sent = [f for f, there in self._moves(plan.arcs, plan.units).items() if c in there
                             and self.instance.facilities.at[f, "type"] == k]
+                    when = sorted({p for f in sent for p in self.periods_of(plan, f, c).split(", ") if p},
+                                  key=self.period_ids.index)
                     row.update(verdict="costlier", facility="; ".join(sorted(sent)), extra_cost=extra,
-                               extra_cost_at_least=low, other_moves=moves, sites_opened=opened, sites_closed=closed)
-                    row["text"] = (f"{c} gets no {k}: allowed, but sending it one unit ({row['facility']}) costs "
-                                   f"{said}" + _changes_text(moves, opened, closed))
+                               extra_cost_at_least=low, other_moves=moves, sites_opened=opened, sites_closed=closed,
+                               period=", ".join(when))
+                    in_text = f" in {row['period']}" if row["period"] else ""
+                    row["text"] = (f"{c} gets no {k}: allowed, but sending it one unit ({row['facility']}{in_text}) "
+                                   f"costs {said}" + _changes_text(moves, opened, closed))
                 else:
                     row["verdict"] = plan.status
                     row["text"] = f"{c} gets no {k}: no plan can send it one ({plan.status})"
             out.append(row)
         frame = pd.DataFrame(out, columns=list(COLUMNS["cities"]))
         return frame.sort_values(["city", "type"], kind="stable").reset_index(drop=True)
+
+
+def _site_text(kind: str, city: str, period: str) -> str:
+    """A site in words: "manufacturing at tieling", with plan periods "... in 2026-2030"."""
+    return f"{kind} at {city}" + (f" in {period}" if period else "")
 
 
 def _where(there: dict[tuple[str, str], float] | None) -> str:

@@ -92,6 +92,7 @@ class Plan:
     arcs: list[int] = field(default_factory=list)  # arcs with units > 0
     units: list[float] = field(default_factory=list)
     opened: list[int] = field(default_factory=list)  # opened site candidates
+    opened_periods: list[int] = field(default_factory=list)  # with plan periods: each opening's period position
     # every move with units > 0 as (arc, period position, units): with plan periods an arc may have several
     moves: list[tuple[int, int, float]] = field(default_factory=list)
     termination: str = ""
@@ -365,6 +366,8 @@ class Counterfactuals:
             else:
                 plan.moves = [(a, 0, u) for a, u in zip(plan.arcs, plan.units)]
             plan.opened = np.flatnonzero(result.opened).tolist()
+            if result.site_period is not None:
+                plan.opened_periods = np.asarray(result.site_period)[plan.opened].tolist()
         return plan
 
 

@@ -136,6 +136,8 @@ def test_why_not_names_the_period_budget_in_the_way(tmp_path: Path) -> None:
     staying = explain(result, options=EXACT, workers=1).staying
     row = staying.set_index("facility").loc["f3"]
     assert row["extra_cost"] == pytest.approx(4.5)  # hand-worked: f3 to a in 2026-2030
+    assert row["cheapest_destination"] == "a" and row["period"] == "2026-2030"
+    assert "moving it (to a in 2026-2030) costs" in row["text"]
     independent = solve_exactly(dataclasses.replace(instance, facilities=_must_move(instance, "f3")))
     assert row["extra_cost"] == pytest.approx(independent.objective - result.objective, abs=1e-9)
     assert "the 2021-2025 budget (10.00 left of 60.00; moving it then spends 12.00)" in row["why_not"]
@@ -250,3 +252,23 @@ def test_phased_marginals_are_named_by_period_and_match_finite_differences(tmp_p
         moved = solve_exactly(load_dict(tmp_path / f"moved{i}", _perturbed(data, row.family, row.period, delta)))
         assert row.effect == pytest.approx((moved.objective - result.objective) / delta, rel=1e-6, abs=1e-9), \
             (row.family, row.period)
+
+
+def test_sites_opened_and_closed_say_when(tmp_path: Path) -> None:
+    """every-v2-key (brute-forced optimum 44.61972, tests/unit/test_every_v2_key.py) opens its campus
+    site at far in 2021-2025. The best plan without c1 at far is solved from scratch: the sites it
+    opens and the plan's own are what the explanation names, each with its period."""
+    instance = spatialopt.load(EVERY_V2_KEY)
+    result = solve_exactly(instance)
+    moved = explain(result, options=EXACT, workers=1).moved.set_index("facility")
+    alternative = solve_exactly(without_arc_everywhere(instance, "c1", "far"))
+
+    def said(sites: pd.DataFrame) -> set[str]:
+        return {f"{t} at {c} in {p}" for t, c, p in zip(sites["type"], sites["city"], sites["period"])}
+
+    base, other = said(result.sites), said(alternative.sites)
+    assert base == {"campus at far in 2021-2025"}
+    row = moved.loc["c1"]
+    assert set(filter(None, row["sites_opened"].split("; "))) == other - base
+    assert set(filter(None, row["sites_closed"].split("; "))) == base - other
+    assert row["runner_up_extra_cost"] == pytest.approx(alternative.objective - result.objective, abs=1e-6)
