@@ -27,10 +27,11 @@ from .instance import Instance
 from .matrix import matrices_from
 from .profiles import load_profile, require_allowed_options
 from .results import Result, extract_plan
-from .root_pass import RootPass, root_pass, stopped_run, wants_root_pass
+from .root_pass import RootPass, improving_only, root_pass, stopped_run, wants_root_pass
 from .session import highs_version, pinned_options
 from .solve import Progress, run_highs, run_highs_matrix
 from .status import SolverRun, SolveStatus
+from .stoppable import wants_child
 from .strengthen import strong_formulation
 from .strong_rows import DEFAULT, Strengthening
 from .validate import load_instance
@@ -164,24 +165,32 @@ def solve(
     # The starting plan is timed on its own ("start"), before the solver's time (and its limit) begins.
     plan = _starting_plan(instance, derived, model, progress, timings) if start and builder != "pyomo" else None
     root: RootPass | None = None
-    run_options, handed = chosen, plan
+    run_options, handed, root_in_child = chosen, plan, False
     if start and builder != "pyomo" and upper_bound is None and strengthen.reduced_cost_fixing \
             and wants_root_pass(model, strengthen.fixing_min_integers):
-        # The LP relaxation once, for a guided start and reduced-cost fixing (spatialopt.root_pass);
-        # its seconds count against the time limit.
-        model, plan, root = root_pass(model, plan, chosen, guide=True, fix=True, progress=progress)
-        timings["root"] = root.seconds
-        if root.interrupted:
-            run = stopped_run(model, plan, root, pinned_options(chosen), highs_version())
-            return _finish(instance, derived, run, [], timings)
-        run_options, handed = root.search_options(chosen), root.search_start(plan)
+        # The LP relaxation once, for guided starts and reduced-cost fixing (spatialopt.root_pass), where the
+        # search runs: a large model's in its child process (not for a race), a smaller one's here. Its
+        # seconds count against the time limit.
+        if wants_child(model):
+            root_in_child = race == 1
+        else:
+            model, plan, root = root_pass(model, plan, chosen, guide=True, fix=True, progress=progress)
+            timings["root"] = root.seconds
+            if root.interrupted:
+                run = stopped_run(model, plan, root, pinned_options(chosen), highs_version())
+                return _finish(instance, derived, run, [], timings)
+            run_options, handed = root.search_options(chosen), root.search_start(plan)
+            progress = improving_only(progress, plan)
     started = time.perf_counter()
     if builder == "pyomo":
         run = run_highs(model, chosen, verbose=verbose, progress=progress)
     else:
-        run = run_highs_matrix(model, run_options, verbose=verbose, progress=progress, race=race, start=handed)
+        run = run_highs_matrix(model, run_options, verbose=verbose, progress=progress, race=race, start=handed,
+                               root=root_in_child)
         if root is not None:
             run = root.settled(run, model, plan, chosen)
+        if run.root_seconds is not None:
+            timings["root"] = run.root_seconds
     timings["handoff"] = run.handoff_seconds
     timings["solve"] = time.perf_counter() - started - run.handoff_seconds
     reasons = [] if run.status.has_solution else [f"HiGHS ended with {run.termination}"]

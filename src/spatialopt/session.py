@@ -43,6 +43,8 @@ DEFAULT_OPTIONS: dict[str, Any] = {"mip_rel_gap": DEFAULT_MIP_REL_GAP}
 DEFAULT_THREADS = 1
 
 Progress = Callable[[dict[str, float]], None]
+#: A starting plan: every column's value, and its objective.
+StartPlan = tuple[np.ndarray, float]
 #: Where each model variable group lives among HiGHS's columns: a slice, or
 #: column indices with -1 for a variable HiGHS does not hold (its value is 0).
 Columns = Mapping[str, "slice | np.ndarray"]

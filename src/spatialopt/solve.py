@@ -122,7 +122,7 @@ def run_highs(
 
 def run_highs_matrix(
     matrices: Any, options: Mapping[str, Any], verbose: bool = False, progress: Progress | None = None,
-    race: int = 1, start: StartPlan | None = None,
+    race: int = 1, start: StartPlan | None = None, root: bool = False,
 ) -> SolverRun:
     """Solve a :class:`~spatialopt.matrix.MatrixModel` with HiGHS directly: a session run once.
 
@@ -132,13 +132,15 @@ def run_highs_matrix(
     ``race`` > 1 races that many seeds in child processes (:mod:`spatialopt.race`).
     ``start`` (column values and their objective) is handed to HiGHS as its
     starting solution, and is the answer of a child stopped before a better plan.
+    ``root``: a model solved in a child process gets the root pass there
+    first (:mod:`spatialopt.root_pass`); ignored otherwise.
     """
     if race > 1:
         if not fork_available():
             raise SolverError("a race of solver runs needs processes started by fork (Linux, macOS)")
         return run_race(matrices, options, race, verbose=verbose, progress=progress, start=start)
     if wants_child(matrices):
-        return run_in_child(matrices, options, verbose=verbose, progress=progress, start=start)
+        return run_in_child(matrices, options, verbose=verbose, progress=progress, start=start, root=root)
     session = HighsSession(matrices, options, verbose=verbose)
     if start is not None:
         session.set_start(start[0])

@@ -59,6 +59,7 @@ class SolverRun:
     log: str = ""
     handoff_seconds: float = 0.0  # moving the model into HiGHS (matrix path: passModel)
     work: dict[str, int] = field(default_factory=dict)  # HiGHS's simplex iterations and B&B nodes
+    root_seconds: float | None = None  # the root pass's, when it ran in a child process (spatialopt.root_pass)
 
 
 LIMIT = "limit"  # resolved to feasible / limit_no_solution by whether an incumbent exists

@@ -57,7 +57,16 @@ from typing import Any
 import numpy as np
 
 from .errors import SolverError
-from .session import Columns, HighsSession, Progress, SolveInterrupt, _column_values, highs_version, pinned_options
+from .session import (
+    Columns,
+    HighsSession,
+    Progress,
+    SolveInterrupt,
+    StartPlan,
+    _column_values,
+    highs_version,
+    pinned_options,
+)
 from .status import SolverRun, map_highs_status
 
 #: Models from this many nonzeros solve in a child process: measured above, the
@@ -69,7 +78,6 @@ _POLL_SECONDS = 0.05
 
 
 #: A starting plan handed to HiGHS: one value per column, and its objective.
-StartPlan = tuple[np.ndarray, float]
 
 
 def fork_available() -> bool:
@@ -129,8 +137,11 @@ def _stats(event: Any) -> dict[str, float]:
 
 
 def _child_main(matrices: Any, options: dict[str, Any], verbose: bool, slots: _PlanSlots, conn: Any,
-                started: float, start_values: np.ndarray | None = None) -> None:
-    """The child: hand the model over, run HiGHS, announce plans, send the outcome (or the error)."""
+                started: float, start: StartPlan | None = None, root: bool = False) -> None:
+    """The child: the root pass if asked, then hand the model over, run HiGHS, announce plans, send the outcome
+    (or the error)."""
+    from .root_pass import TIE, root_pass, stopped_run
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns Ctrl-C and passes it on as SIGUSR1
     asked: list[HighsSession | None] = [None]  # the session once there is one; a stop asked before it waits here
 
@@ -140,29 +151,55 @@ def _child_main(matrices: Any, options: dict[str, Any], verbose: bool, slots: _P
             session.stop()
         asked.append(None)
 
-    signal.signal(signal.SIGUSR1, on_stop)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})  # blocked by the parent until now
-    try:
-        session = HighsSession(matrices, options, verbose=verbose)
-        if start_values is not None:
-            session.set_start(start_values)
+    def register(session: HighsSession) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the session's handler would take it back
         asked[0] = session
         if len(asked) > 1:
             session.stop()
-        handoff = time.monotonic() - started
+
+    def announce_start(values: np.ndarray, stats: dict[str, float]) -> None:
+        conn.send(("plan", slots.write(np.asarray(values, dtype=np.float64)), stats))
+
+    signal.signal(signal.SIGUSR1, on_stop)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})  # blocked by the parent until now
+    try:
+        report = None
+        if root:
+            matrices, start, report = root_pass(matrices, start, options, guide=True, fix=True, on_plan=announce_start,
+                                                on_session=register)
+            if report.interrupted:
+                run = stopped_run(matrices, start, report, pinned_options(options), highs_version())
+                conn.send(("done", replace(run, root_seconds=report.seconds)))
+                return
+        handed = start if report is None else report.search_start(start)
+        session = HighsSession(matrices, options, verbose=verbose)
+        if handed is not None:
+            session.set_start(handed[0])
+        asked[0] = session
+        if len(asked) > 1:
+            session.stop()
+        elapsed = time.monotonic() - started
+        handoff = elapsed - (report.seconds if report is not None else 0.0)
         limit = options.get("time_limit")
-        if limit is not None:  # the limit counts from the start of the handoff
-            session.highs.setOptionValue("time_limit", max(float(limit) - handoff, 1e-3))
-        conn.send(("running", handoff))
+        if limit is not None:  # the limit counts from the start of the handoff (the root pass's included)
+            session.highs.setOptionValue("time_limit", max(float(limit) - elapsed, 1e-3))
+        conn.send(("running", elapsed))
+
+        best = [math.inf if start is None or report is None else float(start[1])]
 
         def announce(event: Any) -> None:
-            conn.send(("plan", slots.write(np.asarray(event.data_out.mip_solution)), _stats(event)))
+            stats = _stats(event)
+            if stats["objective"] < best[0] - TIE * max(1.0, abs(best[0])):  # the search may not know the start's
+                best[0] = stats["objective"]
+                conn.send(("plan", slots.write(np.asarray(event.data_out.mip_solution)), stats))
 
         session.highs.cbMipImprovingSolution += announce
         session.highs.cbMipInterrupt += slots.note_bound
         with session:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # the session's handler would take it back
             run = session.run()
+        if report is not None:
+            run = replace(report.settled(run, matrices, start, options), root_seconds=report.seconds)
         conn.send(("done", replace(run, options=pinned_options(options), handoff_seconds=handoff)))
     except BaseException as exc:  # whatever it is, the parent reports it
         with contextlib.suppress(OSError):
@@ -181,7 +218,7 @@ class ChildSolve:
     """
 
     def __init__(self, matrices: Any, options: Mapping[str, Any], *, verbose: bool = False,
-                 progress: Progress | None = None, start: StartPlan | None = None) -> None:
+                 progress: Progress | None = None, start: StartPlan | None = None, root: bool = False) -> None:
         context = multiprocessing.get_context("fork")
         self.options = dict(options)
         self.columns: Columns = {"x": matrices.x, "y": matrices.y, "u": matrices.u}
@@ -200,7 +237,7 @@ class ChildSolve:
                          {"objective": float(start[1]), "bound": -math.inf, "gap": math.nan, "seconds": 0.0})
         self._process = context.Process(target=_child_main, daemon=True,
                                         args=(matrices, self.options, verbose, self.slots, send, self.started,
-                                              None if start is None else start[0]))
+                                              start, root))
         # A stop asked before the child's handler is in place must wait for it, not kill it (SIGUSR1's default).
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
         try:
@@ -314,16 +351,18 @@ def watch(children: Sequence[ChildSolve], time_limit: float | None, ctrl_c: Solv
 
 
 def run_in_child(matrices: Any, options: Mapping[str, Any], *, verbose: bool = False,
-                 progress: Progress | None = None, start: StartPlan | None = None) -> SolverRun:
+                 progress: Progress | None = None, start: StartPlan | None = None, root: bool = False) -> SolverRun:
     """Solve a :class:`~spatialopt.matrix.MatrixModel` in a child process, back within the limit + grace.
 
     The same :class:`SolverRun` as :meth:`HighsSession.run`; when the child had
     to be stopped from outside, its last announced plan (module docstring).
-    ``progress`` is called in this process with each better plan.
+    ``progress`` is called in this process with each better plan. ``root``
+    runs :func:`spatialopt.root_pass.root_pass` in the child before the
+    search (the limit counts it).
     """
     limit = pinned_options(options).get("time_limit")
     with SolveInterrupt() as ctrl_c:
-        child = ChildSolve(matrices, options, verbose=verbose, progress=progress, start=start)
+        child = ChildSolve(matrices, options, verbose=verbose, progress=progress, start=start, root=root)
         try:
             watch([child], limit, ctrl_c, lambda: child.settled)
             return child.answer(ctrl_c.requested)

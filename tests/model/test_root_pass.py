@@ -7,7 +7,10 @@ opens few of the 100 candidate medians.
 
 from __future__ import annotations
 
+import importlib
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,6 +25,7 @@ from spatialopt.matrix import matrices_from
 from spatialopt.root_pass import RootPass, root_pass, stopped_run, wants_root_pass
 from spatialopt.session import HighsSession
 from spatialopt.status import SolverRun
+from spatialopt.stoppable import GRACE_SECONDS, fork_available
 from spatialopt.strengthen import strong_formulation
 from spatialopt.strong_rows import DEFAULT, Strengthening
 
@@ -163,3 +167,51 @@ def test_a_search_plan_that_ties_the_start_keeps_its_proof(model: tuple) -> None
     _, matrices, greedy = model
     tie = SolverRun(status=SolveStatus.OPTIMAL, objective=greedy[1] * (1 + 1e-12), bound=greedy[1], options={})
     assert RootPass(tightened=1).settled(tie, matrices, greedy, {}).status == SolveStatus.OPTIMAL
+
+
+# -- in a child process (a model of at least CHILD_NONZEROS nonzeros) ----------------------------
+def every_model_to_a_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    solve_module = importlib.import_module("spatialopt.solve")
+    monkeypatch.setattr(solve_module, "wants_child", lambda matrices: True)
+    monkeypatch.setattr(api, "wants_child", lambda matrices: True)
+
+
+@pytest.mark.skipif(not fork_available(), reason="the child-process solve needs fork")
+def test_a_large_model_gets_the_pass_in_its_child(pmed1: spatialopt.Instance,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    every_model_to_a_child(monkeypatch)
+    plans: list[dict[str, float]] = []
+    result = spatialopt.solve(pmed1, gap=1e-6, threads=1, seed=0, time_limit=300, progress=plans.append)
+    assert "root" in result.timings  # reported back from the child
+    assert result.status == SolveStatus.OPTIMAL and result.objective == pytest.approx(PMED1_OPTIMUM)
+    objectives = [p["objective"] for p in plans]
+    assert objectives == sorted(objectives, reverse=True) and len(set(objectives)) == len(objectives)
+    assert result.to_solution_dict()["solver"]["options"]["time_limit"] == 300
+    assert check_solution(pmed1, result.to_solution_dict()).ok
+
+
+@pytest.mark.skipif(not fork_available(), reason="the child-process solve needs fork")
+def test_a_child_stopped_after_the_pass_answers_with_its_best_start(pmed1: spatialopt.Instance,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search after the pass hangs polling nothing: the parent stops the child at the limit, and the
+    answer is the best start the pass announced, with the LP bound."""
+    every_model_to_a_child(monkeypatch)
+    original = HighsSession.run
+    limit = 5.0
+
+    def stalled(self: HighsSession, progress: Any = None) -> Any:
+        search = not self.options.get("solve_relaxation") and self.options.get("time_limit") == limit
+        if search:
+            time.sleep(60)
+        return original(self, progress)
+
+    monkeypatch.setattr(HighsSession, "run", stalled)  # the forked child inherits the patched class
+    plans: list[dict[str, float]] = []
+    started = time.monotonic()
+    result = spatialopt.solve(pmed1, time_limit=limit, threads=1, progress=plans.append)
+    assert time.monotonic() - started < limit + GRACE_SECONDS + 5.0  # the fork, the kill, the checks
+    assert result.termination == "maxTimeLimit" and result.status.has_solution
+    assert len(plans) >= 2 and result.objective == pytest.approx(plans[-1]["objective"])
+    assert plans[-1]["objective"] < plans[0]["objective"]  # the pass's start, better than the heuristic's
+    assert result.bound is not None and result.bound <= result.objective + 1e-9
+    assert check_solution(pmed1, result.to_solution_dict()).ok
