@@ -185,11 +185,12 @@ def _child_main(matrices: Any, options: dict[str, Any], verbose: bool, slots: _P
             session.highs.setOptionValue("time_limit", max(float(limit) - elapsed, 1e-3))
         conn.send(("running", elapsed))
 
+        # After the root pass the search does not know the start's cost: announce only what beats it.
         best = [math.inf if start is None or report is None else float(start[1])]
 
         def announce(event: Any) -> None:
             stats = _stats(event)
-            if stats["objective"] < best[0] - TIE * max(1.0, abs(best[0])):  # the search may not know the start's
+            if math.isinf(best[0]) or stats["objective"] < best[0] - TIE * max(1.0, abs(best[0])):
                 best[0] = stats["objective"]
                 conn.send(("plan", slots.write(np.asarray(event.data_out.mip_solution)), stats))
 
