@@ -95,6 +95,18 @@ def solve_checked(instance: Instance, **options: Any) -> spatialopt.Result:
     return result
 
 
+def assert_brute_force_verdict(instance: Instance, result: spatialopt.Result, expected: float | None) -> None:
+    """``result`` says what enumeration says: infeasible when it found no plan, else optimal at its
+    optimum, with a plan the independent checker accepts."""
+    if expected is None:
+        assert result.status == spatialopt.SolveStatus.INFEASIBLE
+        return
+    assert result.status == spatialopt.SolveStatus.OPTIMAL, result.reasons
+    assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)
+    report = check_solution(instance, result.to_solution_dict())
+    assert report.ok, report.violations
+
+
 # -- reference eligibility -----------------------------------------------------------
 def reference_distance(instance: Instance, a: str, b: str) -> float:
     if a == b:

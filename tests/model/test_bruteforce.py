@@ -17,11 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from same_model import assert_same_model
-from support import brute_force, load_dict, solve_checked
+from support import assert_brute_force_verdict, brute_force, load_dict, solve_checked
 
 import spatialopt
 from spatialopt import SolveStatus
-from spatialopt.check import check_solution
 from spatialopt.derive import derive
 from spatialopt.formulation import build
 from spatialopt.strong_rows import Strengthening, strengthened
@@ -206,13 +205,7 @@ def test_strengthened_optimum_equals_brute_force(data: dict) -> None:
         expected = brute_force(instance)
         assert_same_model(strengthened(build(instance, derive(instance)), Strengthening.every()))
         result = spatialopt.solve(instance, gap=1e-9, strengthen=Strengthening.every(), upper_bound=expected)
-        if expected is None:
-            assert result.status == SolveStatus.INFEASIBLE
-        else:
-            assert result.status == SolveStatus.OPTIMAL, result.reasons
-            assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)
-            report = check_solution(instance, result.to_solution_dict())
-            assert report.ok, report.violations
+        assert_brute_force_verdict(instance, result, expected)
 
 
 @pytest.mark.slow
@@ -226,10 +219,4 @@ def test_root_pass_optimum_equals_brute_force(data: dict) -> None:
         instance = load_dict(Path(folder), data)
         expected = brute_force(instance)
         result = spatialopt.solve(instance, gap=1e-9, strengthen=Strengthening.every())
-        if expected is None:
-            assert result.status == SolveStatus.INFEASIBLE
-        else:
-            assert result.status == SolveStatus.OPTIMAL, result.reasons
-            assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)
-            report = check_solution(instance, result.to_solution_dict())
-            assert report.ok, report.violations
+        assert_brute_force_verdict(instance, result, expected)

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from same_model import assert_same_model
-from support import load_dict, reference_arcs, reference_distance
+from support import assert_brute_force_verdict, load_dict, reference_arcs, reference_distance
 
 import spatialopt
 from spatialopt import SolveStatus
@@ -252,13 +252,7 @@ def test_strengthened_phased_optimum_equals_brute_force(data: dict) -> None:
     expected = brute_force_phased(instance)
     assert_same_model(strengthened(build(instance, derive(instance)), Strengthening.every()))
     result = spatialopt.solve(instance, gap=1e-9, strengthen=Strengthening.every(), upper_bound=expected)
-    if expected is None:
-        assert result.status == SolveStatus.INFEASIBLE
-    else:
-        assert result.status == SolveStatus.OPTIMAL, result.reasons
-        assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)
-        report = check_solution(instance, result.to_solution_dict())
-        assert report.ok, report.violations
+    assert_brute_force_verdict(instance, result, expected)
 
 
 def _rows_of(data: dict) -> set[str]:
@@ -296,10 +290,4 @@ def test_root_pass_phased_optimum_equals_brute_force(data: dict) -> None:
         instance = load_dict(Path(folder), data)
     expected = brute_force_phased(instance)
     result = spatialopt.solve(instance, gap=1e-9, strengthen=Strengthening.every())
-    if expected is None:
-        assert result.status == SolveStatus.INFEASIBLE
-    else:
-        assert result.status == SolveStatus.OPTIMAL, result.reasons
-        assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)
-        report = check_solution(instance, result.to_solution_dict())
-        assert report.ok, report.violations
+    assert_brute_force_verdict(instance, result, expected)
