@@ -127,9 +127,10 @@ def solve(
     The start goes to every run (a race's too, and a large model's child
     process, where it is the answer if the run is stopped before a better plan).
     With a start, a model of at least ``strengthen.fixing_min_integers``
-    integer columns solved in this process first gets the root pass
-    (:mod:`spatialopt.root_pass`: one LP, a start guided by it, reduced-cost
-    fixing against the best start), its seconds taken from the time limit.
+    integer columns first gets the root pass (:mod:`spatialopt.root_pass`:
+    one LP, starts guided by it, reduced-cost fixing against the best start),
+    here or, for a model large enough for a child process, in that child
+    (not in a race); its seconds are taken from the time limit.
     """
     # The Pyomo builder and the counting checks load Pyomo: imported when solving.
     from .diagnose import presolve_findings

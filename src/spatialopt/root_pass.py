@@ -31,7 +31,8 @@ limit and Ctrl-C for it as for the search (each better start is announced
 there like the search's plans). It is not run on small models
 (:attr:`~spatialopt.strong_rows.Strengthening.fixing_min_integers`), and its
 seconds count against the solve's time limit. Measured in
-``bench/results/solve.md``; described in ``docs/extensions.md``.
+``bench/results/solve-root-pass.md`` and ``bench/results/solve-3000x400-root-pass.md``;
+described in ``docs/extensions.md``.
 """
 
 from __future__ import annotations

@@ -77,9 +77,6 @@ GRACE_SECONDS = 1.0
 _POLL_SECONDS = 0.05
 
 
-#: A starting plan handed to HiGHS: one value per column, and its objective.
-
-
 def fork_available() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
