@@ -336,10 +336,26 @@ def _run(argv: Sequence[str] | None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:  # never a bare traceback for the user
+        if _raised_by_ctrl_c(exc):
+            raise KeyboardInterrupt from exc  # main reports it as an interrupt (exit 4)
         if os.environ.get("SPATIALOPT_DEBUG"):
             traceback.print_exc()
         print(f"spatialopt: internal error: {type(exc).__name__}: {exc} (set SPATIALOPT_DEBUG=1 for details)", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _raised_by_ctrl_c(exc: BaseException) -> bool:
+    """True when a KeyboardInterrupt is behind ``exc``: Python wraps one that lands in some machinery,
+    e.g. a class body's ``__set_name__`` while pandas is imported ("RuntimeError: Error calling
+    __set_name__ ..."), and the user pressed Ctrl-C all the same."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _manifests_for_folders(args: argparse.Namespace) -> None:

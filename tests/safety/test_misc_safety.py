@@ -373,3 +373,45 @@ def test_every_package_is_listed_for_the_wheel() -> None:
     on_disk = {".".join(p.parent.relative_to(ROOT / "src").parts) for p in (ROOT / "src").rglob("__init__.py")}
     assert on_disk | {"spatialopt.solvers"} == set(config["packages"])
     assert config["package-dir"]["spatialopt.solvers"] == "solvers"
+
+
+@pytest.mark.parametrize("wrapped", ["cause", "context"])
+def test_ctrl_c_wrapped_by_python_is_an_interrupt(wrapped: str, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Before: Ctrl-C landing while a class was created during pandas' import came out as
+    "internal error: RuntimeError: Error calling __set_name__ on 'Field' instance ...", exit 1
+    (seen in CI by test_ctrl_c_while_starting_is_interrupted_exit_4 at 0.2 s). Python had wrapped
+    the KeyboardInterrupt in a RuntimeError; the command now says it was interrupted, exit 4."""
+    from spatialopt import cli
+
+    def command(args: object) -> int:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            if wrapped == "cause":
+                raise RuntimeError("Error calling __set_name__ on 'Field' instance") from interrupt
+            raise RuntimeError("Error calling __set_name__ on 'Field' instance")  # noqa: B904 (the context)
+
+    monkeypatch.setitem(cli.COMMANDS, "validate", command)
+    handler_before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        assert cli.main(["validate", str(ROOT / "instances" / "tutorial" / "instance.toml")]) == 4
+    finally:
+        signal.signal(signal.SIGINT, handler_before)
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == "spatialopt: interrupted" and "internal error" not in err
+
+
+def test_an_unrelated_runtime_error_is_still_an_internal_error(monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from spatialopt import cli
+
+    def command(args: object) -> int:
+        try:
+            raise ValueError("inner")
+        except ValueError as inner:
+            raise RuntimeError("outer") from inner
+
+    monkeypatch.setitem(cli.COMMANDS, "validate", command)
+    assert cli.main(["validate", str(ROOT / "instances" / "tutorial" / "instance.toml")]) == 1
+    assert "internal error: RuntimeError: outer" in capsys.readouterr().err
