@@ -21,8 +21,9 @@ time to the first plan, the time to a proven gap of 1% and of 1e-4, nodes and
 the final status. A plan is seen through the progress callback (``default``:
 ``spatialopt.solve(progress=...)``; ``plain``: HiGHS's improving-solution
 callback); the bound is also sampled at each of HiGHS's MIP interrupt checks
-(many per second; ``default``: where the session polls for Ctrl-C), so a gap
-closed by the bound alone is seen when it happens. Where that sampling is
+(many per second; ``default``: where the session polls for Ctrl-C, but not
+while the root pass's guided-start sub-MIPs run: their bounds are those of a
+restricted model), so a gap closed by the bound alone is seen when it happens. Where that sampling is
 not available the gap is seen only with a new plan or at the end; such
 times are marked ``*`` (upper bounds). Ratios are default / plain: below 1
 the default path is faster. A side that did not get there within its run
@@ -81,6 +82,7 @@ class Trace:
         self.first_plan: float | None = None
         self.at_gap: dict[float, float | None] = dict.fromkeys(GAPS)
         self.samples = 0  # times the bound was sampled between plans (at HiGHS's interrupt checks)
+        self.paused = False  # while a restricted sub-MIP runs (its bound is not the model's)
 
     def start(self) -> None:
         self.t0 = time.perf_counter()
@@ -133,10 +135,28 @@ def listen_to_session(trace: Trace) -> None:
         return
 
     def sampling_poll(self: Any, event: Any) -> None:
-        trace.interrupt_check(event)
+        if not trace.paused:
+            trace.interrupt_check(event)
         poll(self, event)
 
     interrupt.poll = sampling_poll
+    # The root pass's guided starts are sub-MIPs of a restricted model: their bounds are not the model's
+    # (a sub-MIP proved optimal would read as the whole model proved), so sampling pauses while they run.
+    from spatialopt import root_pass
+
+    guide = getattr(root_pass, "_Guide", None)
+    better = getattr(guide, "better", None)
+    if guide is None or better is None:
+        return
+
+    def unsampled(self: Any, *args: Any, **kwargs: Any) -> Any:
+        trace.paused = True
+        try:
+            return better(self, *args, **kwargs)
+        finally:
+            trace.paused = False
+
+    guide.better = unsampled
 
 
 WARM_UP = [HERE.parent / "instances" / "hand" / name for name in ("site-choice.toml", "phased-schedule.toml")]
