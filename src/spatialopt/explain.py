@@ -435,9 +435,9 @@ class _Context:
         arc, period, units = result._moves
         self.base_moves = self._timed(list(zip(arc.tolist(), period.tolist(), units.tolist())))
         opened = np.flatnonzero(result.opened)
-        self.base_sites = {d.site_keys()[i] for i in opened}
         periods = [] if result.site_period is None else np.asarray(result.site_period)[opened].tolist()
         self.base_openings = self._openings(opened.tolist(), periods)
+        self.base_sites = {(k, c) for k, c, _ in self.base_openings}
         self._arc_of: dict[tuple[str, str], int] = {}
 
     # -- which questions --------------------------------------------------------------------
@@ -521,14 +521,13 @@ class _Context:
     def _openings(self, opened: list[int], periods: list[int]) -> set[tuple[str, str, str]]:
         """(type, city, period id) of each opened site; with plan periods a site opened in another
         period than in this plan is a change too (closed in the one, opened in the other)."""
-        keys = self.derived.site_keys()
-        when = periods if periods else [0] * len(opened)
-        return {(*keys[i], self.period_ids[p] if self.instance.phased else "") for i, p in zip(opened, when)}
+        keys = self.derived.site_keys()  # period_ids is [""] for a single-period plan
+        return {(*keys[i], self.period_ids[p]) for i, p in zip(opened, periods or [0] * len(opened))}
 
-    def periods_of(self, plan: Plan, facility: str, city: str) -> str:
-        """The period ids (comma-separated, in plan order) of ``facility``'s moves into ``city`` in ``plan``."""
-        there = self._timed(plan.moves).get(facility, {})
-        return ", ".join(p for p in self.period_ids if p and (city, p) in there)
+    def periods_of(self, plan: Plan, facilities: Sequence[str], city: str) -> str:
+        """The period ids (comma-separated, in plan order) in which ``facilities`` move into ``city`` in ``plan``."""
+        timed = self._timed(plan.moves)
+        return ", ".join(p for p in self.period_ids if p and any((city, p) in timed.get(f, {}) for f in facilities))
 
     def splittable(self, facility: str) -> bool:
         return bool(self.instance.types[str(self.instance.facilities.at[facility, "type"])].splittable)
@@ -646,7 +645,7 @@ class _Context:
         moves, opened, closed = self.changes(plan, f)
         why = self.obstacles(f, dest)
         row.update(cheapest_destination=dest, extra_cost=extra, extra_cost_at_least=low, why_not="; ".join(why),
-                   other_moves=moves, sites_opened=opened, sites_closed=closed, period=self.periods_of(plan, f, dest))
+                   other_moves=moves, sites_opened=opened, sites_closed=closed, period=self.periods_of(plan, [f], dest))
         when = f" in {row['period']}" if row["period"] else ""
         row["text"] = (f"{head}: moving it (to {dest}{when}) costs {said}; in the way: {row['why_not']}"
                        + _changes_text(moves, opened, closed))
@@ -728,11 +727,9 @@ class _Context:
                     moves, opened, closed = self.changes(plan, "")
                     sent = [f for f, there in self._moves(plan.arcs, plan.units).items() if c in there
                             and self.instance.facilities.at[f, "type"] == k]
-                    when = sorted({p for f in sent for p in self.periods_of(plan, f, c).split(", ") if p},
-                                  key=self.period_ids.index)
                     row.update(verdict="costlier", facility="; ".join(sorted(sent)), extra_cost=extra,
                                extra_cost_at_least=low, other_moves=moves, sites_opened=opened, sites_closed=closed,
-                               period=", ".join(when))
+                               period=self.periods_of(plan, sent, c))
                     in_text = f" in {row['period']}" if row["period"] else ""
                     row["text"] = (f"{c} gets no {k}: allowed, but sending it one unit ({row['facility']}{in_text}) "
                                    f"costs {said}" + _changes_text(moves, opened, closed))

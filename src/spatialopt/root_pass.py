@@ -68,13 +68,10 @@ TIE = 1e-9
 
 @dataclass
 class RootPass:
-    """What the root pass did: the LP bound, the start before and after, the columns it fixed, its time."""
+    """What the root pass did: the LP bound, the columns it fixed, its time."""
 
     lp_bound: float | None = None
-    start_before: float | None = None
-    start_after: float | None = None
     sites_kept: int = 0  # site columns the sites-of-the-LP sub-MIP could open
-    rounded_free: int = 0  # integer columns the LP left fractional: the rounding sub-MIP's choices
     tightened: int = 0
     fixed: int = 0
     seconds: float = 0.0
@@ -110,13 +107,12 @@ class RootPass:
         recorded = {**run.options, "time_limit": options["time_limit"]} if "time_limit" in options else run.options
         run = dataclasses.replace(run, options=recorded)
         if start is None or (run.status.has_solution and run.objective is not None
-                             and run.objective <= start[1] + TIE * max(1.0, abs(start[1]))):
+                             and not cheaper(start[1], run.objective)):
             return run  # HiGHS's plan, as good as the start or better (a tie keeps its proof)
         bounds = [b for b in (run.bound, self.lp_bound) if b is not None and math.isfinite(b)]
         bound = min(max(bounds), start[1]) if bounds else None
-        v = start[0]
         return dataclasses.replace(run, status=SolveStatus.FEASIBLE, objective=start[1], bound=bound,
-                                   values={"x": v[matrices.x], "y": v[matrices.y], "u": v[matrices.u]})
+                                   values=_group_values(matrices, start[0]))
 
 
 def root_pass(matrices: Any, start: StartPlan | None, options: Mapping[str, Any], *, guide: bool, fix: bool,
@@ -133,7 +129,7 @@ def root_pass(matrices: Any, start: StartPlan | None, options: Mapping[str, Any]
     they were, the start possibly improved.
     """
     started = time.perf_counter()
-    report = RootPass(start_before=None if start is None else start[1])
+    report = RootPass()
     limit = float(options.get("time_limit") or math.inf)
     lp_options = {**options, "solve_relaxation": True, "time_limit": max(1.0, LP_SHARE * limit)}
     with HighsSession(matrices, lp_options) as session:
@@ -154,7 +150,7 @@ def root_pass(matrices: Any, start: StartPlan | None, options: Mapping[str, Any]
         found = _Guide(matrices, options, budget, report, started, progress, on_plan, on_session)
         # Rounding first: where the LP leaves few columns fractional it is small and quick (china-2035-phased:
         # 173 free columns, its optimum in 15 s, where the sites sub-MIP found nothing in 30 s).
-        for restricted in (_around_the_lp(matrices, value, report), _sites_of_the_lp(matrices, value, start, report)):
+        for restricted in (_around_the_lp(matrices, value), _sites_of_the_lp(matrices, value, start, report)):
             if restricted is not None and not report.interrupted:
                 start = found.better(restricted, start)
         if report.interrupted:
@@ -189,15 +185,13 @@ def _sites_of_the_lp(matrices: Any, lp_value: np.ndarray, start: StartPlan | Non
                                                             matrices.col_upper))
 
 
-def _around_the_lp(matrices: Any, lp_value: np.ndarray, report: RootPass) -> Any | None:
-    """The model with each integer column held between the integers around its LP value (RENS); None when
-    that leaves no freedom the LP had not decided (every integer column at an integer)."""
+def _around_the_lp(matrices: Any, lp_value: np.ndarray) -> Any:
+    """The model with each integer column held between the integers around its LP value (RENS). With every
+    integer column at an integer in the LP, what is left is an LP whose optimum is the LP's: a plan."""
     integer = np.asarray(matrices.integer, bool)
     lower = np.where(integer, np.maximum(matrices.col_lower, np.floor(lp_value + 1e-6)), matrices.col_lower)
     upper = np.where(integer, np.minimum(matrices.col_upper, np.ceil(lp_value - 1e-6)), matrices.col_upper)
-    upper = np.maximum(upper, lower)
-    report.rounded_free = int((integer & (upper > lower)).sum())
-    return dataclasses.replace(matrices, col_lower=lower, col_upper=upper)
+    return dataclasses.replace(matrices, col_lower=lower, col_upper=np.maximum(upper, lower))
 
 
 class _Guide:
@@ -246,9 +240,21 @@ class _Guide:
 
 def _done(matrices: Any, start: StartPlan | None, report: RootPass, started: float
           ) -> tuple[Any, StartPlan | None, RootPass]:
-    report.start_after = None if start is None else start[1]
     report.seconds = time.perf_counter() - started
     return matrices, start, report
+
+
+def cheaper(objective: float, than: float) -> bool:
+    """``objective`` is below ``than`` by more than HiGHS's last-bit differences (:data:`TIE`); anything
+    finite is cheaper than no plan (``than`` infinite)."""
+    if math.isinf(than):
+        return objective < than
+    return objective < than - TIE * max(1.0, abs(than))
+
+
+def _group_values(matrices: Any, values: np.ndarray) -> dict[str, np.ndarray]:
+    """A plan's column values as the move, site and shortfall groups (``SolverRun.values``)."""
+    return {"x": values[matrices.x], "y": values[matrices.y], "u": values[matrices.u]}
 
 
 def improving_only(progress: Progress | None, start: StartPlan | None) -> Progress | None:
@@ -259,7 +265,7 @@ def improving_only(progress: Progress | None, start: StartPlan | None) -> Progre
     best = [float(start[1])]
 
     def told(stats: dict[str, float]) -> None:
-        if stats["objective"] < best[0] - TIE * max(1.0, abs(best[0])):
+        if cheaper(stats["objective"], best[0]):
             best[0] = stats["objective"]
             progress(stats)
 
@@ -277,7 +283,6 @@ def stopped_run(matrices: Any, start: StartPlan | None, report: RootPass, option
     if start is None:
         return SolverRun(status=SolveStatus.LIMIT_NO_SOLUTION, objective=None, bound=report.lp_bound,
                          version=version, options=dict(options), termination="interrupted", seconds=report.seconds)
-    v = start[0]
-    values = {"x": v[matrices.x], "y": v[matrices.y], "u": v[matrices.u]}
-    return SolverRun(status=SolveStatus.FEASIBLE, objective=start[1], bound=report.lp_bound, values=values,
+    return SolverRun(status=SolveStatus.FEASIBLE, objective=start[1], bound=report.lp_bound,
+                     values=_group_values(matrices, start[0]),
                      version=version, options=dict(options), termination="interrupted", seconds=report.seconds)

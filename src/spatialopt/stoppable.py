@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SolverError
+from .root_pass import cheaper, root_pass, stopped_run
 from .session import (
     Columns,
     HighsSession,
@@ -137,8 +138,6 @@ def _child_main(matrices: Any, options: dict[str, Any], verbose: bool, slots: _P
                 started: float, start: StartPlan | None = None, root: bool = False) -> None:
     """The child: the root pass if asked, then hand the model over, run HiGHS, announce plans, send the outcome
     (or the error)."""
-    from .root_pass import TIE, root_pass, stopped_run
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns Ctrl-C and passes it on as SIGUSR1
     asked: list[HighsSession | None] = [None]  # the session once there is one; a stop asked before it waits here
 
@@ -187,7 +186,7 @@ def _child_main(matrices: Any, options: dict[str, Any], verbose: bool, slots: _P
 
         def announce(event: Any) -> None:
             stats = _stats(event)
-            if math.isinf(best[0]) or stats["objective"] < best[0] - TIE * max(1.0, abs(best[0])):
+            if cheaper(stats["objective"], best[0]):
                 best[0] = stats["objective"]
                 conn.send(("plan", slots.write(np.asarray(event.data_out.mip_solution)), stats))
 
