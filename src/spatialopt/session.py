@@ -16,6 +16,7 @@ highspy is imported where HiGHS is used, so that importing this module (or
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
 import os
@@ -41,6 +42,10 @@ DEFAULT_OPTIONS: dict[str, Any] = {"mip_rel_gap": DEFAULT_MIP_REL_GAP}
 #: makes a seed re-create the same search on any machine and leaves the other cores to
 #: ``--race`` or sweep workers. Like HiGHS's defaults it is not written into the record.
 DEFAULT_THREADS = 1
+#: HiGHS's objective and its plan's cost differ beyond this (relative, 1 at least) only when it misjudged a start.
+START_OBJECTIVE_TOL = 1e-6
+#: A run whose start HiGHS misjudged runs again only with at least this many seconds of its limit left.
+MIN_RERUN_SECONDS = 0.5
 
 Progress = Callable[[dict[str, float]], None]
 #: A starting plan: every column's value, and its objective.
@@ -186,6 +191,7 @@ class HighsSession:
         self._handoff = time.perf_counter() - started
         self.n_cols = int(matrices.n_cols)
         self.columns: Columns = {"x": matrices.x, "y": matrices.y, "u": matrices.u}
+        self._cost: np.ndarray | None = np.asarray(matrices.cost, dtype=float)
 
     @classmethod
     def from_highs(cls, h: Any, columns: Columns, options: Mapping[str, Any], *, verbose: bool = False,
@@ -233,6 +239,8 @@ class HighsSession:
         self._runs = 0
         self._before_run: Callable[[], None] | None = None
         self._start: tuple[Any, ...] | None = None
+        self._cost = None  # the objective's coefficients, read from HiGHS when first needed
+        self._offset = 0.0
         self._h = h
 
     def __enter__(self) -> Self:
@@ -305,14 +313,14 @@ class HighsSession:
         """Solve from the current bounds and start; the outcome with values of ``x``, ``y`` and ``u``.
 
         ``progress`` is called with objective, bound, gap and seconds each
-        time HiGHS finds a better plan.
+        time HiGHS finds a better plan. A run given a start whose objective
+        HiGHS misstates runs again without it (:meth:`_start_misjudged`).
         """
-        import highspy
-
         h = self._h
         if self._runs and self._before_run is not None:
             self._before_run()
         self._runs += 1
+        handed = self._start is not None
         if self._start is not None:  # after the model's changes, which may drop a start given earlier
             h.setSolution(*self._start)
             self._start = None
@@ -320,6 +328,17 @@ class HighsSession:
         if progress is not None and not self._progress_attached:
             h.cbMipImprovingSolution += self._improving
             self._progress_attached = True
+        seconds = self._run_highs()
+        handoff, self._handoff = self._handoff, 0.0  # the first run's
+        if handed and self._start_misjudged():
+            return self._again_without_start(seconds, handoff)
+        return self._outcome(seconds, handoff)
+
+    def _run_highs(self) -> float:
+        """One ``run`` of HiGHS as the model and start stand; its seconds."""
+        import highspy
+
+        h = self._h
         self._log.clear()
         highspy.Highs.resetGlobalScheduler(True)  # see the class docstring
         before = h.getRunTime()
@@ -329,9 +348,48 @@ class HighsSession:
         else:
             with self._interrupt:
                 h.run()
-        seconds = time.perf_counter() - started
-        handoff, self._handoff = self._handoff, 0.0  # the first run's
-        return self._outcome((h.getRunTime() - before) or seconds, handoff)
+        return float((h.getRunTime() - before) or (time.perf_counter() - started))
+
+    def _start_misjudged(self) -> bool:
+        """Whether HiGHS's objective differs from its own plan's cost (HiGHS 1.16, with a start).
+
+        HiGHS judges a start in the presolved model, and when presolve has
+        moved a constant out of the objective (a column it fixed, e.g. a site
+        every plan opens) it can leave that constant out of the objective and
+        the bound it reports: a plan costing -10 came back as -15 with bound
+        -15, so the proof was lost; the shift can go either way, so the bound
+        cannot be trusted either. Its own plan's cost tells.
+        """
+        info = self._h.getInfo()
+        if info.primal_solution_status != 2:
+            return False
+        cost = self._plan_cost()
+        return abs(float(info.objective_function_value) - cost) > START_OBJECTIVE_TOL * max(1.0, abs(cost))
+
+    def _plan_cost(self) -> float:
+        """The objective at HiGHS's plan, from the model's coefficients."""
+        if self._cost is None:
+            lp = self._h.getLp()
+            self._cost, self._offset = np.asarray(lp.col_cost_, dtype=float), float(lp.offset_)
+        return float(self._cost @ np.asarray(self._h.getSolution().col_value, dtype=float)) + self._offset
+
+    def _again_without_start(self, seconds: float, handoff: float) -> SolverRun:
+        """The run again from scratch in the time left; without time left, its plan with no bound."""
+        h = self._h
+        limit = float(self.options.get("time_limit", math.inf))
+        left = limit - seconds
+        if left < MIN_RERUN_SECONDS or self._interrupt.requested:
+            run = self._outcome(seconds, handoff)
+            return dataclasses.replace(run, status=SolveStatus.FEASIBLE, objective=self._plan_cost(), bound=None)
+        h.clearSolver()
+        if math.isfinite(limit):
+            h.setOptionValue("time_limit", left)
+        try:
+            again = self._run_highs()
+        finally:
+            if math.isfinite(limit):
+                h.setOptionValue("time_limit", limit)
+        return self._outcome(seconds + again, handoff)
 
     def _outcome(self, seconds: float, handoff: float) -> SolverRun:
         """The last run as a :class:`SolverRun`: status, objective, bound and values when there is a plan."""
