@@ -187,12 +187,13 @@ def classic() -> None:
 STRONG_OPTIONS = {"mip_rel_gap": 1e-4, "random_seed": 0, "threads": 1}
 # Each strengthening alone, against the spec's model, in the same run; then the default set.
 VARIANTS = [(name, Strengthening.only(name))
-            for name in ("capacity_links", "cover_rows", "dominated_arcs", "cumulative_rows")]
+            for name in ("capacity_links", "cover_rows", "dominated_arcs", "cumulative_rows", "moved_units")]
 BOTH = ("capacity_links + cover_rows",
-        Strengthening(capacity_links=True, cover_rows=True, reduced_cost_fixing=False, cumulative_rows=False))
+        Strengthening(capacity_links=True, cover_rows=True, reduced_cost_fixing=False, cumulative_rows=False,
+                      moved_units=False))
 # The rows the default adds (reduced-cost fixing needs a plan's cost: measured on its own below).
-DEFAULT_ROWS = ("default rows (cover_rows + cumulative_rows)",
-                Strengthening(cover_rows=True, cumulative_rows=True, reduced_cost_fixing=False))
+DEFAULT_ROWS = ("default rows (cover_rows + cumulative_rows + moved_units)",
+                Strengthening(cover_rows=True, cumulative_rows=True, moved_units=True, reduced_cost_fixing=False))
 LP_BOUND_COLUMNS = 300_000  # above this the root LP bound column is left out (an extra LP solve per row)
 HEURISTIC_SLACK = 0.005  # reduced-cost fixing is given a plan 0.5% dearer than the best known (a warm start's)
 

@@ -51,7 +51,8 @@ ROW_TOL = 1e-7
 RELATIVE_TOL = 1e-12
 #: Families whose upper side needs several moves before it can hold (a share of the whole move).
 DEFERRED_UPPER = frozenset({"destination_share"})
-AUX = {"moved_residents_def": "moved_residents", "moved_jobs_def": "moved_jobs"}
+#: Definition rows and the column each computes from the moves (a total, or a facility's moved units).
+AUX = {"moved_residents_def": "moved_residents", "moved_jobs_def": "moved_jobs", "moved_units_def": "moved_units"}
 
 
 @dataclass
@@ -224,18 +225,35 @@ class _Search:
         self.fac_first = np.searchsorted(self.x_fac[self.by_fac], np.arange(self.count.size + 1))
 
     def _aux(self) -> None:
-        """The share rules' totals: per x column, what it adds to ``moved_residents`` / ``moved_jobs``."""
-        self.aux: list[tuple[int, np.ndarray]] = []
+        """Per x column, what it adds to each column a definition row computes from the moves (:data:`AUX`).
+
+        Stored column-wise (``aux_start`` into ``aux_col`` / ``aux_coef``) so a change of a few moves
+        finds the totals it changes without a pass over the rest.
+        """
+        x_col, aux_col, coef = [], [], []
         for family, group in AUX.items():
-            if family not in self.m.family_rows:
+            if family not in self.m.family_rows or group not in self.m.column_groups:
                 continue
-            row = self.m.family_rows[family].start
-            cols = self.m.a_index[self.m.a_start[row]:self.m.a_start[row + 1]]
-            vals = self.m.a_value[self.m.a_start[row]:self.m.a_start[row + 1]]
-            coef = np.zeros(self.n_x)
+            rows, defined = self.m.family_rows[family], self.m.column_groups[group]
+            entry_row = np.repeat(np.arange(rows.start, rows.stop),
+                                  np.diff(self.m.a_start[rows.start:rows.stop + 1]))
+            entries = slice(int(self.m.a_start[rows.start]), int(self.m.a_start[rows.stop]))
+            cols = np.asarray(self.m.a_index[entries], np.int64)
+            vals = np.asarray(self.m.a_value[entries], float)
+            own = (cols >= defined.start) & (cols < defined.stop)  # the row's defined column, one per row
+            own_col = np.zeros(self.m.n_rows, np.int64)
+            own_val = np.ones(self.m.n_rows)
+            own_col[entry_row[own]], own_val[entry_row[own]] = cols[own], vals[own]
             on = (cols >= self.x0) & (cols < self.x0 + self.n_x)
-            coef[cols[on] - self.x0] = vals[on]
-            self.aux.append((self.m.column_groups[group].start, coef))
+            # defined * own_val + sum(val * x) = 0: each unit of x adds -val / own_val.
+            x_col.append(cols[on] - self.x0)
+            aux_col.append(own_col[entry_row[on]])
+            coef.append(-vals[on] / own_val[entry_row[on]])
+        x_all = np.concatenate(x_col) if x_col else np.zeros(0, np.int64)
+        order = np.argsort(x_all, kind="stable")
+        self.aux_col = np.concatenate(aux_col)[order] if aux_col else np.zeros(0, np.int64)
+        self.aux_coef = np.concatenate(coef)[order] if coef else np.zeros(0)
+        self.aux_start = np.searchsorted(x_all[order], np.arange(self.n_x + 1))
 
     def y_col(self, site: int, period: int) -> int:
         return self.y0 + site * self.n_periods + period
@@ -243,13 +261,15 @@ class _Search:
     # -- changes ----------------------------------------------------------------------------
     def _with_aux(self, cols: list[int], deltas: list[float]) -> tuple[np.ndarray, np.ndarray]:
         c, d = np.asarray(cols, dtype=np.int64), np.asarray(deltas, dtype=float)
-        if self.aux:
-            xs = (c >= self.x0) & (c < self.x0 + self.n_x)
-            extra_c, extra_d = [c], [d]
-            for col, coef in self.aux:
-                extra_c.append(np.array([col]))
-                extra_d.append(np.array([float(np.dot(coef[c[xs] - self.x0], d[xs]))]))
-            c, d = np.concatenate(extra_c), np.concatenate(extra_d)
+        if self.aux_col.size:
+            xs = np.flatnonzero((c >= self.x0) & (c < self.x0 + self.n_x))
+            j = c[xs] - self.x0
+            starts, stops = self.aux_start[j], self.aux_start[j + 1]
+            if int((stops - starts).sum()):
+                idx = np.concatenate([np.arange(a, b) for a, b in zip(starts.tolist(), stops.tolist())])
+                totals, inverse = np.unique(self.aux_col[idx], return_inverse=True)
+                change = np.bincount(inverse, weights=self.aux_coef[idx] * np.repeat(d[xs], stops - starts))
+                c, d = np.r_[c, totals], np.r_[d, change]
         return c, d
 
     def _entries(self, c: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,8 @@ sketched beside each function and in ``docs/extensions.md``.
     cumulative_rows  (plan periods only) cumulative_link[f, d, p]: sum_{q<=p} x_fdq <= count_f Y_kd(p);
                      cumulative_site_capacity[k, d, p]: jobs moved to the site by the end of p
                      <= cap_kd Y_kd(p), p before the last
+    moved_units      an integer column moved_units[f(, p)] = units of f moved (by the end of p), defined by
+                     moved_units_def rows, and target_units[s(, p)]: each target row restated over them
 """
 
 from __future__ import annotations
@@ -47,9 +49,10 @@ class Strengthening:
     LP solve cost more than it saved); cumulative rows on (plan periods only:
     they raise the root LP bound of the phased China instances, 43,085 to
     43,821 on china-2035-phased, and the bound a time-limited run ends at,
-    ``bench/results/strengthening-phased.md``); capacity-aware links and
-    dominated arcs off (they changed nothing, or next to nothing, on the
-    measured instances).
+    ``bench/results/strengthening-phased.md``); moved units on (china-2035's
+    default solve proves 1e-4 in about half the time, ``bench/results/solve-moved-units.md``);
+    capacity-aware links and dominated arcs off (they changed nothing, or next
+    to nothing, on the measured instances).
     """
 
     capacity_links: bool = False
@@ -57,19 +60,20 @@ class Strengthening:
     dominated_arcs: bool = False
     reduced_cost_fixing: bool = True
     cumulative_rows: bool = True
+    moved_units: bool = True
     fixing_min_integers: int = 5_000
 
     @classmethod
     def none(cls) -> Strengthening:
         """The spec's model exactly."""
         return cls(capacity_links=False, cover_rows=False, dominated_arcs=False, reduced_cost_fixing=False,
-                   cumulative_rows=False)
+                   cumulative_rows=False, moved_units=False)
 
     @classmethod
     def every(cls) -> Strengthening:
         """Every strengthening on, on any model size (the tests' setting)."""
         return cls(capacity_links=True, cover_rows=True, dominated_arcs=True, reduced_cost_fixing=True,
-                   cumulative_rows=True, fixing_min_integers=0)
+                   cumulative_rows=True, moved_units=True, fixing_min_integers=0)
 
     @classmethod
     def only(cls, name: str) -> Strengthening:
@@ -79,15 +83,17 @@ class Strengthening:
         return replace(cls.none(), fixing_min_integers=0, **{name: True})
 
 
-NAMES = ("capacity_links", "cover_rows", "dominated_arcs", "reduced_cost_fixing", "cumulative_rows")
+NAMES = ("capacity_links", "cover_rows", "dominated_arcs", "reduced_cost_fixing", "cumulative_rows", "moved_units")
 DEFAULT = Strengthening()
 COVER_FAMILIES = ("cover_site_jobs", "cover_target")
 CUMULATIVE_FAMILIES = ("cumulative_link", "cumulative_site_capacity")
+MOVED_UNITS_FAMILIES = ("moved_units_def", "target_units")
 
 
 def strengthened(form: Formulation, options: Strengthening = DEFAULT) -> Formulation:
     """``form`` with the row-level strengthenings of ``options`` (a copy; ``form`` is unchanged)."""
-    if not (options.capacity_links or options.cover_rows or options.dominated_arcs or options.cumulative_rows):
+    if not (options.capacity_links or options.cover_rows or options.dominated_arcs or options.cumulative_rows
+            or options.moved_units):
         return form
     if form.instance is None or form.derived is None:
         raise ValueError("strengthening needs a formulation built from an instance (formulation.build)")
@@ -105,6 +111,8 @@ def strengthened(form: Formulation, options: Strengthening = DEFAULT) -> Formula
                 out.add_rows(block)
     if options.dominated_arcs:
         _bound_dominated_arcs(data, out)
+    if options.moved_units:
+        _moved_units(data, out)
     return out
 
 
@@ -451,3 +459,84 @@ def _bound_dominated_arcs(data: _Data, form: Formulation) -> None:
     upper = block.upper.copy()
     upper[dominated[form.move_arc]] = 0.0
     form.columns[at] = replace(block, upper=upper)
+
+
+# -- (f) moved units: whole facilities as integer columns -----------------------------------------
+def _moved_units(data: _Data, form: Formulation) -> None:
+    r"""moved_units[f(, p)] = units of f moved (by the end of p); target_units: the target rows over them.
+
+    For each facility with whole units (not splittable) that enters a target
+    row, one integer column z_fp in [0, count_f] per period p of those rows,
+    defined by moved_units_def[f(, p)]: z_fp - sum_{d, q<=p} x_fdq = 0. Each
+    target row is then written again over them, target_units[s(, p)]:
+    sum_f residents_f z_fp (+ the splittable moves and u_sp as in the row) >= T_sp.
+    Proof: the definition is an equality and z_fp is a sum of integers, so
+    the model's plans are exactly the plans it had, with z_fp computed from
+    them; the new row is the target row with equal terms gathered. Why: in
+    the spec's rows a target is a knapsack over the arcs, where a fractional
+    facility can be spread over many destinations; over z it is a knapsack
+    over whole facilities, where HiGHS's cover cuts apply and a branch on
+    z_fp (does f move by p at all) splits the plans in two at once. The
+    target rows stay, so a plan and its checks read the spec's rows.
+    """
+    if not any(b.family == "target" for b in form.rows) or data.n_moves == 0:
+        return
+    target = form.family("target")
+    if target.n_rows == 0:
+        return
+    x = form.column("x")
+    x_integer = next(b for b in form.columns if b.name == "x").integer
+    keys = target.keys
+    period_at = {p: i for i, p in enumerate(data.period_ids)}
+    source_at = {s: i for i, s in enumerate(data.instance.sources)}
+    row_period = np.array([period_at[k[1]] if data.phased else 0 for k in keys], dtype=np.int64)  # type: ignore[index]
+    row_source = np.array([source_at[k[0] if data.phased else k] for k in keys], dtype=np.int64)  # type: ignore[index]
+    # A target row (s, p) holds every move of s's facilities in a period q <= p: per whole-unit facility with a
+    # move, the pairs (f, p) of its source's rows from its first move on, each in exactly one row.
+    n_facilities, n_periods = data.count.size, data.n_periods
+    first = np.full(n_facilities, n_periods, dtype=np.int64)
+    np.minimum.at(first, data.mv_f[x_integer], data.mv_p[x_integer])
+    origin = data.origin_code(list(data.instance.sources))
+    pair_f, pair_row = [], []
+    for j in range(target.n_rows):
+        f = np.flatnonzero((origin == row_source[j]) & (first <= row_period[j]))
+        pair_f.append(f)
+        pair_row.append(np.full(f.size, j, dtype=np.int64))
+    z_f, z_row = np.concatenate(pair_f), np.concatenate(pair_row)
+    if z_f.size == 0:
+        return
+    z_p = row_period[z_row]
+    z = form.add_columns(ColumnBlock(
+        "moved_units", np.zeros(z_f.size), data.count[z_f], np.ones(z_f.size, bool), np.zeros(z_f.size),
+        _unit_keys(data, z_f, z_p), "MOVED_UNITS", 2 if data.phased else 1))
+    # moved_units_def: z_fp - (every move of f in a period q <= p) = 0.
+    position = np.full(n_facilities * n_periods, -1, dtype=np.int64)
+    position[z_f * n_periods + z_p] = np.arange(z_f.size)
+    moves = np.flatnonzero(x_integer & (first[data.mv_f] < n_periods))
+    def_rows, def_cols, def_vals = [np.arange(z_f.size)], [z.start + np.arange(z_f.size)], [np.ones(z_f.size)]
+    for p in range(n_periods):
+        at = position[data.mv_f[moves] * n_periods + p]
+        on = (at >= 0) & (data.mv_p[moves] <= p)
+        def_rows.append(at[on])
+        def_cols.append(x.start + moves[on])
+        def_vals.append(-np.ones(int(on.sum())))
+    form.add_rows(RowBlock("moved_units_def", np.concatenate(def_rows), np.concatenate(def_cols),
+                           np.concatenate(def_vals), np.zeros(z_f.size), np.zeros(z_f.size),
+                           _unit_keys(data, z_f, z_p)))
+    # target_units: the target row's other terms as they are, its whole-unit moves gathered per facility.
+    move = target.col - x.start
+    keep = (move < 0) | (move >= x.stop - x.start)
+    keep[~keep] = ~x_integer[move[~keep]]
+    form.add_rows(RowBlock(
+        "target_units", np.r_[target.row[keep], z_row], np.r_[target.col[keep], z.start + np.arange(z_f.size)],
+        np.r_[target.val[keep], data.residents[z_f]], target.lower.copy(), target.upper.copy(),
+        lambda: list(keys)))
+
+
+def _unit_keys(data: _Data, f: np.ndarray, p: np.ndarray) -> Any:
+    """Keys of moved_units columns or rows: facility id, with periods (facility id, period id)."""
+    ids = data.facility_ids[f]
+    if not data.phased:
+        return lambda: ids.tolist()
+    periods = np.asarray(data.period_ids, dtype=object)[p]
+    return lambda: list(zip(ids.tolist(), periods.tolist()))

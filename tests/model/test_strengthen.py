@@ -162,6 +162,80 @@ def test_cumulative_site_capacity_by_hand(tmp_path: Path) -> None:
     assert not holds["cumulative_site_capacity"].any()
 
 
+def target_instance(periods: bool = False, soft: bool = False) -> dict:
+    """Source s (target 150 residents), destinations a and b; f: 2 whole units of 100 residents, g: splittable, 50."""
+    data = {
+        "instance": {"name": "moved-units"},
+        "types": [{"id": "t", "cost_per_job_km": 0.001}, {"id": "w", "splittable": True, "cost_per_job_km": 0.001}],
+        "sources": [{"city": "s", "target_reduction": 150, "soft": soft, "shortfall_penalty": 5.0}],
+        "cities": [{"id": "s", "lon": 116.0, "lat": 40.0, "tier": "core"},
+                   {"id": "a", "lon": 117.0, "lat": 40.0, "tier": "large"},
+                   {"id": "b", "lon": 118.0, "lat": 40.0, "tier": "large"}],
+        "facilities": [{"id": "f", "origin": "s", "type": "t", "count": 2, "jobs": 10, "residents": 100},
+                       {"id": "g", "origin": "s", "type": "w", "count": 1, "jobs": 10, "residents": 50}],
+    }
+    if periods:
+        data["instance"].update({"base_year": 2020, "horizon_years": 10})
+        data["periods"] = [{"id": "p1", "end_year": 2025}, {"id": "p2", "end_year": 2030}]
+        data["sources"][0]["milestones"] = {"p1": 0.4}  # 60 residents by the end of p1
+    return data
+
+
+def test_moved_units_by_hand(tmp_path: Path) -> None:
+    """z_f = x_fa + x_fb (f's two whole units); target_units: 100 z_f + 50 x_ga + 50 x_gb >= 150."""
+    form = strengthened(formulation(tmp_path, target_instance()), Strengthening.only("moved_units"))
+    z, x = form.column("moved_units"), form.column("x")
+    assert form.columns[[b.name for b in form.columns].index("moved_units")].keys == ["f"]
+    assert form.columns[[b.name for b in form.columns].index("moved_units")].integer.tolist() == [True]
+    arcs = form.columns[0].keys  # (f, a), (f, b), (g, a), (g, b)
+    assert arcs == [("f", "a"), ("f", "b"), ("g", "a"), ("g", "b")]
+    definition = form.family("moved_units_def")
+    assert sorted(zip(definition.col.tolist(), definition.val.tolist())) == [
+        (x.start, -1.0), (x.start + 1, -1.0), (z.start, 1.0)]
+    assert definition.lower.tolist() == definition.upper.tolist() == [0.0]
+    units = form.family("target_units")
+    assert units.keys == form.family("target").keys == ["s"]
+    assert sorted(zip(units.col.tolist(), units.val.tolist())) == [
+        (x.start + 2, 50.0), (x.start + 3, 50.0), (z.start, 100.0)]
+    assert units.lower.tolist() == [150.0]
+    # A plan keeps every row with z its moved units; z at another value breaks the definition.
+    plan = {("f", "a"): 1.0, ("f", "b"): 1.0, "f": 2.0}
+    assert all(h.all() for h in activity(form, plan).values())
+    assert not activity(form, {**plan, "f": 1.0})["moved_units_def"].any()
+
+
+def test_moved_units_per_period_and_soft_target(tmp_path: Path) -> None:
+    """With periods, z_f,p1 counts the moves of p1 and z_f,p2 those of both; a soft target keeps its u_sp."""
+    form = strengthened(formulation(tmp_path, target_instance(periods=True, soft=True)), Strengthening.only("moved_units"))
+    z, x, u = form.column("moved_units"), form.column("x"), form.column("u")
+    block = form.columns[[b.name for b in form.columns].index("moved_units")]
+    assert block.keys == [("f", "p1"), ("f", "p2")]
+    moves = form.columns[0].keys
+    f_moves = {key: x.start + i for i, key in enumerate(moves) if key[0] == "f"}
+    definition = form.family("moved_units_def")
+    per_row: dict[int, list[tuple[int, float]]] = {}
+    for r, c, v in zip(definition.row.tolist(), definition.col.tolist(), definition.val.tolist()):
+        per_row.setdefault(r, []).append((c, v))
+    assert sorted(per_row[0]) == sorted([(z.start, 1.0), (f_moves["f", "a", "p1"], -1.0), (f_moves["f", "b", "p1"], -1.0)])
+    assert sorted(per_row[1]) == sorted([(z.start + 1, 1.0)] + [(c, -1.0) for c in f_moves.values()])
+    units = form.family("target_units")
+    assert units.keys == form.family("target").keys == [("s", "p1"), ("s", "p2")]
+    assert units.lower.tolist() == [60.0, 150.0]
+    first = sorted((c, v) for r, c, v in zip(units.row.tolist(), units.col.tolist(), units.val.tolist()) if r == 0)
+    g_p1 = sorted(x.start + i for i, key in enumerate(moves) if key[0] == "g" and key[2] == "p1")
+    assert first == sorted([(z.start, 100.0), (u.start, 1.0)] + [(c, 50.0) for c in g_p1])
+    # One unit of f in p1 and one in p2: z_f,p1 = 1, z_f,p2 = 2 keep every row; 2 by p1 breaks the definition.
+    plan = {("f", "a", "p1"): 1.0, ("f", "b", "p2"): 1.0, ("f", "p1"): 1.0, ("f", "p2"): 2.0}
+    assert all(h.all() for h in activity(form, plan).values())
+    assert not activity(form, {**plan, ("f", "p1"): 2.0})["moved_units_def"].all()
+
+
+def test_moved_units_need_a_target(tmp_path: Path) -> None:
+    """No target row (target 0): no moved_units column, the model as it was."""
+    form = formulation(tmp_path, site_instance(130, 40, 5))
+    assert not strengthened(form, Strengthening.only("moved_units")).has_column("moved_units")
+
+
 def test_cumulative_rows_need_periods(tmp_path: Path) -> None:
     """One period: nothing accumulates, so the option adds no row."""
     form = formulation(tmp_path, site_instance(130, 40, 5))
@@ -248,12 +322,14 @@ def _reach(data: dict, counts: dict[str, int]) -> None:
         counts["dominated_arcs"] += 1
     if any(b.family.startswith("cumulative_") for b in every.rows):
         counts["cumulative_rows"] += 1
+    if every.has_column("moved_units"):
+        counts["moved_units"] += 1
 
 
 @pytest.mark.parametrize("generator", [tiny_instances, tiny_phased_instances], ids=["v11", "phased"])
 def test_the_brute_force_generators_reach_each_strengthening(generator: object) -> None:
     """Of the instances the brute-force tests draw, several get each strengthening (so those tests can fail)."""
-    counts = dict.fromkeys(("capacity_links", "cover_rows", "dominated_arcs", "cumulative_rows"), 0)
+    counts = dict.fromkeys(("capacity_links", "cover_rows", "dominated_arcs", "cumulative_rows", "moved_units"), 0)
     if generator is tiny_instances:  # one period: there is nothing to accumulate
         del counts["cumulative_rows"]
 
