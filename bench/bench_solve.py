@@ -29,6 +29,11 @@ times are marked ``*`` (upper bounds). Ratios are default / plain: below 1
 the default path is faster. A side that did not get there within its run
 gives a bound on the ratio (``<`` or ``>``).
 
+``--without NAME`` measures what one default strengthening buys on the path
+a user gets: the ``plain`` side is then the default path with
+``Strengthening(NAME=False)`` (every other default, the start and the root
+pass as they are), and the table says so. ``--seed`` goes to both sides.
+
 The table is printed and written atomically to ``--out`` (rewritten after
 each instance while the run goes on). Under a loaded machine absolute
 seconds mean little: compare the ratios, which are measured in the same run.
@@ -162,8 +167,13 @@ def listen_to_session(trace: Trace) -> None:
 WARM_UP = [HERE.parent / "instances" / "hand" / name for name in ("site-choice.toml", "phased-schedule.toml")]
 
 
-def run_default(bench: BenchInstance, limit: float, threads: int, folder: Path) -> dict[str, Any]:
+def run_default(bench: BenchInstance, limit: float, threads: int, folder: Path, seed: int = 0,
+                without: str | None = None) -> dict[str, Any]:
+    """The default solve path; ``without``: with that one strengthening off (``--without``)."""
+    import dataclasses
+
     import spatialopt
+    from spatialopt.strong_rows import Strengthening
 
     instance = spatialopt.load(bench.manifest(folder))
     # Whatever the solve path imports on its first call is loaded here, outside the clock (a one-off per process).
@@ -172,7 +182,9 @@ def run_default(bench: BenchInstance, limit: float, threads: int, folder: Path) 
     trace = Trace()
     listen_to_session(trace)
     trace.start()
-    result = spatialopt.solve(instance, time_limit=limit, threads=threads, progress=trace.progress)
+    strengthen = dataclasses.replace(Strengthening(), **{without: False}) if without else Strengthening()
+    result = spatialopt.solve(instance, time_limit=limit, threads=threads, seed=seed, progress=trace.progress,
+                              strengthen=strengthen)
     seconds = time.perf_counter() - trace.t0
     trace.see(result.objective, result.bound, plan=result.status.has_solution)
     if result.status.value == "optimal":
@@ -181,7 +193,7 @@ def run_default(bench: BenchInstance, limit: float, threads: int, folder: Path) 
                   result.work.get("nodes"), None)
 
 
-def run_plain(bench: BenchInstance, limit: float, threads: int) -> dict[str, Any]:
+def run_plain(bench: BenchInstance, limit: float, threads: int, seed: int = 0) -> dict[str, Any]:
     import highspy
 
     from spatialopt.api import solver_options
@@ -200,7 +212,7 @@ def run_plain(bench: BenchInstance, limit: float, threads: int) -> dict[str, Any
     h.cbMipInterrupt += trace.interrupt_check
     trace.start()
     a = build()
-    for key, value in {"threads": threads, "time_limit": limit, "mip_rel_gap": gap, "random_seed": 0}.items():
+    for key, value in {"threads": threads, "time_limit": limit, "mip_rel_gap": gap, "random_seed": seed}.items():
         h.setOptionValue(key, value)
     h.passModel(
         a["cost"].size, a["row_lower"].size, a["value"].size, int(highspy.MatrixFormat.kRowwise),
@@ -232,9 +244,11 @@ def child(args: argparse.Namespace) -> None:
     bench = next(b for b in registry() if b.name == args.child)
     with tempfile.TemporaryDirectory(prefix="bench-solve-") as tmp:
         if args.side == "default":
-            record = run_default(bench, args.time_limit, args.threads, Path(tmp))
+            record = run_default(bench, args.time_limit, args.threads, Path(tmp), args.seed)
+        elif args.without:
+            record = run_default(bench, args.time_limit, args.threads, Path(tmp), args.seed, args.without)
         else:
-            record = run_plain(bench, args.time_limit, args.threads)
+            record = run_plain(bench, args.time_limit, args.threads, args.seed)
     emit(record)
 
 
@@ -255,9 +269,10 @@ class Side:
     error: str = ""
 
 
-def run_side(bench: BenchInstance, side: str, limit: float, threads: int) -> Side:
+def run_side(bench: BenchInstance, side: str, limit: float, threads: int, seed: int = 0,
+             without: str | None = None) -> Side:
     cmd = [sys.executable, __file__, "--child", bench.name, "--side", side, "--time-limit", str(limit),
-           "--threads", str(threads)]
+           "--threads", str(threads), "--seed", str(seed)] + (["--without", without] if without else [])
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -395,8 +410,11 @@ def render(done: list[tuple[BenchInstance, Side, Side]], args: argparse.Namespac
         f"# Solve power: default path vs the plain direct model{partial}",
         "",
         f"Run {started:%Y-%m-%d %H:%M} UTC{args.commit}, `python bench/bench_solve.py {shlex.join(args.shown)}`: "
-        f"time limit {args.time_limit:g} s per run, threads {args.threads}. Machine: {machine_note(loads)}.",
+        f"time limit {args.time_limit:g} s per run, threads {args.threads}, seed {args.seed}. "
+        f"Machine: {machine_note(loads)}.",
         "",
+        *([f"**The `plain` side is the default path with `{args.without}` off** (every other default as it is): "
+           f"`d/p` is what `{args.without}` buys.", ""] if args.without else []),
         *([args.note, ""] if args.note else []),
         "Seconds by the wall clock from data in memory; `> s`: not reached in the run's s seconds; `*`: the gap was "
         "seen only with a new plan or at the end (an upper bound); `d/p`: default / plain (below 1x the default "
@@ -455,6 +473,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="HiGHS threads on both sides (default 1)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "solve.md",
                         help="markdown table, written atomically (default bench/results/solve.md)")
+    parser.add_argument("--seed", type=int, default=0, help="HiGHS random seed on both sides (default 0)")
+    parser.add_argument("--without", metavar="NAME", help="the plain side is the default path with the default "
+                        "strengthening NAME off (e.g. moved_units): what that one buys (default: the plain model)")
     parser.add_argument("--note", help="a sentence for the table's header (e.g. what else ran on the machine)")
     parser.add_argument("--list", action="store_true", help="list the chosen instances and exit")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -465,6 +486,12 @@ def main(argv: list[str] | None = None) -> int:
         args.time_limit = QUICK_LIMIT if args.quick else FULL_LIMIT
     if args.time_limit <= 0 or args.threads < 1:
         parser.error("--time-limit must be positive and --threads at least 1")
+    if args.without is not None:
+        from spatialopt.strong_rows import NAMES, Strengthening
+
+        if args.without not in NAMES or not getattr(Strengthening(), args.without):
+            on = [n for n in NAMES if getattr(Strengthening(), n)]
+            parser.error(f"--without takes a strengthening the default turns on: {', '.join(on)}")
     if args.child:
         child(args)
         return 0
@@ -500,7 +527,7 @@ def run_all(chosen: list[BenchInstance], args: argparse.Namespace, done: list[tu
         outcome = {}
         for side in order:
             print(f"[{n}/{len(chosen)}] {bench.name} {side} ...", file=sys.stderr, flush=True)
-            outcome[side] = run_side(bench, side, args.time_limit, args.threads)
+            outcome[side] = run_side(bench, side, args.time_limit, args.threads, args.seed, args.without)
             loads.append(os.getloadavg()[0])
             print(f"[{n}/{len(chosen)}] {bench.name} {describe(side, outcome[side])}", file=sys.stderr, flush=True)
         done.append((bench, outcome["default"], outcome["plain"]))
