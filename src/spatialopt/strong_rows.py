@@ -20,6 +20,7 @@ sketched beside each function and in ``docs/extensions.md``.
                      <= cap_kd Y_kd(p), p before the last
     moved_units      an integer column moved_units[f(, p)] = units of f moved (by the end of p), defined by
                      moved_units_def rows, and target_units[s(, p)]: each target row restated over them
+                     (with plan periods only when moved_units_with_periods is on too)
 """
 
 from __future__ import annotations
@@ -49,10 +50,12 @@ class Strengthening:
     LP solve cost more than it saved); cumulative rows on (plan periods only:
     they raise the root LP bound of the phased China instances, 43,085 to
     43,821 on china-2035-phased, and the bound a time-limited run ends at,
-    ``bench/results/strengthening-phased.md``); moved units on (china-2035's
-    default solve proves 1e-4 in about half the time, ``bench/results/solve-moved-units.md``);
-    capacity-aware links and dominated arcs off (they changed nothing, or next
-    to nothing, on the measured instances).
+    ``bench/results/strengthening-phased.md``); moved units on without plan
+    periods (china-2035's default solve proves 1e-4 in about half the time)
+    and off with them (``moved_units_with_periods``: the phased regional
+    instances proved 1.1-1.5x slower; README, *Performance*); capacity-aware
+    links and dominated arcs off (they changed nothing, or next to nothing, on
+    the measured instances).
     """
 
     capacity_links: bool = False
@@ -61,6 +64,7 @@ class Strengthening:
     reduced_cost_fixing: bool = True
     cumulative_rows: bool = True
     moved_units: bool = True
+    moved_units_with_periods: bool = False  # moved_units acts on a model with plan periods only with this too
     fixing_min_integers: int = 5_000
 
     @classmethod
@@ -73,7 +77,7 @@ class Strengthening:
     def every(cls) -> Strengthening:
         """Every strengthening on, on any model size (the tests' setting)."""
         return cls(capacity_links=True, cover_rows=True, dominated_arcs=True, reduced_cost_fixing=True,
-                   cumulative_rows=True, moved_units=True, fixing_min_integers=0)
+                   cumulative_rows=True, moved_units=True, moved_units_with_periods=True, fixing_min_integers=0)
 
     @classmethod
     def only(cls, name: str) -> Strengthening:
@@ -111,7 +115,7 @@ def strengthened(form: Formulation, options: Strengthening = DEFAULT) -> Formula
                 out.add_rows(block)
     if options.dominated_arcs:
         _bound_dominated_arcs(data, out)
-    if options.moved_units:
+    if options.moved_units and (options.moved_units_with_periods or data.n_periods == 1):
         _moved_units(data, out)
     return out
 
@@ -495,7 +499,8 @@ def _moved_units(data: _Data, form: Formulation) -> None:
     # move, the pairs (f, p) of its source's rows from its first move on, each in exactly one row.
     n_facilities, n_periods = data.count.size, data.n_periods
     first = np.full(n_facilities, n_periods, dtype=np.int64)
-    np.minimum.at(first, data.mv_f[x_integer], data.mv_p[x_integer])
+    for p in range(n_periods - 1, -1, -1):  # latest first, so each facility keeps its earliest (ufunc.at is slow)
+        first[data.mv_f[x_integer & (data.mv_p == p)]] = p
     origin = data.origin_code(list(data.instance.sources))
     pair_f, pair_row = [], []
     for j in range(target.n_rows):

@@ -10,6 +10,7 @@ every strengthening (so those tests can fail), and each one's rows by hand.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from pathlib import Path
@@ -206,7 +207,8 @@ def test_moved_units_by_hand(tmp_path: Path) -> None:
 
 def test_moved_units_per_period_and_soft_target(tmp_path: Path) -> None:
     """With periods, z_f,p1 counts the moves of p1 and z_f,p2 those of both; a soft target keeps its u_sp."""
-    form = strengthened(formulation(tmp_path, target_instance(periods=True, soft=True)), Strengthening.only("moved_units"))
+    with_periods = dataclasses.replace(Strengthening.only("moved_units"), moved_units_with_periods=True)
+    form = strengthened(formulation(tmp_path, target_instance(periods=True, soft=True)), with_periods)
     z, x, u = form.column("moved_units"), form.column("x"), form.column("u")
     block = form.columns[[b.name for b in form.columns].index("moved_units")]
     assert block.keys == [("f", "p1"), ("f", "p2")]
@@ -234,6 +236,15 @@ def test_moved_units_need_a_target(tmp_path: Path) -> None:
     """No target row (target 0): no moved_units column, the model as it was."""
     form = formulation(tmp_path, site_instance(130, 40, 5))
     assert not strengthened(form, Strengthening.only("moved_units")).has_column("moved_units")
+
+
+def test_moved_units_wait_for_their_switch_with_periods(tmp_path: Path) -> None:
+    """With plan periods the default leaves them out (they cost time there); moved_units_with_periods adds them."""
+    form = formulation(tmp_path, target_instance(periods=True))
+    assert not strengthened(form, Strengthening()).has_column("moved_units")
+    assert not strengthened(form, Strengthening.only("moved_units")).has_column("moved_units")
+    assert strengthened(form, Strengthening.every()).has_column("moved_units")
+    assert strengthened(formulation(tmp_path / "one", target_instance()), Strengthening()).has_column("moved_units")
 
 
 def test_cumulative_rows_need_periods(tmp_path: Path) -> None:
