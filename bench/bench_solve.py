@@ -51,7 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -170,8 +170,6 @@ WARM_UP = [HERE.parent / "instances" / "hand" / name for name in ("site-choice.t
 def run_default(bench: BenchInstance, limit: float, threads: int, folder: Path, seed: int = 0,
                 without: str | None = None) -> dict[str, Any]:
     """The default solve path; ``without``: with that one strengthening off (``--without``)."""
-    import dataclasses
-
     import spatialopt
     from spatialopt.strong_rows import Strengthening
 
@@ -182,7 +180,7 @@ def run_default(bench: BenchInstance, limit: float, threads: int, folder: Path, 
     trace = Trace()
     listen_to_session(trace)
     trace.start()
-    strengthen = dataclasses.replace(Strengthening(), **{without: False}) if without else Strengthening()
+    strengthen = replace(Strengthening(), **{without: False}) if without else Strengthening()
     result = spatialopt.solve(instance, time_limit=limit, threads=threads, seed=seed, progress=trace.progress,
                               strengthen=strengthen)
     seconds = time.perf_counter() - trace.t0

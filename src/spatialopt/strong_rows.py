@@ -91,7 +91,6 @@ NAMES = ("capacity_links", "cover_rows", "dominated_arcs", "reduced_cost_fixing"
 DEFAULT = Strengthening()
 COVER_FAMILIES = ("cover_site_jobs", "cover_target")
 CUMULATIVE_FAMILIES = ("cumulative_link", "cumulative_site_capacity")
-MOVED_UNITS_FAMILIES = ("moved_units_def", "target_units")
 
 
 def strengthened(form: Formulation, options: Strengthening = DEFAULT) -> Formulation:
@@ -483,10 +482,8 @@ def _moved_units(data: _Data, form: Formulation) -> None:
     z_fp (does f move by p at all) splits the plans in two at once. The
     target rows stay, so a plan and its checks read the spec's rows.
     """
-    if not any(b.family == "target" for b in form.rows) or data.n_moves == 0:
-        return
-    target = form.family("target")
-    if target.n_rows == 0:
+    target = next((b for b in form.rows if b.family == "target"), None)
+    if target is None or target.n_rows == 0 or data.n_moves == 0:
         return
     x = form.column("x")
     x_integer = next(b for b in form.columns if b.name == "x").integer

@@ -48,12 +48,37 @@ def test_quick_run_on_cap41_proves_the_published_optimum_on_both_sides(tmp_path)
     assert "cap41 default" in run.stderr and "cap41 plain" in run.stderr  # progress lines
 
 
-def test_an_unknown_pattern_is_a_usage_error(tmp_path):
-    run = subprocess.run([sys.executable, str(SCRIPT), "--only", "no-such-instance", "--out", str(tmp_path / "x.md")],
+def test_without_compares_the_default_path_with_one_strengthening_off(tmp_path):
+    """--without: the baseline side is the default path without that strengthening; both prove cap41's optimum."""
+    out = tmp_path / "solve.md"
+    run = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--only", "cap41", "--time-limit", "60",
+                          "--without", "cover_rows", "--seed", "1", "--out", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    table = out.read_text()
+    assert "The `plain` side is the default path with `cover_rows` off" in table
+    assert "seed 1" in table
+    cells = _cells(table, "cap41")
+    assert cells["status default"] == cells["status plain"] == "optimal"
+    assert cells["answer"] == "same, = published"
+
+
+def _usage_error(tmp_path, *arguments: str) -> str:
+    """Run the script with ``arguments``: it must stop with exit 2 before writing its table; its stderr."""
+    run = subprocess.run([sys.executable, str(SCRIPT), *arguments, "--out", str(tmp_path / "x.md")],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2
-    assert "no instance matches no-such-instance" in run.stderr
     assert not (tmp_path / "x.md").exists()
+    return run.stderr
+
+
+def test_without_takes_only_a_strengthening_the_default_turns_on(tmp_path):
+    stderr = _usage_error(tmp_path, "--without", "capacity_links")
+    assert "--without takes a strengthening the default turns on: cover_rows" in stderr
+
+
+def test_an_unknown_pattern_is_a_usage_error(tmp_path):
+    assert "no instance matches no-such-instance" in _usage_error(tmp_path, "--only", "no-such-instance")
 
 
 def test_verdicts_flag_different_answers_and_bound_unreached_ratios():
