@@ -182,6 +182,8 @@ def solve(
                 return _finish(instance, derived, run, [], timings)
             run_options, handed = root.search_options(chosen), root.search_start(plan)
             progress = improving_only(progress, plan)
+    if root is None:
+        progress = improving_only(progress, handed)  # HiGHS's first plan is often the start itself: shown once
     started = time.perf_counter()
     if builder == "pyomo":
         run = run_highs(model, chosen, verbose=verbose, progress=progress)

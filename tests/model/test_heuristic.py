@@ -161,6 +161,18 @@ def test_progress_shows_the_start_first() -> None:
     assert result.objective <= seen[0]["objective"]
 
 
+def test_progress_shows_each_plan_once_and_only_better_ones() -> None:
+    """jingjinji-2035's start is its optimum: HiGHS's first plan is the start again, and is not shown twice."""
+    seen: list[dict[str, float]] = []
+    result = spatialopt.solve(spatialopt.load(ROOT / "instances" / "jingjinji-2035" / "instance.toml"), threads=1,
+                              progress=seen.append)
+    objectives = [s["objective"] for s in seen]
+    assert objectives[0] == pytest.approx(result.objective)  # the start, already optimal
+    # Each plan shown is cheaper than the one before by more than HiGHS's last bits (here: one plan only).
+    assert all(later < earlier - 1e-9 * max(1.0, abs(earlier)) for earlier, later in zip(objectives, objectives[1:])), \
+        objectives
+
+
 @pytest.mark.parametrize("path", HAND, ids=lambda p: p.stem)
 def test_hand_optima_are_found_with_and_without_the_start(path: Path) -> None:
     instance = spatialopt.load(path)
