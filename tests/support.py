@@ -162,7 +162,7 @@ def brute_force(instance: Instance) -> float | None:
     assert not any(instance.types[t].splittable for t in fac["type"]), "brute force needs integer plans"
     arcs_of = {i: [a for a in range(n_arcs) if d.arc_f[a] == i] for i in range(len(fac))}
     per_facility = []
-    for i, (fid, row) in enumerate(fac.iterrows()):
+    for i, (_, row) in enumerate(fac.iterrows()):
         arcs = arcs_of[i]
         count = int(row["count"])
         options = []

@@ -89,8 +89,6 @@ class Strengthening:
 
 NAMES = ("capacity_links", "cover_rows", "dominated_arcs", "reduced_cost_fixing", "cumulative_rows", "moved_units")
 DEFAULT = Strengthening()
-COVER_FAMILIES = ("cover_site_jobs", "cover_target")
-CUMULATIVE_FAMILIES = ("cumulative_link", "cumulative_site_capacity")
 
 
 def strengthened(form: Formulation, options: Strengthening = DEFAULT) -> Formulation:
