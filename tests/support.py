@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import signal
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,15 @@ TOL = 1e-6
 
 
 # -- writing instances ----------------------------------------------------------
+def sigint_as_from_a_shell() -> None:
+    """``preexec_fn`` for a subprocess that a test will Ctrl-C: SIGINT at its default, as a shell starts it.
+
+    A command run in-process earlier in the suite leaves SIGINT ignored in the test process, and an
+    ignored SIGINT is inherited: the child would then finish its work as if no Ctrl-C had come.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -181,9 +181,9 @@ def solve(
                 run = stopped_run(model, plan, root, pinned_options(chosen), highs_version())
                 return _finish(instance, derived, run, [], timings)
             run_options, handed = root.search_options(chosen), root.search_start(plan)
-            progress = improving_only(progress, plan)
-    if root is None:
-        progress = improving_only(progress, handed)  # HiGHS's first plan is often the start itself: shown once
+    # The terminal has shown the (best) start: after it, only cheaper plans (HiGHS's first is often the start
+    # itself, and after the root pass's fixing it searches without it).
+    progress = improving_only(progress, plan)
     started = time.perf_counter()
     if builder == "pyomo":
         run = run_highs(model, chosen, verbose=verbose, progress=progress)

@@ -235,14 +235,13 @@ class _Search:
             if family not in self.m.family_rows or group not in self.m.column_groups:
                 continue
             rows, defined = self.m.family_rows[family], self.m.column_groups[group]
-            entry_row = np.repeat(np.arange(rows.start, rows.stop),
-                                  np.diff(self.m.a_start[rows.start:rows.stop + 1]))
+            entry_row = np.repeat(np.arange(rows.stop - rows.start), np.diff(self.m.a_start[rows.start:rows.stop + 1]))
             entries = slice(int(self.m.a_start[rows.start]), int(self.m.a_start[rows.stop]))
             cols = np.asarray(self.m.a_index[entries], np.int64)
             vals = np.asarray(self.m.a_value[entries], float)
             own = (cols >= defined.start) & (cols < defined.stop)  # the row's defined column, one per row
-            own_col = np.zeros(self.m.n_rows, np.int64)
-            own_val = np.ones(self.m.n_rows)
+            own_col = np.zeros(rows.stop - rows.start, np.int64)
+            own_val = np.ones(rows.stop - rows.start)
             own_col[entry_row[own]], own_val[entry_row[own]] = cols[own], vals[own]
             on = (cols >= self.x0) & (cols < self.x0 + self.n_x)
             # defined * own_val + sum(val * x) = 0: each unit of x adds -val / own_val.

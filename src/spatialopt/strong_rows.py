@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .formulation import INF, ColumnBlock, Formulation, RowBlock, _Data
+from .formulation import INF, ColumnBlock, Formulation, RowBlock, _Data, _keys2
 from .periods import facility_windows, milestone_targets
 
 # A ratio cap / jobs within this relative distance below a whole number counts as that number:
@@ -538,5 +538,4 @@ def _unit_keys(data: _Data, f: np.ndarray, p: np.ndarray) -> Any:
     ids = data.facility_ids[f]
     if not data.phased:
         return lambda: ids.tolist()
-    periods = np.asarray(data.period_ids, dtype=object)[p]
-    return lambda: list(zip(ids.tolist(), periods.tolist()))
+    return _keys2(ids, np.asarray(data.period_ids, dtype=object)[p])

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from support import sigint_as_from_a_shell
 
 from spatialopt.cli import main
 from spatialopt.explain import EXPLAIN_FILES
@@ -46,9 +47,7 @@ def test_ctrl_c_stops_the_workers_and_keeps_the_answers(tmp_path: Path) -> None:
         process = subprocess.Popen(
             [sys.executable, "-m", "spatialopt.cli", "explain", str(folder), "--workers", "2",
              "--time-limit", "600"], stdout=subprocess.PIPE, stderr=stderr, text=True,
-            # as from a shell: a command run in-process earlier in the suite leaves SIGINT ignored in this
-            # process, and an ignored SIGINT is inherited (the command then finished every question, exit 0)
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+            preexec_fn=sigint_as_from_a_shell)
         try:
             assert wait_for(log, "[1/", timeout=300), "no question was answered"
             workers = psutil.Process(process.pid).children(recursive=True)

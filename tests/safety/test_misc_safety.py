@@ -21,6 +21,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from support import sigint_as_from_a_shell
 
 import spatialopt
 from spatialopt.cli import main
@@ -279,11 +280,8 @@ def test_ctrl_c_while_starting_is_interrupted_exit_4() -> None:
     reach_main = _startup_seconds()
     interrupted = 0
     for extra in (0.05, 0.1, 0.2, 0.35, 0.5):
-        # SIGINT at its default, as from a shell (an in-process command earlier may leave it ignored here,
-        # and an ignored SIGINT is inherited: every run would then count as finished before the signal)
         process = subprocess.Popen([SPATIALOPT, "validate", str(china)], stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True,
-                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                                   stderr=subprocess.PIPE, text=True, preexec_fn=sigint_as_from_a_shell)
         time.sleep(reach_main + extra)
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
