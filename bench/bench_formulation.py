@@ -256,19 +256,10 @@ def _changes(plain: object, form: object) -> int:
 
 
 def hard_scale_instance(folder: Path, facilities: int = 3000, destinations: int = 400) -> Path:
-    """The seeded scale instance made a location problem: costly sites of tight capacity, targets that need plants.
+    """The seeded scale instance made a location problem (``scale_instance.sited``)."""
+    from scale_instance import generate, sited, write
 
-    ``scale_instance.generate`` keeps sites free and caps loose (its benchmark
-    measures the modelling layer); here sites cost, hold about 1/60 of the plant
-    jobs each, and each core must shed 70% of its residents, so plants must move.
-    """
-    from scale_instance import generate, write
-
-    data = generate(facilities, destinations)
-    plant_jobs = float(data.jobs[data.is_plant].sum())
-    target = np.array([np.floor(0.7 * data.jobs[data.origin == s].sum()) for s in range(data.sources)])
-    hard = dataclasses.replace(data, site_cost=200.0, site_capacity=float(np.ceil(plant_jobs / 60)), target=target)
-    return write(hard, folder)
+    return write(sited(generate(facilities, destinations)), folder)
 
 
 def strengthening_cases(tmp: Path, quick: bool) -> list[tuple[str, Path, float]]:

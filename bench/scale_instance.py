@@ -17,7 +17,7 @@ going through spatialopt at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +68,20 @@ def generate(facilities: int, destinations: int, sources: int = 4, seed: int = 2
         cost_per_job_km=0.0005, annual_cost_per_job=0.01, horizon_years=10.0,
     )
 
+
+
+def sited(data: ScaleData) -> ScaleData:
+    """The same data made a location problem: costly sites of tight capacity, and targets that need plants.
+
+    ``generate`` keeps sites free and caps loose (the scale benchmark measures
+    the modelling layer). Here a site costs 200 (about three plants' fixed
+    costs and ten-year operating savings), holds about 1/60 of all plant jobs,
+    and each core must shed 70% of its residents, so that plants must move and
+    sites must be chosen: the fixed-charge structure whose LP relaxation is weak.
+    """
+    plant_jobs = float(data.jobs[data.is_plant].sum())
+    target = np.array([np.floor(0.7 * data.jobs[data.origin == s].sum()) for s in range(data.sources)])
+    return replace(data, site_cost=200.0, site_capacity=float(np.ceil(plant_jobs / 60)), target=target)
 
 # The phased variant (spec v2): three five-year periods to 2035, so that every move
 # and site opening exists once per period (three times the columns), with every

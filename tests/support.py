@@ -7,11 +7,14 @@ that the model, the checker and these helpers can only agree by being right.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import math
 import signal
+import sys
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -33,6 +36,17 @@ def sigint_as_from_a_shell() -> None:
     ignored SIGINT is inherited: the child would then finish its work as if no Ctrl-C had come.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def load_scale_generator() -> ModuleType:
+    """bench/scale_instance.py, the seeded generator of large instances (not a package module)."""
+    path = Path(__file__).parents[1] / "bench" / "scale_instance.py"
+    spec = importlib.util.spec_from_file_location("scale_instance", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)  # its dataclass looks its module up there
+    spec.loader.exec_module(sys.modules[spec.name])
+    return sys.modules[spec.name]
 
 
 def toml_value(value: Any) -> str:

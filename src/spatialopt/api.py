@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from .diagnose import Diagnosis
 
 BUILDERS = ("matrix", "pyomo")
+# Seconds a diagnosis gets even when the search used up the time limit: "within a second or two" of it.
+MIN_DIAGNOSIS_SECONDS = 1.0
 
 # Command-line / keyword names -> HiGHS option names.
 OPTION_NAMES = {
@@ -109,7 +111,9 @@ def solve(
 
     When HiGHS proves the instance infeasible, ``diagnose`` (default) looks
     for the rules that stand in the way (:func:`spatialopt.diagnose.diagnose`,
-    relaxed re-solves of at most ``diagnose_time_limit`` seconds each): the
+    relaxed re-solves sharing ``diagnose_time_limit`` seconds in all, and no
+    more than is left of ``time_limit``, so the limit holds through the
+    diagnosis too, give or take a second): the
     repair hints become the result's ``reasons`` and its ``diagnosis``, in a
     notebook, a sweep and the terminal alike. ``on_diagnose`` is called just
     before that search starts (it can take a while). ``race`` > 1 races that
@@ -165,6 +169,7 @@ def solve(
         return _finish(instance, derived, run, [], timings)
     # The starting plan is timed on its own ("start"), before the solver's time (and its limit) begins.
     plan = _starting_plan(instance, derived, model, progress, timings) if start and builder != "pyomo" else None
+    clock = time.perf_counter()  # the time limit counts from here: root pass, search and diagnosis
     root: RootPass | None = None
     run_options, handed, root_in_child = chosen, plan, False
     if start and builder != "pyomo" and upper_bound is None and strengthen.reduced_cost_fixing \
@@ -199,7 +204,9 @@ def solve(
     reasons = [] if run.status.has_solution else [f"HiGHS ended with {run.termination}"]
     diagnosis = None
     if diagnose and run.status == SolveStatus.INFEASIBLE:
-        diagnosis = _diagnose(instance, diagnose_time_limit, chosen.get("threads"), on_diagnose, timings)
+        left = float(chosen.get("time_limit", math.inf)) - (time.perf_counter() - clock)
+        budget = min(diagnose_time_limit, max(MIN_DIAGNOSIS_SECONDS, left))
+        diagnosis = _diagnose(instance, budget, chosen.get("threads"), on_diagnose, timings)
         reasons = diagnosis.lines()
     result = _finish(instance, derived, run, reasons, timings)
     result.diagnosis = diagnosis

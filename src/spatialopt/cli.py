@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("diagnose", help="why an instance has no plan, and what change would give it one")
     p.add_argument("instance")
-    p.add_argument("--time-limit", type=_positive_float, default=60.0, help="seconds per relaxation (default 60)")
+    p.add_argument("--time-limit", type=_positive_float, default=60.0, help="seconds for the whole diagnosis: the relaxations share them (default 60)")
 
     p = sub.add_parser("solve", help="solve an instance and write the result folder")
     p.add_argument("instance")

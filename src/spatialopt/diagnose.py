@@ -23,6 +23,7 @@ Two tools:
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -34,6 +35,7 @@ from .formulation import ColumnBlock, Formulation, build
 from .instance import Instance
 from .matrix import MatrixModel, matrices_from
 from .solve import HighsSession
+from .status import SolveStatus
 
 RELAXABLE = (
     "target", "assign", "min_share", "capacity", "site_capacity", "site_min", "site_count",
@@ -71,6 +73,10 @@ class Diagnosis:
     alternatives: dict[str, list[Change]] = field(default_factory=dict)  # family -> changes that suffice alone
     combined: list[Change] = field(default_factory=list)  # when no single family suffices
     feasible: bool = False  # the instance has a plan as it is
+    untried: list[str] = field(default_factory=list)  # families the time limit left no time for
+    #: families (or "combined") whose relaxation stopped at its share of the time: a repair, maybe not the smallest
+    unproven: list[str] = field(default_factory=list)
+    time_limit: float | None = None  # the seconds the diagnosis had in all
 
     def lines(self) -> list[str]:
         out = [f"- {f.message}" for f in self.findings]
@@ -80,13 +86,21 @@ class Diagnosis:
         if self.alternatives:
             out.append("Any one of these changes makes a plan possible:")
             for family, changes in self.alternatives.items():
-                out.append(f"  [{family}] " + "; ".join(c.text for c in changes))
+                out.append(f"  [{family}] " + "; ".join(c.text for c in changes) + self._unproven_note(family))
         elif self.combined:
-            out.append("No single kind of rule can be relaxed alone; together these changes make a plan possible:")
+            out.append("No single kind of rule can be relaxed alone; together these changes make a plan possible"
+                       + self._unproven_note("combined") + ":")
             out += [f"  [{c.family}] {c.text}" for c in self.combined]
-        elif not self.findings:
+        elif not self.findings and not self.untried:
             out.append("No relaxation of the rule families restores a plan (see the findings above).")
+        if self.untried:
+            limit = f" of {self.time_limit:g} s" if self.time_limit is not None else ""
+            out.append(f"Not tried within the time limit{limit}: {', '.join(self.untried)} "
+                       "(spatialopt diagnose INSTANCE --time-limit S gives the search more time).")
         return out
+
+    def _unproven_note(self, family: str) -> str:
+        return " (found within the time limit: a smaller change may exist)" if family in self.unproven else ""
 
 
 # -- pre-solve checks ------------------------------------------------------------
@@ -438,27 +452,65 @@ def diagnose(
 ) -> Diagnosis:
     """Findings plus, when the instance has no plan, the repairs found by relaxation.
 
+    ``time_limit`` is the seconds of the whole diagnosis: the check solve and
+    the relaxations share it (:class:`_Clock`). A relaxation stopped at its
+    share with a repair is reported as one that may not be the smallest
+    (``unproven``); families the time did not reach are listed (``untried``).
     ``known_infeasible`` skips the check solve of the unrelaxed model (a caller
     that has just seen HiGHS prove infeasibility need not pay for it twice).
     """
+    clock = _Clock(time_limit)
     derived = derive(instance)
-    diagnosis = Diagnosis(findings=presolve_findings(instance, derived))
+    diagnosis = Diagnosis(findings=presolve_findings(instance, derived), time_limit=time_limit)
     structural = [f for f in diagnosis.findings if f.rule == "must_move"]
     base = build(instance, derived)
     if not known_infeasible and not base.trivially_infeasible:
-        has_plan = base.n_cols == 0 or _solve_all_columns(matrices_from(base), time_limit, threads) is not None
+        has_plan = base.n_cols == 0 or _solve_all_columns(matrices_from(base), clock.left(), threads) is not None
         if has_plan:
             diagnosis.feasible = True
             return diagnosis
     if structural:
         return diagnosis  # no relaxation of rows can give a stranded facility a destination
-    for family in RELAXABLE:
-        changes = _relax(instance, derived, {family}, time_limit, threads)
-        if changes:
-            diagnosis.alternatives[family] = changes
-    if not diagnosis.alternatives:
-        diagnosis.combined = _relax(instance, derived, set(RELAXABLE), time_limit, threads) or []
+    present = {b.family for b in base.rows if b.n_rows}
+    families = [f for f in RELAXABLE if f in present]
+    for i, family in enumerate(families):
+        # a share of what is left, keeping one for the combined relaxation while no family alone has sufficed
+        share = clock.share(len(families) - i + (0 if diagnosis.alternatives else 1))
+        if share is None:
+            diagnosis.untried += families[i:]
+            break
+        relaxed = _relax(instance, derived, {family}, share, threads)
+        if relaxed is not None and relaxed.changes:
+            diagnosis.alternatives[family] = relaxed.changes
+            if relaxed.stopped:
+                diagnosis.unproven.append(family)
+    if not diagnosis.alternatives and not diagnosis.untried:
+        share = clock.share(1)
+        if share is None:
+            diagnosis.untried.append("all families together")
+        else:
+            relaxed = _relax(instance, derived, set(RELAXABLE), share, threads)
+            diagnosis.combined = relaxed.changes if relaxed is not None else []
+            if relaxed is not None and relaxed.stopped:
+                diagnosis.unproven.append("combined")
     return diagnosis
+
+
+class _Clock:
+    """The diagnosis's time: what is left of ``limit`` seconds, shared out among the relaxations still to run."""
+
+    MIN_SHARE = 0.05  # seconds: below this a HiGHS run cannot say anything
+
+    def __init__(self, limit: float) -> None:
+        self.deadline = time.perf_counter() + limit
+
+    def left(self) -> float:
+        return max(0.0, self.deadline - time.perf_counter())
+
+    def share(self, runs: int) -> float | None:
+        """An even share of the time left among ``runs`` runs (the first's), or None when too little is left."""
+        left = self.left()
+        return None if left < self.MIN_SHARE else left / max(1, runs)
 
 
 @dataclass(frozen=True)
@@ -522,7 +574,16 @@ def _slack_columns(form: Formulation, name: str, present: np.ndarray, scale: np.
     return column
 
 
-def _relax(instance: Instance, derived: Derived, families: set[str], time_limit: float, threads: int | None) -> list[Change] | None:
+@dataclass(frozen=True)
+class _Relaxed:
+    """What a relaxation needed, and whether it stopped at its time limit (a repair, maybe not the smallest)."""
+
+    changes: list[Change]
+    stopped: bool
+
+
+def _relax(instance: Instance, derived: Derived, families: set[str], time_limit: float,
+           threads: int | None) -> _Relaxed | None:
     """Changes needed when ``families`` get slack; None if that does not restore a plan."""
     form = build(instance, derived)
     if form.trivially_infeasible:
@@ -530,9 +591,10 @@ def _relax(instance: Instance, derived: Derived, families: set[str], time_limit:
     relaxed = elastic(form, [f for f in RELAXABLE if f in families])
     if not relaxed:
         return None
-    values = _solve_all_columns(matrices_from(form), time_limit, threads)
-    if values is None:
+    solved = _solve_all_columns(matrices_from(form), time_limit, threads)
+    if solved is None:
         return None
+    values, stopped = solved
     changes = []
     shares: dict[str, list[tuple[Any, float]]] = {"destination_share": [], "region_share": []}
     for group in relaxed:
@@ -549,16 +611,17 @@ def _relax(instance: Instance, derived: Derived, families: set[str], time_limit:
     totals = {name: float(values[form.column(name).start]) for name in ("moved_residents", "moved_jobs")
               if form.has_column(name)}
     changes += _share_changes(instance, totals, shares)
-    return changes
+    return _Relaxed(changes, stopped)
 
 
-def _solve_all_columns(matrices: MatrixModel, time_limit: float, threads: int | None) -> np.ndarray | None:
-    """Every column's value in HiGHS's plan, or None without a plan."""
+def _solve_all_columns(matrices: MatrixModel, time_limit: float,
+                       threads: int | None) -> tuple[np.ndarray, bool] | None:
+    """Every column's value in HiGHS's plan and whether the run stopped short of a proof; None without a plan."""
     session = HighsSession(matrices, {"time_limit": time_limit, "threads": threads, "mip_rel_gap": 1e-6})
     run = session.run()
     if not run.status.has_solution:
         return None
-    return np.asarray(session.solution().col_value, dtype=float)
+    return np.asarray(session.solution().col_value, dtype=float), run.status != SolveStatus.OPTIMAL
 
 
 def _share_changes(instance: Instance, totals: dict[str, float], shares: dict[str, list[tuple[Any, float]]]) -> list[Change]:

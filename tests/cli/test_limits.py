@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import signal
 import subprocess
@@ -11,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import write_hard_gap
+from support import load_scale_generator, write_hard_gap
 
 import spatialopt
 from spatialopt import SolveStatus
@@ -90,15 +89,6 @@ def test_ctrl_c_keeps_the_best_plan(hard_gap: Path, tmp_path: Path) -> None:
 # loaded 2-core machine (passModel and presolve look at no clock); in a child process it is stopped.
 GRACE = 1.0  # spatialopt.stoppable.GRACE_SECONDS, the parent's wait past the limit or a Ctrl-C
 SLACK = 2.0  # the fork, the kill, reading the last plan and the outcome back, on a loaded machine
-
-
-def load_scale_generator():
-    spec = importlib.util.spec_from_file_location("scale_instance", Path(__file__).parents[2] / "bench" / "scale_instance.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)  # its dataclass looks its module up there
-    spec.loader.exec_module(sys.modules[spec.name])
-    return sys.modules[spec.name]
 
 
 @pytest.fixture(scope="module")

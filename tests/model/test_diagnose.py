@@ -8,11 +8,12 @@ instance's words, with the amount that would repair it.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import load_dict
+from support import load_dict, load_scale_generator
 
 import spatialopt
 from spatialopt import SolveStatus
@@ -231,3 +232,49 @@ def test_phased_finding_in_the_instance_words(tmp_path: Path, edit: Any, finding
     assert spatialopt.solve(instance, diagnose=False).status == SolveStatus.INFEASIBLE
     report = "\n".join(diagnose(instance, time_limit=30).lines())
     assert repair in report, report
+
+
+# -- the diagnosis keeps to its time ----------------------------------------------------------
+# bench/scale_instance.py's seeded instance as a location problem (``sited``), 60 facilities x 10
+# cities: infeasible (ten sites of 1/60 of the plant jobs each cannot take what the targets need),
+# and its site-capacity relaxation is a MIP HiGHS does not prove within 60 s; every other one in
+# a fraction of a second.
+DIAGNOSIS_SLACK = 3.0  # seconds past the budget: deriving, building each relaxation, a loaded machine
+
+
+@pytest.fixture(scope="module")
+def slow_to_diagnose(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    generator = load_scale_generator()
+    return generator.write(generator.sited(generator.generate(60, 10)), tmp_path_factory.mktemp("sited"))
+
+
+def test_relaxations_share_the_diagnosis_time_and_say_when_they_stopped(slow_to_diagnose: Path) -> None:
+    instance = spatialopt.load(slow_to_diagnose)
+    started = time.perf_counter()
+    diagnosis = diagnose(instance, time_limit=3.0, known_infeasible=True)
+    assert time.perf_counter() - started <= 3.0 + DIAGNOSIS_SLACK
+    # the target relaxation is proved (the smallest change), the site capacities' stopped at its share
+    assert {"target", "site_capacity"} <= set(diagnosis.alternatives)
+    assert diagnosis.unproven == ["site_capacity"] and not diagnosis.untried
+    text = "\n".join(diagnosis.lines())
+    assert "lower the target of core0 by 3,272 residents" in text
+    line = next(s for s in diagnosis.lines() if s.startswith("  [site_capacity]"))
+    assert line.endswith("(found within the time limit: a smaller change may exist)")
+
+
+def test_families_the_time_did_not_reach_are_named(slow_to_diagnose: Path) -> None:
+    diagnosis = diagnose(spatialopt.load(slow_to_diagnose), time_limit=0.01, known_infeasible=True)
+    assert not diagnosis.alternatives and not diagnosis.combined
+    assert diagnosis.untried == ["target", "assign", "capacity", "site_capacity"]
+    assert diagnosis.lines()[-1] == ("Not tried within the time limit of 0.01 s: target, assign, capacity, "
+                                     "site_capacity (spatialopt diagnose INSTANCE --time-limit S gives the "
+                                     "search more time).")
+
+
+def test_a_solve_keeps_its_time_limit_through_the_diagnosis(slow_to_diagnose: Path) -> None:
+    """The diagnosis gets what the search left of the limit (at least a second), not 60 s per family."""
+    started = time.perf_counter()
+    result = spatialopt.solve(spatialopt.load(slow_to_diagnose), time_limit=2.0, threads=1)
+    assert result.status == SolveStatus.INFEASIBLE
+    assert time.perf_counter() - started <= 2.0 + 1.0 + DIAGNOSIS_SLACK
+    assert result.diagnosis is not None and "target" in result.diagnosis.alternatives
