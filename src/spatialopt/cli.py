@@ -425,6 +425,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     print(f"diagnosing {instance.name} ...", file=sys.stderr, flush=True)
     diagnosis = diagnose(instance, time_limit=args.time_limit)
     print("\n".join(diagnosis.lines()))
+    if diagnosis.undecided:
+        return EXIT_LIMIT
     return EXIT_OK if diagnosis.feasible else EXIT_INFEASIBLE
 
 

@@ -73,7 +73,10 @@ class Diagnosis:
     alternatives: dict[str, list[Change]] = field(default_factory=dict)  # family -> changes that suffice alone
     combined: list[Change] = field(default_factory=list)  # when no single family suffices
     feasible: bool = False  # the instance has a plan as it is
-    untried: list[str] = field(default_factory=list)  # families the time limit left no time for
+    #: families the time limit left no time for, or whose relaxation found no plan in its share of it
+    unsettled: list[str] = field(default_factory=list)
+    #: the check solve found no plan in time, nor proved there is none: nothing was relaxed
+    undecided: bool = False
     #: families (or "combined") whose relaxation stopped at its share of the time: a repair, maybe not the smallest
     unproven: list[str] = field(default_factory=list)
     time_limit: float | None = None  # the seconds the diagnosis had in all
@@ -83,6 +86,10 @@ class Diagnosis:
         if self.feasible:
             out.append("The instance has a feasible plan as it stands.")
             return out
+        if self.undecided:
+            out.append(f"No plan was found within the time limit{self._limit()}, and none was proved impossible: "
+                       "the instance may have one (spatialopt solve, or more time, settles it).")
+            return out
         if self.alternatives:
             out.append("Any one of these changes makes a plan possible:")
             for family, changes in self.alternatives.items():
@@ -91,13 +98,15 @@ class Diagnosis:
             out.append("No single kind of rule can be relaxed alone; together these changes make a plan possible"
                        + self._unproven_note("combined") + ":")
             out += [f"  [{c.family}] {c.text}" for c in self.combined]
-        elif not self.findings and not self.untried:
+        elif not self.findings and not self.unsettled:
             out.append("No relaxation of the rule families restores a plan (see the findings above).")
-        if self.untried:
-            limit = f" of {self.time_limit:g} s" if self.time_limit is not None else ""
-            out.append(f"Not tried within the time limit{limit}: {', '.join(self.untried)} "
+        if self.unsettled:
+            out.append(f"Not settled within the time limit{self._limit()}: {', '.join(self.unsettled)} "
                        "(spatialopt diagnose INSTANCE --time-limit S gives the search more time).")
         return out
+
+    def _limit(self) -> str:
+        return f" of {self.time_limit:g} s" if self.time_limit is not None else ""
 
     def _unproven_note(self, family: str) -> str:
         return " (found within the time limit: a smaller change may exist)" if family in self.unproven else ""
@@ -455,7 +464,10 @@ def diagnose(
     ``time_limit`` is the seconds of the whole diagnosis: the check solve and
     the relaxations share it (:class:`_Clock`). A relaxation stopped at its
     share with a repair is reported as one that may not be the smallest
-    (``unproven``); families the time did not reach are listed (``untried``).
+    (``unproven``); families the time did not reach, or whose relaxation
+    found no plan in its share, are listed (``unsettled``). A check solve that
+    finds no plan in time and proves none impossible relaxes nothing
+    (``undecided``): the instance may have a plan.
     ``known_infeasible`` skips the check solve of the unrelaxed model (a caller
     that has just seen HiGHS prove infeasibility need not pay for it twice).
     """
@@ -465,9 +477,11 @@ def diagnose(
     structural = [f for f in diagnosis.findings if f.rule == "must_move"]
     base = build(instance, derived)
     if not known_infeasible and not base.trivially_infeasible:
-        has_plan = base.n_cols == 0 or _solve_all_columns(matrices_from(base), clock.left(), threads) is not None
-        if has_plan:
-            diagnosis.feasible = True
+        status = SolveStatus.OPTIMAL if base.n_cols == 0 else \
+            _solve_all_columns(matrices_from(base), clock.left(), threads)[0]
+        diagnosis.feasible = status.has_solution
+        diagnosis.undecided = status == SolveStatus.LIMIT_NO_SOLUTION
+        if diagnosis.feasible or diagnosis.undecided:
             return diagnosis
     if structural:
         return diagnosis  # no relaxation of rows can give a stranded facility a destination
@@ -477,21 +491,23 @@ def diagnose(
         # a share of what is left, keeping one for the combined relaxation while no family alone has sufficed
         share = clock.share(len(families) - i + (0 if diagnosis.alternatives else 1))
         if share is None:
-            diagnosis.untried += families[i:]
+            diagnosis.unsettled += families[i:]
             break
         relaxed = _relax(instance, derived, {family}, share, threads)
-        if relaxed is not None and relaxed.changes:
+        if relaxed is not None and relaxed.unsettled:
+            diagnosis.unsettled.append(family)
+        elif relaxed is not None and relaxed.changes:
             diagnosis.alternatives[family] = relaxed.changes
             if relaxed.stopped:
                 diagnosis.unproven.append(family)
-    if not diagnosis.alternatives and not diagnosis.untried:
+    if not diagnosis.alternatives and not diagnosis.unsettled:
         share = clock.share(1)
-        if share is None:
-            diagnosis.untried.append("all families together")
+        relaxed = None if share is None else _relax(instance, derived, set(RELAXABLE), share, threads)
+        if relaxed is None or relaxed.unsettled:
+            diagnosis.unsettled.append("all families together")
         else:
-            relaxed = _relax(instance, derived, set(RELAXABLE), share, threads)
-            diagnosis.combined = relaxed.changes if relaxed is not None else []
-            if relaxed is not None and relaxed.stopped:
+            diagnosis.combined = relaxed.changes
+            if relaxed.stopped:
                 diagnosis.unproven.append("combined")
     return diagnosis
 
@@ -576,25 +592,31 @@ def _slack_columns(form: Formulation, name: str, present: np.ndarray, scale: np.
 
 @dataclass(frozen=True)
 class _Relaxed:
-    """What a relaxation needed, and whether it stopped at its time limit (a repair, maybe not the smallest)."""
+    """What a relaxation needed, and whether it stopped at its time limit (a repair, maybe not the smallest).
+
+    ``unsettled``: it stopped without any plan, so whether the family can repair the plan is not known.
+    """
 
     changes: list[Change]
-    stopped: bool
+    stopped: bool = False
+    unsettled: bool = False
 
 
 def _relax(instance: Instance, derived: Derived, families: set[str], time_limit: float,
            threads: int | None) -> _Relaxed | None:
-    """Changes needed when ``families`` get slack; None if that does not restore a plan."""
+    """Changes needed when ``families`` get slack; None if that does not restore a plan (or nothing relaxes)."""
     form = build(instance, derived)
     if form.trivially_infeasible:
         return None
     relaxed = elastic(form, [f for f in RELAXABLE if f in families])
     if not relaxed:
         return None
-    solved = _solve_all_columns(matrices_from(form), time_limit, threads)
-    if solved is None:
+    status, values = _solve_all_columns(matrices_from(form), time_limit, threads)
+    if status == SolveStatus.LIMIT_NO_SOLUTION:
+        return _Relaxed([], unsettled=True)
+    if values is None:
         return None
-    values, stopped = solved
+    stopped = status != SolveStatus.OPTIMAL
     changes = []
     shares: dict[str, list[tuple[Any, float]]] = {"destination_share": [], "region_share": []}
     for group in relaxed:
@@ -615,13 +637,13 @@ def _relax(instance: Instance, derived: Derived, families: set[str], time_limit:
 
 
 def _solve_all_columns(matrices: MatrixModel, time_limit: float,
-                       threads: int | None) -> tuple[np.ndarray, bool] | None:
-    """Every column's value in HiGHS's plan and whether the run stopped short of a proof; None without a plan."""
+                       threads: int | None) -> tuple[SolveStatus, np.ndarray | None]:
+    """The run's status and every column's value in HiGHS's plan (None without a plan)."""
     session = HighsSession(matrices, {"time_limit": time_limit, "threads": threads, "mip_rel_gap": 1e-6})
     run = session.run()
     if not run.status.has_solution:
-        return None
-    return np.asarray(session.solution().col_value, dtype=float), run.status != SolveStatus.OPTIMAL
+        return run.status, None
+    return run.status, np.asarray(session.solution().col_value, dtype=float)
 
 
 def _share_changes(instance: Instance, totals: dict[str, float], shares: dict[str, list[tuple[Any, float]]]) -> list[Change]:

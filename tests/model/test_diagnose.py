@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import load_dict, load_scale_generator
+from support import load_dict, load_scale_generator, write_hard_gap
 
 import spatialopt
 from spatialopt import SolveStatus
@@ -255,7 +255,7 @@ def test_relaxations_share_the_diagnosis_time_and_say_when_they_stopped(slow_to_
     assert time.perf_counter() - started <= 3.0 + DIAGNOSIS_SLACK
     # the target relaxation is proved (the smallest change), the site capacities' stopped at its share
     assert {"target", "site_capacity"} <= set(diagnosis.alternatives)
-    assert diagnosis.unproven == ["site_capacity"] and not diagnosis.untried
+    assert diagnosis.unproven == ["site_capacity"] and not diagnosis.unsettled
     text = "\n".join(diagnosis.lines())
     assert "lower the target of core0 by 3,272 residents" in text
     line = next(s for s in diagnosis.lines() if s.startswith("  [site_capacity]"))
@@ -265,8 +265,8 @@ def test_relaxations_share_the_diagnosis_time_and_say_when_they_stopped(slow_to_
 def test_families_the_time_did_not_reach_are_named(slow_to_diagnose: Path) -> None:
     diagnosis = diagnose(spatialopt.load(slow_to_diagnose), time_limit=0.01, known_infeasible=True)
     assert not diagnosis.alternatives and not diagnosis.combined
-    assert diagnosis.untried == ["target", "assign", "capacity", "site_capacity"]
-    assert diagnosis.lines()[-1] == ("Not tried within the time limit of 0.01 s: target, assign, capacity, "
+    assert diagnosis.unsettled == ["target", "assign", "capacity", "site_capacity"]
+    assert diagnosis.lines()[-1] == ("Not settled within the time limit of 0.01 s: target, assign, capacity, "
                                      "site_capacity (spatialopt diagnose INSTANCE --time-limit S gives the "
                                      "search more time).")
 
@@ -278,3 +278,12 @@ def test_a_solve_keeps_its_time_limit_through_the_diagnosis(slow_to_diagnose: Pa
     assert result.status == SolveStatus.INFEASIBLE
     assert time.perf_counter() - started <= 2.0 + 1.0 + DIAGNOSIS_SLACK
     assert result.diagnosis is not None and "target" in result.diagnosis.alternatives
+
+
+def test_a_check_solve_stopped_without_a_plan_claims_nothing(tmp_path: Path) -> None:
+    """No plan in time is not infeasibility: the diagnosis says it does not know, and relaxes nothing."""
+    hard = spatialopt.load(write_hard_gap(tmp_path))  # feasible; 10 ms is too short for HiGHS to see a plan
+    diagnosis = diagnose(hard, time_limit=0.01)
+    assert diagnosis.undecided and not diagnosis.feasible and not diagnosis.alternatives
+    assert diagnosis.lines()[-1].startswith("No plan was found within the time limit of 0.01 s, and none was "
+                                            "proved impossible")
