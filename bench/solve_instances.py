@@ -40,7 +40,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from bench_scale import baseline_arrays  # noqa: E402
-from scale_instance import generate, write  # noqa: E402
+from scale_instance import ScaleData, generate, sited, write  # noqa: E402
 
 Arrays = dict[str, np.ndarray]
 
@@ -52,13 +52,16 @@ SPEC_FAMILIES = frozenset({
 })
 
 CHINA = ("jingjinji-2035", "yangtze-delta-2035", "pearl-delta-2035", "chengyu-2035", "china-2035")
-#: Generated instances: name -> (facilities, destinations, phased); arcs = facilities x destinations.
+#: Generated instances: name -> (facilities, destinations, phased, sited); arcs = facilities x destinations.
+#: ``sited``: ``scale_instance.sited``, costly sites of tight capacity and targets that need plants (a
+#: location problem with a weak LP relaxation); otherwise sites are free and caps loose.
 GENERATED = {
-    "gen-10k": (100, 100, False),
-    "gen-100k": (1000, 100, False),
-    "gen-100k-phased": (1000, 100, True),
-    "gen-1M": (5000, 200, False),
-    "gen-3000x400": (3000, 400, False),  # the 1.2M-arc instance of issue 17's "done when"
+    "gen-10k": (100, 100, False, False),
+    "gen-100k": (1000, 100, False, False),
+    "gen-100k-phased": (1000, 100, True, False),
+    "gen-1M": (5000, 200, False, False),
+    "gen-3000x400": (3000, 400, False, False),  # 1.2M arcs, the size of issue 17's "done when"
+    "gen-3000x400-sited": (3000, 400, False, True),  # the same arcs as a location problem
 }
 QUICK = ("cap41", "pmed1", "jingjinji-2035", "jingjinji-2035-phased", "gen-10k")
 
@@ -172,8 +175,13 @@ def spec_arrays(manifest: Path) -> Callable[[], Arrays]:
     return build
 
 
-def generated_plain(facilities: int, destinations: int) -> Callable[[], Arrays]:
+def generated_data(facilities: int, destinations: int, is_sited: bool) -> ScaleData:
     data = generate(facilities, destinations)
+    return sited(data) if is_sited else data
+
+
+def generated_plain(facilities: int, destinations: int, is_sited: bool = False) -> Callable[[], Arrays]:
+    data = generated_data(facilities, destinations, is_sited)
     return lambda: baseline_arrays(data)
 
 
@@ -213,14 +221,14 @@ def _shipped(name: str) -> BenchInstance:
     return BenchInstance(name, "china", manifest, plain)
 
 
-def _generated(name: str, facilities: int, destinations: int, phased: bool) -> BenchInstance:
+def _generated(name: str, facilities: int, destinations: int, phased: bool, is_sited: bool) -> BenchInstance:
     def manifest(folder: Path) -> Path:
-        return write(generate(facilities, destinations), folder / name, phased=phased)
+        return write(generated_data(facilities, destinations, is_sited), folder / name, phased=phased)
 
     def plain() -> Callable[[], Arrays]:
         if phased:  # no numpy-only baseline of the phased model: spatialopt's spec rows
             return spec_arrays(manifest(Path(_scratch()) / "plain"))
-        return generated_plain(facilities, destinations)
+        return generated_plain(facilities, destinations, is_sited)
 
     return BenchInstance(name, "generated", manifest, plain)
 

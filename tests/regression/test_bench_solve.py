@@ -98,3 +98,43 @@ def test_verdicts_flag_different_answers_and_bound_unreached_ratios():
     assert bench.ratio_cell(4.0, None, side(published, 4.0), side(None, None, seconds=40.0)) == "< 0.10x"
     assert bench.ratio_cell(None, 5.0, side(None, None, seconds=50.0), side(published, 5.0)) == "> 10.00x"
     assert bench.relative_gap(100.0, 99.0) == 0.01
+
+
+def test_the_sited_generated_instance_is_the_same_model_on_both_sides(tmp_path):
+    """The plain arrays of a sited generated instance (bench_scale's numpy baseline) and spatialopt's spec
+    model of its files have the same LP relaxation: the benchmark compares like with like."""
+    import highspy
+    import numpy as np
+
+    import spatialopt
+    from spatialopt.derive import derive
+    from spatialopt.matrix import build_matrices
+    from spatialopt.strong_rows import Strengthening
+
+    _bench_solve()  # puts bench/ on the path
+    from bench_scale import baseline_arrays
+    from scale_instance import write
+    from solve_instances import GENERATED, generated_data
+
+    assert GENERATED["gen-3000x400-sited"] == (3000, 400, False, True)
+    data = generated_data(200, 30, True)  # the rule of the 3,000 x 400 instance at a size an LP solves at once
+    assert data.site_cost > 0 and data.target.sum() > 0
+    plain = baseline_arrays(data)
+    ours = build_matrices(instance := spatialopt.load(write(data, tmp_path / "sited")), derive(instance),
+                          Strengthening.none())
+
+    def lp(cost, lower, upper, row_lower, row_upper, start, index, value) -> float:
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.passModel(cost.size, row_lower.size, value.size, int(highspy.MatrixFormat.kRowwise),
+                    int(highspy.ObjSense.kMinimize), 0.0, cost, lower, upper, row_lower, row_upper,
+                    start.astype(np.int32), index.astype(np.int32), value, np.zeros(cost.size, np.int32))
+        h.run()
+        assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        return h.getInfo().objective_function_value
+
+    expected = lp(plain["cost"], plain["col_lower"], plain["col_upper"], plain["row_lower"], plain["row_upper"],
+                  plain["start"], plain["index"], plain["value"])
+    got = lp(ours.cost, ours.col_lower, ours.col_upper, ours.row_lower, ours.row_upper, ours.a_start[:ours.n_rows],
+             ours.a_index, ours.a_value)
+    assert abs(got - expected) <= 1e-7 * max(1.0, abs(expected))
