@@ -204,7 +204,8 @@ def solve(
     reasons = [] if run.status.has_solution else [f"HiGHS ended with {run.termination}"]
     diagnosis = None
     if diagnose and run.status == SolveStatus.INFEASIBLE:
-        left = float(chosen.get("time_limit", math.inf)) - (time.perf_counter() - clock)
+        limit = chosen.get("time_limit")
+        left = (math.inf if limit is None else float(limit)) - (time.perf_counter() - clock)
         budget = min(diagnose_time_limit, max(MIN_DIAGNOSIS_SECONDS, left))
         diagnosis = _diagnose(instance, budget, chosen.get("threads"), on_diagnose, timings)
         reasons = diagnosis.lines()

@@ -37,6 +37,7 @@ from .matrix import MatrixModel, matrices_from
 from .solve import HighsSession
 from .status import SolveStatus
 
+COMBINED = "all families together"  # the relaxation of every family at once, as the lists name it
 RELAXABLE = (
     "target", "assign", "min_share", "capacity", "site_capacity", "site_min", "site_count",
     "budget", "period_budget", "destination_share", "region_share",
@@ -77,7 +78,7 @@ class Diagnosis:
     unsettled: list[str] = field(default_factory=list)
     #: the check solve found no plan in time, nor proved there is none: nothing was relaxed
     undecided: bool = False
-    #: families (or "combined") whose relaxation stopped at its share of the time: a repair, maybe not the smallest
+    #: families (or COMBINED) whose relaxation stopped at its share of the time: a repair, maybe not the smallest
     unproven: list[str] = field(default_factory=list)
     time_limit: float | None = None  # the seconds the diagnosis had in all
 
@@ -96,7 +97,7 @@ class Diagnosis:
                 out.append(f"  [{family}] " + "; ".join(c.text for c in changes) + self._unproven_note(family))
         elif self.combined:
             out.append("No single kind of rule can be relaxed alone; together these changes make a plan possible"
-                       + self._unproven_note("combined") + ":")
+                       + self._unproven_note(COMBINED) + ":")
             out += [f"  [{c.family}] {c.text}" for c in self.combined]
         elif not self.findings and not self.unsettled:
             out.append("No relaxation of the rule families restores a plan (see the findings above).")
@@ -504,11 +505,11 @@ def diagnose(
         share = clock.share(1)
         relaxed = None if share is None else _relax(instance, derived, set(RELAXABLE), share, threads)
         if relaxed is None or relaxed.unsettled:
-            diagnosis.unsettled.append("all families together")
+            diagnosis.unsettled.append(COMBINED)
         else:
             diagnosis.combined = relaxed.changes
             if relaxed.stopped:
-                diagnosis.unproven.append("combined")
+                diagnosis.unproven.append(COMBINED)
     return diagnosis
 
 
