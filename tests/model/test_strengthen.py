@@ -116,7 +116,7 @@ def phased_site_instance(capacity: float, facilities: list[tuple[str, int]]) -> 
     }
 
 
-def activity(form: Formulation, point: dict[tuple, float]) -> dict[str, np.ndarray]:
+def activity(form: Formulation, point: dict) -> dict[str, np.ndarray]:
     """Each family's row activities at ``point`` (column key -> value, others 0), and whether each row holds."""
     v = np.zeros(form.n_cols)
     for block in form.columns:
@@ -247,6 +247,51 @@ def test_moved_units_wait_for_their_switch_with_periods(tmp_path: Path) -> None:
     assert strengthened(formulation(tmp_path / "one", target_instance()), Strengthening()).has_column("moved_units")
 
 
+def region_instance() -> dict:
+    """Source s; a (east) and b (west) receive; f (10 jobs) and g (30 jobs) may move; 40% of moved jobs east."""
+    return {
+        "instance": {"name": "shares-over-moves"},
+        "types": [{"id": "t", "cost_per_job_km": 0.001}],
+        "policy": {"min_region_share": {"east": 0.4}},
+        "sources": [{"city": "s", "target_reduction": 0}],
+        "cities": [{"id": "s", "lon": 116.0, "lat": 40.0, "tier": "core", "region": "north"},
+                   {"id": "a", "lon": 117.0, "lat": 40.0, "tier": "large", "region": "east"},
+                   {"id": "b", "lon": 118.0, "lat": 40.0, "tier": "large", "region": "west"}],
+        "facilities": [{"id": "f", "origin": "s", "type": "t", "jobs": 10},
+                       {"id": "g", "origin": "s", "type": "t", "jobs": 30}],
+    }
+
+
+def test_shares_over_moves_by_hand(tmp_path: Path) -> None:
+    """region_share[east]: 10 x_fa + 30 x_ga - 0.4 moved_jobs >= 0 becomes, with moved_jobs = 10 x_fa + 10 x_fb +
+    30 x_ga + 30 x_gb: 6 x_fa - 4 x_fb + 18 x_ga - 12 x_gb >= 0; moved_jobs stays in its definition only."""
+    plain = formulation(tmp_path, region_instance())
+    form = strengthened(plain, Strengthening.only("shares_over_moves"))
+    x, total = form.column("x"), form.column("moved_jobs").start
+    assert form.columns[0].keys == [("f", "a"), ("f", "b"), ("g", "a"), ("g", "b")]
+    share = form.family("region_share")
+    assert share.keys == plain.family("region_share").keys == ["east"]
+    assert sorted(zip(share.col.tolist(), np.round(share.val, 12).tolist())) == [
+        (x.start, 6.0), (x.start + 1, -4.0), (x.start + 2, 18.0), (x.start + 3, -12.0)]
+    assert share.lower.tolist() == [0.0] and share.upper.tolist() == [np.inf]
+    assert form.family("moved_jobs_def").val.size == plain.family("moved_jobs_def").val.size
+    assert total not in share.col.tolist()
+    # the same plans keep it: g east and f west (30 of 40 jobs east) holds, g west and f east (10 of 40) does not
+    keep = {("f", "b"): 1.0, ("g", "a"): 1.0, None: 40.0}  # None: the key of the one moved_jobs column
+    assert activity(form, keep)["region_share"].all() and activity(plain, keep)["region_share"].all()
+    lose = {("f", "a"): 1.0, ("g", "b"): 1.0, None: 40.0}
+    assert not activity(form, lose)["region_share"].any() and not activity(plain, lose)["region_share"].any()
+
+
+def test_shares_over_moves_need_a_region_share(tmp_path: Path) -> None:
+    data = region_instance()
+    del data["policy"]
+    plain = formulation(tmp_path, data)
+    form = strengthened(plain, Strengthening.only("shares_over_moves"))
+    assert [b.family for b in form.rows] == [b.family for b in plain.rows]
+    assert all(np.array_equal(a.val, b.val) for a, b in zip(form.rows, plain.rows))
+
+
 def test_cumulative_rows_need_periods(tmp_path: Path) -> None:
     """One period: nothing accumulates, so the option adds no row."""
     form = formulation(tmp_path, site_instance(130, 40, 5))
@@ -335,14 +380,19 @@ def _reach(data: dict, counts: dict[str, int]) -> None:
         counts["cumulative_rows"] += 1
     if every.has_column("moved_units"):
         counts["moved_units"] += 1
+    if "region_share" in before and not np.array_equal(every.family("region_share").val, before["region_share"].val):
+        counts["shares_over_moves"] += 1
 
 
 @pytest.mark.parametrize("generator", [tiny_instances, tiny_phased_instances], ids=["v11", "phased"])
 def test_the_brute_force_generators_reach_each_strengthening(generator: object) -> None:
     """Of the instances the brute-force tests draw, several get each strengthening (so those tests can fail)."""
-    counts = dict.fromkeys(("capacity_links", "cover_rows", "dominated_arcs", "cumulative_rows", "moved_units"), 0)
+    counts = dict.fromkeys(("capacity_links", "cover_rows", "dominated_arcs", "cumulative_rows", "moved_units",
+                            "shares_over_moves"), 0)
     if generator is tiny_instances:  # one period: there is nothing to accumulate
         del counts["cumulative_rows"]
+    else:  # the phased brute force draws no region share; the restatement does not depend on periods
+        del counts["shares_over_moves"]
 
     @settings(max_examples=40, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
