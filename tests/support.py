@@ -38,15 +38,22 @@ def sigint_as_from_a_shell() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def load_script(path: Path, name: str) -> ModuleType:
+    """A script outside the package (bench/, instances/china/) as module ``name``, loaded once per session.
+
+    The module goes into ``sys.modules`` before it runs: its dataclasses look their module up there.
+    """
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
 def load_scale_generator() -> ModuleType:
-    """bench/scale_instance.py, the seeded generator of large instances (not a package module)."""
-    path = Path(__file__).parents[1] / "bench" / "scale_instance.py"
-    spec = importlib.util.spec_from_file_location("scale_instance", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)  # its dataclass looks its module up there
-    spec.loader.exec_module(sys.modules[spec.name])
-    return sys.modules[spec.name]
+    """bench/scale_instance.py, the seeded generator of large instances."""
+    return load_script(Path(__file__).parents[1] / "bench" / "scale_instance.py", "scale_instance")
 
 
 def toml_value(value: Any) -> str:

@@ -556,9 +556,9 @@ def elastic(form: Formulation, families: Iterable[str]) -> list[_Elastic]:
     out: list[_Elastic] = []
     weights: dict[str, np.ndarray] = {}
     for family in families:
-        if not any(b.family == family and b.n_rows for b in form.rows):
+        block = form.find(family)
+        if block is None or not block.n_rows:
             continue
-        block = form.family(family)
         rows = np.arange(block.n_rows)
         if family == "assign":
             rows = rows[block.lower == block.upper]

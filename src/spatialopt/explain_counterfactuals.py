@@ -140,7 +140,7 @@ class Counterfactuals:
         m = self.matrices
         self.x0 = m.x.start
         self.col_lower, self.col_upper = m.col_lower, m.col_upper
-        assign = form.family("assign") if any(b.family == "assign" for b in form.rows) else None
+        assign = form.find("assign")
         start = m.family_rows.get("assign", slice(0, 0)).start
         self.assign_row = {f: start + i for i, f in enumerate(assign.keys)} if assign is not None else {}
         self.row_lower, self.row_upper = m.row_lower, m.row_upper

@@ -194,11 +194,15 @@ class Formulation:
     def has_column(self, name: str) -> bool:
         return any(b.name == name for b in self.columns)
 
+    def find(self, name: str) -> RowBlock | None:
+        """The row block of family ``name``, or None when the model has no such family."""
+        return next((b for b in self.rows if b.family == name), None)
+
     def family(self, name: str) -> RowBlock:
         """The row block of family ``name``."""
-        for block in self.rows:
-            if block.family == name:
-                return block
+        block = self.find(name)
+        if block is not None:
+            return block
         raise KeyError(f"no row family {name!r}; families: {', '.join(b.family for b in self.rows)}")
 
     def add_columns(self, block: ColumnBlock) -> slice:

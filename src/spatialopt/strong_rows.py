@@ -159,9 +159,9 @@ def link_coefficients(data: _Data) -> np.ndarray:
 
 def _capacity_links(data: _Data, form: Formulation) -> None:
     """Replace site_link's -count_f by -min(count_f, cap/jobs) (see :func:`link_coefficients`)."""
-    if not any(b.family == "site_link" for b in form.rows):
+    block = form.find("site_link")
+    if block is None:
         return
-    block = form.family("site_link")
     coef = link_coefficients(data)
     if coef.size != block.n_rows:  # rows were settled away: nothing safe to map
         return
@@ -490,7 +490,7 @@ def _moved_units(data: _Data, form: Formulation) -> None:
     z_fp (does f move by p at all) splits the plans in two at once. The
     target rows stay, so a plan and its checks read the spec's rows.
     """
-    target = next((b for b in form.rows if b.family == "target"), None)
+    target = form.find("target")
     if target is None or target.n_rows == 0 or data.n_moves == 0:
         return
     x = form.column("x")
@@ -563,9 +563,10 @@ def _shares_over_moves(form: Formulation) -> None:
     by nature; destination_share has a row per destination, and restating each over every move would
     multiply the nonzeros.
     """
-    if not form.has_column("moved_jobs") or not any(b.family == "region_share" for b in form.rows):
+    share = form.find("region_share")
+    if share is None or not form.has_column("moved_jobs"):
         return
-    share, definition = form.family("region_share"), form.family("moved_jobs_def")
+    definition = form.family("moved_jobs_def")
     total = form.column("moved_jobs").start
     in_def = definition.col != total
     # moved_jobs = -(sum of the other entries) / its own coefficient (-1 as formulation._definition writes it)

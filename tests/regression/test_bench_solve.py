@@ -7,22 +7,18 @@ proven, and say so.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+
+from support import load_script
 
 ROOT = Path(__file__).parents[2]
 SCRIPT = ROOT / "bench" / "bench_solve.py"
 
 
 def _bench_solve():
-    if "bench_solve" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("bench_solve", SCRIPT)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bench_solve"] = module  # its dataclasses look their module up there
-        spec.loader.exec_module(module)
-    return sys.modules["bench_solve"]
+    return load_script(SCRIPT, "bench_solve")
 
 
 def _cells(table: str, name: str) -> dict[str, str]:
