@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,7 @@ import numpy as np
 from .derive import Derived, derive
 from .formulation import Formulation, RowBlock, build, move_layout
 from .instance import Instance
+from .strong_rows import DEFAULT, Strengthening, strengthened
 from .tolerances import GAP_DENOMINATOR_FLOOR
 
 #: Branch-and-bound nodes a completion may use (HiGHS's own limit for completing a partial start,
@@ -60,6 +61,20 @@ COMPLETION_NODES = 500
 #: HiGHS's sub-MIP heuristics, off in a full run that has a start (see Counterfactuals._full_run_options).
 STARTED_HEURISTICS_OFF = ("mip_heuristic_run_rins", "mip_heuristic_run_rens", "mip_heuristic_run_root_reduced_cost")
 RECEIVE_FAMILY = "explain_receive"  # one free row per (type, city) asked about: units of the type received there
+
+
+def question_strengthening(base: Strengthening = DEFAULT) -> Strengthening:
+    """The strengthenings of the question model: ``base``'s rows that stay valid under every question.
+
+    A question only narrows the plan's problem (an arc closed, a facility's or
+    a city's lower bound raised), and each strengthening row is implied by the
+    spec's rows or restates them exactly (cover and cumulative rows, moved
+    units, shares over the moves, capacity-aware links), so it holds in every
+    narrower problem too. Dominated-arc bounds do not: they cap an arc because
+    a cheaper one is open, and a question may close that one. Reduced-cost
+    fixing is not a row (it needs a plan's cost and acts in the solve path).
+    """
+    return replace(base, dominated_arcs=False)
 
 
 @dataclass(frozen=True)
@@ -122,14 +137,16 @@ class Counterfactuals:
 
     def __init__(self, instance: Instance, units: np.ndarray, opened: np.ndarray,
                  receive_pairs: Sequence[tuple[str, str]], options: Mapping[str, Any],
-                 derived: Derived | None = None, floor: float | None = None) -> None:
+                 derived: Derived | None = None, floor: float | None = None,
+                 strengthen: Strengthening = DEFAULT) -> None:
         from .matrix import matrices_from
         from .session import HighsSession
 
         self.instance = instance
         self.derived = derived if derived is not None else derive(instance)
         self.units, self.opened = np.asarray(units, float), np.asarray(opened, bool)  # per move / site column
-        form = build(instance, self.derived)
+        # the solve path's rows, less those a question can invalidate: questions prove as the plan did
+        form = strengthened(build(instance, self.derived), question_strengthening(strengthen))
         self.move_arc = np.asarray(form.move_arc, np.int64)
         self.move_period = move_layout(instance, self.derived)[1]
         if self.move_arc.size != self.units.size:
@@ -432,14 +449,15 @@ def _add_receive_rows(form: Formulation, derived: Derived, instance: Instance,
 def answer_questions(instance: Instance, units: np.ndarray, opened: np.ndarray,
                      receive_pairs: Sequence[tuple[str, str]], questions: Sequence[Question],
                      options: Mapping[str, Any], on_answer: Callable[[Answer], None] | None = None,
-                     floor: float | None = None) -> list[Answer]:
+                     floor: float | None = None, strengthen: Strengthening = DEFAULT) -> list[Answer]:
     """Answer ``questions`` on one model of ``instance`` (see :class:`Counterfactuals`), in order.
 
     ``on_answer`` is called after each (the progress line of a run in this process); ``floor`` is the
-    plan's proven bound (None: no answer is proved by it).
+    plan's proven bound (None: no answer is proved by it); ``strengthen`` the model's strengthenings (those
+    valid under every question: :func:`question_strengthening`).
     """
     started = time.perf_counter()
-    engine = Counterfactuals(instance, units, opened, receive_pairs, options, floor=floor)
+    engine = Counterfactuals(instance, units, opened, receive_pairs, options, floor=floor, strengthen=strengthen)
     build_seconds = time.perf_counter() - started
     out = []
     with engine.session:  # a Ctrl-C from here on stops the run it comes in (or the next) and ends the loop

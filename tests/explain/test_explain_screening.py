@@ -138,3 +138,20 @@ def test_the_re_solve_speed_ups_never_change_an_answer(path: Path, monkeypatch: 
             continue
         independent = spatialopt.solve(without_arc(instance, q.facility, q.city), gap=1e-9)
         assert plan.objective == pytest.approx(independent.objective, rel=1e-7, abs=1e-6), q.label
+
+
+def test_a_plan_bound_near_the_re_solves_gap_gets_a_note() -> None:
+    """A plan whose bound lies within the re-solves' gap but above a tenth of it proves no near-tie: said so."""
+    result = solve(spatialopt.load(INSTANCES[0]))
+    objective = float(result.objective)
+    options = {"mip_rel_gap": 1e-4, "threads": 1}
+
+    def notes(gap: float) -> list[str]:
+        plan = dataclasses.replace(result, bound=objective - gap * abs(objective), gap=gap)
+        explanation = explain(plan, options=options, workers=1)
+        assert explanation.settings["counterfactuals"] >= 10  # enough questions for the note
+        return [n for n in explanation.notes if "settles no answer that costs more than the plan" in n]
+
+    loose = notes(5e-5)
+    assert len(loose) == 1 and "--gap 1e-05" in loose[0] and "5.0e-05" in loose[0]
+    assert notes(5e-6) == []  # within a tenth of the gap: near-ties are settled by the bound
