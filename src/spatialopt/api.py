@@ -27,7 +27,7 @@ from .instance import Instance
 from .matrix import matrices_from
 from .profiles import load_profile, require_allowed_options
 from .results import Result, extract_plan
-from .root_pass import RootPass, improving_only, root_pass, stopped_run, wants_root_pass
+from .root_pass import RootPass, improving_only, proved_run, root_pass, stopped_run, wants_root_pass
 from .session import highs_version, pinned_options
 from .solve import Progress, run_highs, run_highs_matrix
 from .status import SolverRun, SolveStatus
@@ -184,6 +184,9 @@ def solve(
             timings["root"] = root.seconds
             if root.interrupted:
                 run = stopped_run(model, plan, root, pinned_options(chosen), highs_version())
+                return _finish(instance, derived, run, [], timings)
+            if plan is not None and root.proves(plan, chosen):  # the LP bound proves the best start: no search
+                run = proved_run(model, plan, root, pinned_options(chosen), highs_version())
                 return _finish(instance, derived, run, [], timings)
             run_options, handed = root.search_options(chosen), root.search_start(plan)
     # The terminal has shown the (best) start: after it, only cheaper plans (HiGHS's first is often the start

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SolverError
-from .root_pass import cheaper, root_pass, stopped_run
+from .root_pass import cheaper, proved_run, root_pass, stopped_run
 from .session import (
     Columns,
     HighsSession,
@@ -165,6 +165,10 @@ def _child_main(matrices: Any, options: dict[str, Any], verbose: bool, slots: _P
                                                 on_session=register)
             if report.interrupted:
                 run = stopped_run(matrices, start, report, pinned_options(options), highs_version())
+                conn.send(("done", replace(run, root_seconds=report.seconds)))
+                return
+            if start is not None and report.proves(start, options):  # no search needed
+                run = proved_run(matrices, start, report, pinned_options(options), highs_version())
                 conn.send(("done", replace(run, root_seconds=report.seconds)))
                 return
         handed = start if report is None else report.search_start(start)

@@ -196,6 +196,8 @@ def test_a_child_stopped_after_the_pass_answers_with_its_best_start(pmed1: spati
     """The search after the pass hangs polling nothing: the parent stops the child at the limit, and the
     answer is the best start the pass announced, with the LP bound."""
     every_model_to_a_child(monkeypatch)
+    # pmed1's LP is integral, so its bound proves the pass's start and no search would run: make it search
+    monkeypatch.setattr(RootPass, "proves", lambda self, start, options: False)
     original = HighsSession.run
     limit = 5.0
 
@@ -215,3 +217,68 @@ def test_a_child_stopped_after_the_pass_answers_with_its_best_start(pmed1: spati
     assert plans[-1]["objective"] < plans[0]["objective"]  # the pass's start, better than the heuristic's
     assert result.bound is not None and result.bound <= result.objective + 1e-9
     assert check_solution(pmed1, result.to_solution_dict()).ok
+
+
+def test_the_widened_rounding_frees_exactly_the_split_facilities(model: tuple) -> None:
+    """``_split_facilities_freed``: the box around the LP, except every move of a facility the LP splits
+    (its assign row's columns) back to its whole range; None when no move is fractional."""
+    from spatialopt.root_pass import _around_the_lp, _split_facilities_freed
+
+    _, matrices, greedy = model
+    value = greedy[0].copy()
+    assert _split_facilities_freed(matrices, value) is None  # a whole plan: nothing is split
+    rows = matrices.family_rows["assign"]
+    row = rows.start + 7  # one customer's assign row: split its unit between its plan's arc and another
+    cols = matrices.a_index[matrices.a_start[row]:matrices.a_start[row + 1]]
+    held = cols[value[cols] > 0.5][0]
+    other = cols[cols != held][0]
+    value[held], value[other] = 0.5, 0.5
+    widened = _split_facilities_freed(matrices, value)
+    box = _around_the_lp(matrices, value)
+    freed = np.zeros(matrices.n_cols, dtype=bool)
+    freed[cols] = True
+    assert np.array_equal(widened.col_lower[freed], matrices.col_lower[freed])
+    assert np.array_equal(widened.col_upper[freed], matrices.col_upper[freed])
+    assert np.array_equal(widened.col_lower[~freed], box.col_lower[~freed])  # pmed has no other integer columns
+    assert np.array_equal(widened.col_upper[~freed], box.col_upper[~freed])
+    assert box.col_upper[cols].sum() == 2  # the box allows the customer only the two arcs the LP splits it over
+    assert widened.col_upper[cols].sum() == cols.size
+
+
+def test_the_lp_bound_proves_a_start_within_the_gap() -> None:
+    values = np.zeros(3)
+    report = RootPass(lp_bound=100.0)
+    assert report.proves((values, 100.5), {"mip_rel_gap": 0.01})  # 0.5% above the LP bound
+    assert not report.proves((values, 100.5), {"mip_rel_gap": 1e-4, "mip_abs_gap": 1e-6})
+    assert report.proves((values, 100.5), {"mip_rel_gap": 1e-4, "mip_abs_gap": 0.5})  # HiGHS's either-or
+    assert not report.proves((values, 100.5), {})  # HiGHS's defaults: 1e-4 and 1e-6
+    assert not report.proves(None, {"mip_rel_gap": 0.5})
+    assert not RootPass(lp_bound=None).proves((values, 100.5), {"mip_rel_gap": 0.5})
+
+
+@pytest.mark.parametrize("in_child", [False, True], ids=["here", "child"])
+def test_a_start_the_lp_bound_proves_ends_the_solve_without_a_search(pmed1: spatialopt.Instance, in_child: bool,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a 50% gap asked, pmed1's best start (within 1% of its LP bound) is the answer, proved by the pass's
+    LP bound: optimal within the gap, checked, its bound no more than the published optimum."""
+    if in_child:
+        if not fork_available():
+            pytest.skip("the child-process solve needs fork")
+        every_model_to_a_child(monkeypatch)
+    searches: list[dict[str, Any]] = []
+    original = HighsSession.run
+
+    def counted(self: HighsSession, progress: Any = None) -> Any:
+        if not self.options.get("solve_relaxation"):
+            searches.append(dict(self.options))
+        return original(self, progress)
+
+    monkeypatch.setattr(HighsSession, "run", counted)
+    result = spatialopt.solve(pmed1, gap=0.5, threads=1, seed=0, time_limit=300)
+    assert result.status == SolveStatus.OPTIMAL and result.termination == "proved by the root pass's LP bound"
+    assert "root" in result.timings
+    assert result.bound is not None and result.bound <= PMED1_OPTIMUM + 1e-6 <= result.objective + 1e-6
+    assert (result.objective - result.bound) / result.objective <= 0.5
+    assert check_solution(pmed1, result.to_solution_dict()).ok
+    if not in_child:  # (a forked child's runs are not counted here) only the pass's guided sub-MIPs ran
+        assert all(o.get("time_limit", 0) <= 30.0 for o in searches)
