@@ -12,8 +12,9 @@ A :class:`Question` asks what the best plan costs under one more condition:
   of it (a row of the formulation's extension seam, :data:`RECEIVE_FAMILY`,
   built free and given lower bound 1 for this question only).
 
-:func:`answer_questions` builds the model once (the formulation, read by the
-matrix back end), and answers its questions one after the other: each is a
+:func:`answer_questions` builds the model once (the formulation with the
+solve path's strengthening rows valid under every question,
+:func:`question_strengthening`, read by the matrix back end), and answers its questions one after the other: each is a
 bound change, a completion of the plan and, unless the completion already
 answers it, a run from that start; then the bounds are put back.
 

@@ -58,7 +58,7 @@ from .heuristic import start_problems
 from .session import HighsSession, Progress, StartPlan
 from .status import SolverRun, SolveStatus
 from .strengthen import fixed_bounds
-from .tolerances import GAP_DENOMINATOR_FLOOR
+from .tolerances import DEFAULT_MIP_ABS_GAP, DEFAULT_MIP_REL_GAP, GAP_DENOMINATOR_FLOOR
 
 #: A better start's column values and numbers; a new HiGHS session (see root_pass).
 PlanHook = Callable[[np.ndarray, dict[str, float]], None]
@@ -70,9 +70,6 @@ GUIDE_SHARE = 0.1
 LP_SHARE = 0.2
 #: Relative difference below which the search's plan and the start cost the same (HiGHS's sums differ in the last bits).
 TIE = 1e-9
-#: HiGHS's own defaults of mip_rel_gap and mip_abs_gap, for options that do not set them.
-HIGHS_REL_GAP = 1e-4
-HIGHS_ABS_GAP = 1e-6
 
 
 @dataclass
@@ -93,8 +90,8 @@ class RootPass:
             return False
         excess = max(0.0, float(start[1]) - self.lp_bound)
         relative = excess / max(abs(float(start[1])), GAP_DENOMINATOR_FLOOR)
-        return relative <= float(options.get("mip_rel_gap", HIGHS_REL_GAP)) \
-            or excess <= float(options.get("mip_abs_gap", HIGHS_ABS_GAP))
+        return relative <= float(options.get("mip_rel_gap", DEFAULT_MIP_REL_GAP)) \
+            or excess <= float(options.get("mip_abs_gap", DEFAULT_MIP_ABS_GAP))
 
     def search_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
         """The search's HiGHS options: the time limit less the pass's seconds."""

@@ -17,6 +17,8 @@ DISTANCE_EPS = 1e-9
 GAP_DENOMINATOR_FLOOR = 1e-10
 #: HiGHS's relative MIP gap when no profile or option sets one (recorded in solution.json).
 DEFAULT_MIP_REL_GAP = 1e-4
+#: HiGHS's absolute MIP gap when no profile or option sets one (HiGHS's own default).
+DEFAULT_MIP_ABS_GAP = 1e-6
 #: Unit values this close to zero are solver noise, not a move (removed before reporting).
 UNIT_DUST = 1e-9
 #: A site variable above this is an opened site (HiGHS reports binaries within its integrality tolerance).
