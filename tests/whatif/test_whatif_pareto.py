@@ -161,8 +161,8 @@ def test_a_dearer_point_takes_its_upper_neighbours_plan(tmp_path: Path, monkeypa
     base = load_dict(tmp_path, front_data())
     real = front_solver._chain_matrix
 
-    def worse_middle(instance, derived, targets, scales, start, options, on_point):  # noqa: ANN001, ANN202
-        def swap(scale, run, warm):  # noqa: ANN001, ANN202
+    def worse_middle(instance, derived, targets, scales, start, options, on_point):
+        def swap(scale, run, warm):
             if scale == scales[2]:  # scales descend: 2.2, 1.65, 1.1, ...
                 heavy = {**run.values, "x": run.values["x"].copy()}
                 heavy["x"][:] = [1, 1, 1, 1, 2, 0]  # everything moves: feasible at 1.1, dearer than 1.65's plan

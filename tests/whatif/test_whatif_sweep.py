@@ -142,7 +142,7 @@ def test_worst_status_decides_the_exit_code() -> None:
 def test_a_failing_task_is_an_error_row_not_a_crash(tutorial: spatialopt.Instance, monkeypatch: pytest.MonkeyPatch) -> None:
     import spatialopt.scenarios.sweep as scenarios
 
-    def boom(name, instance, options, builder="matrix"):  # noqa: ANN001, ANN202
+    def boom(name, instance, options, builder="matrix"):
         if name == "broken":
             raise RuntimeError("worker lost")
         return scenarios_solve(name, instance, options, builder)
