@@ -13,10 +13,10 @@ of about 22,000). About a minute and a half on one thread.
 from __future__ import annotations
 
 import csv
-import importlib.util
 from pathlib import Path
 
 import pytest
+from support import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "instances" / "china" / "record.py"
@@ -42,10 +42,7 @@ def _same(a: str, b: str) -> bool:
 
 @pytest.mark.slow
 def test_record_table_matches_a_fresh_solve(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("flagship_record_script", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script(SCRIPT, "flagship_record_script")
     assert script.main(["--out", str(tmp_path)]) == 0
 
     committed, fresh = _rows(COMMITTED / "record.csv"), _rows(tmp_path / "record.csv")

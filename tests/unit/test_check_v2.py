@@ -16,14 +16,13 @@ is 170.4 km, 170.4 minutes away.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
-from support import load_dict
+from support import load_dict, load_script
 
 import spatialopt
 from spatialopt import SolveStatus
@@ -33,12 +32,7 @@ from spatialopt.instance import Instance
 
 def _phased_generator() -> Any:
     """tests/model/test_bruteforce_phased.py's random instances (loaded by path: tests/model is no package)."""
-    path = Path(__file__).parents[1] / "model" / "test_bruteforce_phased.py"
-    spec = importlib.util.spec_from_file_location("bruteforce_phased_instances", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(Path(__file__).parents[1] / "model" / "test_bruteforce_phased.py", "bruteforce_phased_instances")
 
 
 _GENERATOR = _phased_generator()

@@ -14,12 +14,12 @@ The last tests load and solve them with spatialopt itself.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import math
 import tomllib
 from pathlib import Path
 
 import pytest
+from support import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "instances" / "china" / "build.py"
@@ -64,11 +64,7 @@ BUILTIN_FACILITY_COLUMNS = {"jobs", "residents", "service_units"}
 
 
 def _load_builder():
-    spec = importlib.util.spec_from_file_location("china_instances_build", BUILD)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(BUILD, "china_instances_build")
 
 
 def _manifest(name: str) -> dict:

@@ -12,11 +12,11 @@ reader bad rows to see that it names the file, row and column.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import tomllib
 from pathlib import Path
 
 import pytest
+from support import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "china"
@@ -32,11 +32,7 @@ def _csv(path: Path) -> list[dict[str, str]]:
 
 
 def _builder():
-    spec = importlib.util.spec_from_file_location("china_core_districts_build", ROOT / "instances" / "china" / "build.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "instances" / "china" / "build.py", "china_core_districts_build")
 
 
 def _data() -> dict[str, dict[str, str]]:

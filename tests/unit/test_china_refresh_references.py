@@ -8,12 +8,12 @@ objective and file set, leaves out the flow GeoJSON and leaves other files alone
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+from support import load_script
 
 import spatialopt
 
@@ -22,11 +22,7 @@ REFERENCE = ROOT / "results" / "reference"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("china_refresh_references", ROOT / "instances" / "china" / "refresh_references.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "instances" / "china" / "refresh_references.py", "china_refresh_references")
 
 
 def test_the_commands_are_the_readmes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
