@@ -24,6 +24,8 @@ sketched beside each function and in ``docs/extensions.md``.
     shares_over_moves region_share[g]: the total moved_jobs replaced by its definition (the sum of
                      jobs x), so the row reads jobs received by g - beta_g * jobs moved >= 0 over the moves
                      themselves (moved_jobs and its definition row stay, read by nothing else)
+    site_city_caps   site_city_cap[k, d, r(, p)]: uses of r moved by type k into d (by the end of p)
+                     <= min(cap_dr(p), what k's facilities could bring) Y_kd(p), where the cap is the smaller
 """
 
 from __future__ import annotations
@@ -60,7 +62,9 @@ class Strengthening:
     over the moves on (china-2035 proves in about 0.65x the time, the phased
     national instance's gap after 300 s is 0.7-1.3% instead of 2.3%); capacity-aware
     links and dominated arcs off (they changed nothing, or next to nothing, on
-    the measured instances).
+    the measured instances); a city's cap through its site off (a slightly
+    higher bound after 300 s on china-2035-phased, but chengyu-2035-phased
+    proved 1.0-1.75x slower; ``docs/extensions.md``).
     """
 
     capacity_links: bool = False
@@ -71,20 +75,21 @@ class Strengthening:
     moved_units: bool = True
     moved_units_with_periods: bool = False  # moved_units acts on a model with plan periods only with this too
     shares_over_moves: bool = True
+    site_city_caps: bool = False
     fixing_min_integers: int = 5_000
 
     @classmethod
     def none(cls) -> Strengthening:
         """The spec's model exactly."""
         return cls(capacity_links=False, cover_rows=False, dominated_arcs=False, reduced_cost_fixing=False,
-                   cumulative_rows=False, moved_units=False, shares_over_moves=False)
+                   cumulative_rows=False, moved_units=False, shares_over_moves=False, site_city_caps=False)
 
     @classmethod
     def every(cls) -> Strengthening:
         """Every strengthening on, on any model size (the tests' setting)."""
         return cls(capacity_links=True, cover_rows=True, dominated_arcs=True, reduced_cost_fixing=True,
                    cumulative_rows=True, moved_units=True, moved_units_with_periods=True, shares_over_moves=True,
-                   fixing_min_integers=0)
+                   site_city_caps=True, fixing_min_integers=0)
 
     @classmethod
     def only(cls, name: str) -> Strengthening:
@@ -95,14 +100,14 @@ class Strengthening:
 
 
 NAMES = ("capacity_links", "cover_rows", "dominated_arcs", "reduced_cost_fixing", "cumulative_rows", "moved_units",
-         "shares_over_moves")
+         "shares_over_moves", "site_city_caps")
 DEFAULT = Strengthening()
 
 
 def strengthened(form: Formulation, options: Strengthening = DEFAULT) -> Formulation:
     """``form`` with the row-level strengthenings of ``options`` (a copy; ``form`` is unchanged)."""
     if not (options.capacity_links or options.cover_rows or options.dominated_arcs or options.cumulative_rows
-            or options.moved_units or options.shares_over_moves):
+            or options.moved_units or options.shares_over_moves or options.site_city_caps):
         return form
     if form.instance is None or form.derived is None:
         raise ValueError("strengthening needs a formulation built from an instance (formulation.build)")
@@ -118,6 +123,10 @@ def strengthened(form: Formulation, options: Strengthening = DEFAULT) -> Formula
         for block in (_cumulative_link(data, out), _cumulative_site_capacity(data, out)):
             if block is not None and block.n_rows:
                 out.add_rows(block)
+    if options.site_city_caps:
+        block = _site_city_caps(data, out)
+        if block is not None:
+            out.add_rows(block)
     if options.dominated_arcs:
         _bound_dominated_arcs(data, out)
     if options.moved_units and (options.moved_units_with_periods or data.n_periods == 1):
@@ -401,6 +410,90 @@ def _cumulative_site_capacity(data: _Data, form: Formulation) -> RowBlock | None
     return RowBlock("cumulative_site_capacity", np.r_[renumber[x_row], renumber[y_row[keep_y]]],
                     np.r_[np.concatenate(cols), y_col[keep_y]], np.r_[np.concatenate(vals), y_val[keep_y]],
                     np.full(n, -INF), np.zeros(n), lambda: list(zip(*(k.tolist() for k in keys))))
+
+
+def _city_caps(data: _Data, resource: int, period: int) -> np.ndarray | None:
+    """The caps of ``resource`` per city by the end of ``period`` (the capacity rows'), or None without any."""
+    inst = data.instance
+    res = inst.resources[resource]
+    if period == data.n_periods - 1:
+        return inst.city_caps[res.id].to_numpy(dtype=float)
+    pid = data.period_ids[period]
+    if pid in inst.city_caps_by_period:
+        return inst.city_caps_by_period[pid][res.id].to_numpy(dtype=float)
+    return None
+
+
+def _site_city_caps(data: _Data, form: Formulation) -> RowBlock | None:
+    """site_city_cap[k, d, r(, p)]: uses of r moved by type k into d (by the end of p) <= M Y_kd(p).
+
+    M = min(cap_dr(p), sum of use_fr count_f over the facilities of type k
+    with a move into d by p); a row is built only where the cap is the
+    smaller (otherwise cumulative_link and site_link already imply it).
+    Proof: when the site has not opened by p, site_link keeps every move of
+    type k into d up to p at 0; when it has, those moves' uses are part of all
+    uses moved into d by p, at most cap_dr(p) by the capacity row (every use
+    into d >= 0: a destination where some use is negative gets no row), and
+    each facility moves at most count_f units (assign). The capacity row alone
+    lets a fraction of an opening take a whole city's cap: on
+    china-2035-phased these rows raise the root LP from 44,660.1 to 44,779.4.
+    """
+    moves, site = data.move_link
+    if moves.size == 0 or not data.instance.resources:
+        return None
+    d = data.derived
+    x0 = form.column("x").start
+    row_parts: list[np.ndarray] = []
+    col_parts: list[np.ndarray] = []
+    val_parts: list[np.ndarray] = []
+    y_sites: list[np.ndarray] = []
+    y_periods: list[np.ndarray] = []
+    y_coef: list[np.ndarray] = []
+    keys: list[tuple[Any, ...]] = []
+    n_rows = 0
+    site_type = np.asarray(d.site_type, dtype=object)
+    site_city = np.asarray(d.site_d, dtype=np.int64)
+    for j, resource in enumerate(data.instance.resources):
+        every_use = d.use[data.mv_arc, j]
+        negative = np.zeros(len(data.city_ids), dtype=bool)
+        negative[data.mv_d[every_use < 0]] = True
+        use = every_use[moves]
+        for p in range(data.n_periods):
+            cap = _city_caps(data, j, p)
+            if cap is None:
+                continue
+            dest = data.mv_d[moves]
+            on = (data.mv_p[moves] <= p) & (use > 0) & np.isfinite(cap[dest]) & ~negative[dest]
+            if not on.any():
+                continue
+            sel, sel_site = moves[on], site[on]
+            # the most type k can bring into the site's city by p: each facility's units once (not per period)
+            arcs, first = np.unique(data.mv_arc[sel], return_index=True)
+            reach = np.zeros(data.n_sites)
+            np.add.at(reach, sel_site[first], d.use[arcs, j] * data.count[data.af[arcs]])
+            city_cap = cap[site_city]
+            binding = np.flatnonzero((reach > 0) & (city_cap < reach * (1 - ROUNDING_SLACK)))
+            if binding.size == 0:
+                continue
+            number = np.full(data.n_sites, -1, dtype=np.int64)
+            number[binding] = n_rows + np.arange(binding.size)
+            keep = number[sel_site] >= 0
+            row_parts.append(number[sel_site[keep]])
+            col_parts.append(x0 + sel[keep])
+            val_parts.append(use[on][keep])
+            y_sites.append(binding)
+            y_periods.append(np.full(binding.size, p, dtype=np.int64))
+            y_coef.append(-city_cap[binding])
+            period = (data.period_ids[p],) if data.phased else ()
+            keys += [(site_type[i], data.city_ids[site_city[i]], resource.id, *period) for i in binding.tolist()]
+            n_rows += binding.size
+    if n_rows == 0:
+        return None
+    y_row, y_col, y_val = _opened_by(data, form, np.concatenate(y_sites), np.arange(n_rows),
+                                     np.concatenate(y_periods), np.concatenate(y_coef))
+    return RowBlock("site_city_cap", np.r_[np.concatenate(row_parts), y_row], np.r_[np.concatenate(col_parts), y_col],
+                    np.r_[np.concatenate(val_parts), y_val], np.full(n_rows, -INF), np.zeros(n_rows),
+                    lambda: list(keys))
 
 
 # -- (d) dominated arcs -----------------------------------------------------------------

@@ -163,6 +163,37 @@ def test_cumulative_site_capacity_by_hand(tmp_path: Path) -> None:
     assert not holds["cumulative_site_capacity"].any()
 
 
+def test_site_city_cap_by_hand(tmp_path: Path) -> None:
+    """a holds 10 residents by p1 and 15 by p2; f (2 units of 10 residents) can bring 20, so the cap binds:
+    10 x_fa,p1 - 10 y_a,p1 <= 0 and 10 x_fa,p1 + 10 x_fa,p2 - 15 (y_a,p1 + y_a,p2) <= 0."""
+    data = phased_site_instance(1000, [("f", 2)])
+    data["facilities"][0]["residents"] = 10
+    data["resources"] = [{"id": "res", "use": "residents", "cap": "cap_res", "cap_by_period": {"p1": "cap_res_p1"}}]
+    data["cities"][1].update({"cap_res": 15, "cap_res_p1": 10})
+    form = strengthened(formulation(tmp_path, data), Strengthening.only("site_city_caps"))
+    rows = form.family("site_city_cap")
+    assert rows.keys == [("t", "a", "res", "p1"), ("t", "a", "res", "p2")]
+    x, y = form.column("x"), form.column("y")
+    per_row: dict[int, list[tuple[int, float]]] = {}
+    for r, c, v in zip(rows.row.tolist(), rows.col.tolist(), rows.val.tolist()):
+        per_row.setdefault(r, []).append((c, v))
+    assert sorted(per_row[0]) == [(x.start, 10.0), (y.start, -10.0)]
+    assert sorted(per_row[1]) == [(x.start, 10.0), (x.start + 1, 10.0), (y.start, -15.0), (y.start + 1, -15.0)]
+    assert rows.upper.tolist() == [0.0, 0.0]
+    # One unit in p1 into a site half opened in p1 meets every spec row (site_link 1 <= 2 * 0.5, the cap 10 <= 10)
+    # but not this one (10 > 5): the relaxation paid half a site for a whole city's cap.
+    holds = activity(form, {("f", "a", "p1"): 1.0, ("t", "a", "p1"): 0.5})
+    assert all(holds[f].all() for f in holds if f != "site_city_cap")
+    assert not holds["site_city_cap"][0]
+    # Whole plans keep every row.
+    assert all(h.all() for h in activity(form, {("f", "a", "p1"): 1.0, ("f", "a", "p2"): 0.0,
+                                               ("t", "a", "p1"): 1.0}).values())
+    # A cap the facilities cannot fill (25 >= 20 by p2) adds no row for that period: the links imply it.
+    data["cities"][1]["cap_res"] = 25
+    form = strengthened(formulation(tmp_path / "loose", data), Strengthening.only("site_city_caps"))
+    assert form.family("site_city_cap").keys == [("t", "a", "res", "p1")]
+
+
 def target_instance(periods: bool = False, soft: bool = False) -> dict:
     """Source s (target 150 residents), destinations a and b; f: 2 whole units of 100 residents, g: splittable, 50."""
     data = {
@@ -382,13 +413,15 @@ def _reach(data: dict, counts: dict[str, int]) -> None:
         counts["moved_units"] += 1
     if "region_share" in before and not np.array_equal(every.family("region_share").val, before["region_share"].val):
         counts["shares_over_moves"] += 1
+    if any(b.family == "site_city_cap" for b in every.rows):
+        counts["site_city_caps"] += 1
 
 
 @pytest.mark.parametrize("generator", [tiny_instances, tiny_phased_instances], ids=["v11", "phased"])
 def test_the_brute_force_generators_reach_each_strengthening(generator: object) -> None:
     """Of the instances the brute-force tests draw, several get each strengthening (so those tests can fail)."""
     counts = dict.fromkeys(("capacity_links", "cover_rows", "dominated_arcs", "cumulative_rows", "moved_units",
-                            "shares_over_moves"), 0)
+                            "shares_over_moves", "site_city_caps"), 0)
     if generator is tiny_instances:  # one period: there is nothing to accumulate
         del counts["cumulative_rows"]
     else:  # the phased brute force draws no region share; the restatement does not depend on periods
