@@ -203,7 +203,8 @@ def solve(
         if run.root_seconds is not None:
             timings["root"] = run.root_seconds
     timings["handoff"] = run.handoff_seconds
-    timings["solve"] = time.perf_counter() - started - run.handoff_seconds
+    # a root pass in a child process ran inside this clock: its seconds are "root", not "solve"
+    timings["solve"] = time.perf_counter() - started - run.handoff_seconds - (run.root_seconds or 0.0)
     reasons = [] if run.status.has_solution else [f"HiGHS ended with {run.termination}"]
     diagnosis = None
     if diagnose and run.status == SolveStatus.INFEASIBLE:

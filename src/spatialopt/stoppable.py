@@ -183,7 +183,7 @@ def _child_main(matrices: Any, options: dict[str, Any], verbose: bool, slots: _P
         limit = options.get("time_limit")
         if limit is not None:  # the limit counts from the start of the handoff (the root pass's included)
             session.highs.setOptionValue("time_limit", max(float(limit) - elapsed, 1e-3))
-        conn.send(("running", elapsed))
+        conn.send(("running", handoff, None if report is None else report.seconds))
 
         # After the root pass the search does not know the start's cost: announce only what beats it.
         best = [math.inf if start is None or report is None else float(start[1])]
@@ -228,6 +228,7 @@ class ChildSolve:
         self.connection, send = context.Pipe(duplex=False)
         self.started = time.monotonic()
         self.handoff = 0.0
+        self.root_seconds: float | None = None  # the root pass's, once the child says its search is running
         self.plan: tuple[int, dict[str, float]] | None = None
         self.outcome: SolverRun | None = None
         self.finished_at = math.inf  # when the outcome came
@@ -262,7 +263,7 @@ class ChildSolve:
     def _take(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
         if kind == "running":
-            self.handoff = float(message[1])
+            self.handoff, self.root_seconds = float(message[1]), message[2]
         elif kind == "plan":
             self.plan = (int(message[1]), message[2])
             if self.progress is not None:
@@ -312,10 +313,10 @@ class ChildSolve:
             objective = stats["objective"]
             best = max(stats["bound"], self.slots.bound)  # bounds only rise; the latest may be past the plan's
             bound = min(best, objective) if math.isfinite(best) else None
-        seconds = time.monotonic() - self.started - self.handoff
+        seconds = time.monotonic() - self.started - self.handoff - (self.root_seconds or 0.0)
         return SolverRun(status=status, objective=objective, bound=bound, values=values, seconds=seconds,
                          version=highs_version(), options=pinned_options(self.options), termination=termination,
-                         handoff_seconds=self.handoff)
+                         handoff_seconds=self.handoff, root_seconds=self.root_seconds)
 
     def close(self) -> None:
         if self._process.is_alive():

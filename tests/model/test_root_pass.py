@@ -217,6 +217,10 @@ def test_a_child_stopped_after_the_pass_answers_with_its_best_start(pmed1: spati
     assert plans[-1]["objective"] < plans[0]["objective"]  # the pass's start, better than the heuristic's
     assert result.bound is not None and result.bound <= result.objective + 1e-9
     assert check_solution(pmed1, result.to_solution_dict()).ok
+    # the pass's seconds are "root", told by the child before its search, not part of "handoff" or "solve"
+    timings = result.timings
+    assert timings["root"] > 0 and timings["handoff"] >= 0 and timings["solve"] >= 0
+    assert timings["root"] + timings["handoff"] + timings["solve"] <= time.monotonic() - started
 
 
 def test_the_widened_rounding_frees_exactly_the_split_facilities(model: tuple) -> None:
