@@ -186,11 +186,11 @@ def classic() -> None:
 # -- strengthening (issue 17, item 1) ----------------------------------------------------------
 STRONG_OPTIONS = {"mip_rel_gap": 1e-4, "random_seed": 0, "threads": 1}
 # Each strengthening alone, against the spec's model, in the same run; then the default set.
-VARIANTS = [(name, Strengthening.only(name))
-            for name in ("capacity_links", "cover_rows", "dominated_arcs", "cumulative_rows", "moved_units",
-                         "site_city_caps")]
-VARIANTS.append(("moved_units (with periods too)",
-                 dataclasses.replace(Strengthening.only("moved_units"), moved_units_with_periods=True)))
+VARIANTS = [*((name, Strengthening.only(name))
+              for name in ("capacity_links", "cover_rows", "dominated_arcs", "cumulative_rows", "moved_units",
+                           "site_city_caps")),
+            ("moved_units (with periods too)",
+             dataclasses.replace(Strengthening.only("moved_units"), moved_units_with_periods=True))]
 BOTH = ("capacity_links + cover_rows",
         Strengthening(capacity_links=True, cover_rows=True, reduced_cost_fixing=False, cumulative_rows=False,
                       moved_units=False))
