@@ -615,18 +615,27 @@ def _site_open(data: _Data, form: Formulation) -> RowBlock | None:
                     _keys2(np.asarray(d.site_type, dtype=object), data.city_ids[np.asarray(d.site_d, np.int64)]))
 
 
+def opened_by(data: _Data, form: Formulation, sites: np.ndarray, rows: np.ndarray, periods: np.ndarray,
+              coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entries coef[i] * y_{sites[i], q} for q = 0..periods[i] in row rows[i]: coef[i] * Y (opened by the end of p).
+
+    (row, column, value) arrays, row-major and in period order within a row.
+    """
+    count = np.asarray(periods, dtype=np.int64) + 1
+    row = np.repeat(rows, count)
+    q = np.arange(row.size) - np.repeat(np.cumsum(count) - count, count)
+    col = form.column("y").start + data.site_column(np.repeat(sites, count), q)
+    return row, col, np.repeat(coef, count)
+
+
 def _site_link(data: _Data, form: Formulation) -> RowBlock:
     """x_fdp - count_f sum_{q <= p} y_kdq <= 0 per move whose type requires a site."""
     moves, site = data.move_link
     n = moves.size
     r = np.arange(n)
-    opened_by = data.mv_p[moves] + 1  # the openings of periods 0..p
-    y_row = np.repeat(r, opened_by)
-    y_period = np.arange(y_row.size) - np.repeat(np.cumsum(opened_by) - opened_by, opened_by)
-    y_col = form.column("y").start + data.site_column(np.repeat(site, opened_by), y_period)
+    y_row, y_col, y_val = opened_by(data, form, site, r, data.mv_p[moves], -data.count[data.mv_f[moves]])
     return RowBlock("site_link", np.r_[r, y_row], np.r_[form.column("x").start + moves, y_col],
-                    np.r_[np.ones(n), -np.repeat(data.count[data.mv_f[moves]], opened_by)], np.full(n, -INF),
-                    np.zeros(n), data.move_keys(moves))
+                    np.r_[np.ones(n), y_val], np.full(n, -INF), np.zeros(n), data.move_keys(moves))
 
 
 def _site_jobs(data: _Data, form: Formulation, family: str, chosen: np.ndarray, coef: np.ndarray,

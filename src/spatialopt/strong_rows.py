@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .formulation import INF, ColumnBlock, Formulation, RowBlock, _Data, _keys2
+from .formulation import INF, ColumnBlock, Formulation, RowBlock, _Data, _keys2, opened_by
 from .periods import facility_windows, milestone_targets
 
 # A ratio cap / jobs within this relative distance below a whole number counts as that number:
@@ -311,16 +311,6 @@ def _target_cover(data: _Data, s: str, p: int, target: float, movable: np.ndarra
 
 
 # -- (c) cumulative rows over plan periods -----------------------------------------------
-def _opened_by(data: _Data, form: Formulation, sites: np.ndarray, rows: np.ndarray, periods: np.ndarray,
-               coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Entries coef[i] * y_{sites[i], q} for q = 0..periods[i] in row rows[i] (a site opened by the end of p)."""
-    opened_by = periods + 1
-    row = np.repeat(rows, opened_by)
-    q = np.arange(row.size) - np.repeat(np.cumsum(opened_by) - opened_by, opened_by)
-    col = form.column("y").start + data.site_column(np.repeat(sites, opened_by), q)
-    return row, col, np.repeat(coef, opened_by)
-
-
 def _cumulative_link(data: _Data, form: Formulation) -> RowBlock | None:
     """cumulative_link[f, d, p]: sum_{q<=p} x_fdq - count_f sum_{q<=p} y_kdq <= 0.
 
@@ -359,7 +349,7 @@ def _cumulative_link(data: _Data, form: Formulation) -> RowBlock | None:
     x_rows = row_start[x_arc] + x_p - first[x_arc] - 1
     x_cols = np.repeat(moves, times)
     f = data.af[row_arc]
-    y_row, y_col, y_val = _opened_by(data, form, site_of_arc[row_arc], np.arange(row_arc.size), row_p,
+    y_row, y_col, y_val = opened_by(data, form, site_of_arc[row_arc], np.arange(row_arc.size), row_p,
                                      -data.count[f])
     n = row_arc.size
     keys = (data.facility_ids[f], data.city_ids[data.ad[row_arc]], np.asarray(data.period_ids, dtype=object)[row_p])
@@ -393,7 +383,7 @@ def _cumulative_site_capacity(data: _Data, form: Formulation) -> RowBlock | None
         vals.append(data.mv_jobs[moves[on]])
     row_site = np.tile(finite, periods)
     row_p = np.repeat(np.arange(periods, dtype=np.int64), n_sites)
-    y_row, y_col, y_val = _opened_by(data, form, row_site, np.arange(row_site.size), row_p, -capacity[row_site])
+    y_row, y_col, y_val = opened_by(data, form, row_site, np.arange(row_site.size), row_p, -capacity[row_site])
     # A row with no move in it reads -cap Y <= 0: it holds, leave it out.
     used = np.zeros(row_site.size, dtype=bool)
     used[np.concatenate(rows)] = True
@@ -412,6 +402,7 @@ def _cumulative_site_capacity(data: _Data, form: Formulation) -> RowBlock | None
                     np.full(n, -INF), np.zeros(n), lambda: list(zip(*(k.tolist() for k in keys))))
 
 
+# -- (d) a city's cap through its site --------------------------------------------------
 def _city_caps(data: _Data, resource: int, period: int) -> np.ndarray | None:
     """The caps of ``resource`` per city by the end of ``period`` (the capacity rows'), or None without any."""
     inst = data.instance
@@ -489,14 +480,14 @@ def _site_city_caps(data: _Data, form: Formulation) -> RowBlock | None:
             n_rows += binding.size
     if n_rows == 0:
         return None
-    y_row, y_col, y_val = _opened_by(data, form, np.concatenate(y_sites), np.arange(n_rows),
+    y_row, y_col, y_val = opened_by(data, form, np.concatenate(y_sites), np.arange(n_rows),
                                      np.concatenate(y_periods), np.concatenate(y_coef))
     return RowBlock("site_city_cap", np.r_[np.concatenate(row_parts), y_row], np.r_[np.concatenate(col_parts), y_col],
                     np.r_[np.concatenate(val_parts), y_val], np.full(n_rows, -INF), np.zeros(n_rows),
                     lambda: list(keys))
 
 
-# -- (d) dominated arcs -----------------------------------------------------------------
+# -- (e) dominated arcs -----------------------------------------------------------------
 def dominated_arcs(data: _Data, form: Formulation) -> np.ndarray:
     """Arcs whose moves can be bounded to 0 without losing every optimum (a bool per arc).
 
@@ -565,7 +556,7 @@ def _bound_dominated_arcs(data: _Data, form: Formulation) -> None:
     form.columns[at] = replace(block, upper=upper)
 
 
-# -- (f) moved units: whole facilities as integer columns -----------------------------------------
+# -- (f) moved units: whole facilities as integer columns -------------------------------
 def _moved_units(data: _Data, form: Formulation) -> None:
     r"""moved_units[f(, p)] = units of f moved (by the end of p); target_units: the target rows over them.
 
@@ -644,7 +635,7 @@ def _unit_keys(data: _Data, f: np.ndarray, p: np.ndarray) -> Any:
     return _keys2(ids, np.asarray(data.period_ids, dtype=object)[p])
 
 
-# -- (f) share rows over the moves ------------------------------------------------------
+# -- (g) share rows over the moves ------------------------------------------------------
 def _shares_over_moves(form: Formulation) -> None:
     """region_share[g] with moved_jobs replaced by its definition: the same rows wherever moved_jobs_def holds.
 
