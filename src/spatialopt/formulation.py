@@ -321,6 +321,15 @@ class _Data:
         self.mv_jobs, self.mv_res = self.arc_jobs[self.mv_arc], self.arc_res[self.mv_arc]
         self.delta, self.years = discount_factors(instance)
 
+    def city_caps(self, resource: int, period: int) -> np.ndarray | None:
+        """Resource ``resource``'s cap per city by the end of ``period`` (the last period's: the ``cap``
+        column; an earlier one's: its ``cap_by_period`` column), or None when that period has none."""
+        res = self.instance.resources[resource]
+        if period == self.n_periods - 1:
+            return self.instance.city_caps[res.id].to_numpy(dtype=float)
+        by_period = self.instance.city_caps_by_period.get(self.period_ids[period])
+        return None if by_period is None else by_period[res.id].to_numpy(dtype=float)
+
     def site_column(self, site: np.ndarray, period: np.ndarray | int) -> np.ndarray:
         """Position within y of the opening of site candidate ``site`` in ``period`` (site-major)."""
         return np.asarray(site, dtype=np.int64) * self.n_periods + period
@@ -573,11 +582,8 @@ def _capacity(data: _Data, form: Formulation) -> RowBlock:
     for j, resource in enumerate(inst.resources):
         use = d.use[data.mv_arc, j]
         for p, pid in enumerate(data.period_ids):
-            if p == last:
-                cap = inst.city_caps[resource.id].to_numpy(dtype=float)
-            elif pid in inst.city_caps_by_period:
-                cap = inst.city_caps_by_period[pid][resource.id].to_numpy(dtype=float)
-            else:
+            cap = data.city_caps(j, p)
+            if cap is None:
                 continue
             ok = np.isfinite(cap[data.mv_d]) & (use != 0)
             if p != last:

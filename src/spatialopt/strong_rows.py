@@ -81,15 +81,12 @@ class Strengthening:
     @classmethod
     def none(cls) -> Strengthening:
         """The spec's model exactly."""
-        return cls(capacity_links=False, cover_rows=False, dominated_arcs=False, reduced_cost_fixing=False,
-                   cumulative_rows=False, moved_units=False, shares_over_moves=False, site_city_caps=False)
+        return cls(**dict.fromkeys(NAMES, False))
 
     @classmethod
     def every(cls) -> Strengthening:
         """Every strengthening on, on any model size (the tests' setting)."""
-        return cls(capacity_links=True, cover_rows=True, dominated_arcs=True, reduced_cost_fixing=True,
-                   cumulative_rows=True, moved_units=True, moved_units_with_periods=True, shares_over_moves=True,
-                   site_city_caps=True, fixing_min_integers=0)
+        return cls(**dict.fromkeys(NAMES, True), moved_units_with_periods=True, fixing_min_integers=0)
 
     @classmethod
     def only(cls, name: str) -> Strengthening:
@@ -101,13 +98,14 @@ class Strengthening:
 
 NAMES = ("capacity_links", "cover_rows", "dominated_arcs", "reduced_cost_fixing", "cumulative_rows", "moved_units",
          "shares_over_moves", "site_city_caps")
+#: The strengthenings that change the formulation (reduced-cost fixing needs an LP solve: spatialopt.strengthen).
+ROW_NAMES = tuple(n for n in NAMES if n != "reduced_cost_fixing")
 DEFAULT = Strengthening()
 
 
 def strengthened(form: Formulation, options: Strengthening = DEFAULT) -> Formulation:
     """``form`` with the row-level strengthenings of ``options`` (a copy; ``form`` is unchanged)."""
-    if not (options.capacity_links or options.cover_rows or options.dominated_arcs or options.cumulative_rows
-            or options.moved_units or options.shares_over_moves or options.site_city_caps):
+    if not any(getattr(options, name) for name in ROW_NAMES):
         return form
     if form.instance is None or form.derived is None:
         raise ValueError("strengthening needs a formulation built from an instance (formulation.build)")
@@ -350,7 +348,7 @@ def _cumulative_link(data: _Data, form: Formulation) -> RowBlock | None:
     x_cols = np.repeat(moves, times)
     f = data.af[row_arc]
     y_row, y_col, y_val = opened_by(data, form, site_of_arc[row_arc], np.arange(row_arc.size), row_p,
-                                     -data.count[f])
+                                    -data.count[f])
     n = row_arc.size
     keys = (data.facility_ids[f], data.city_ids[data.ad[row_arc]], np.asarray(data.period_ids, dtype=object)[row_p])
     return RowBlock("cumulative_link", np.r_[x_rows, y_row], np.r_[form.column("x").start + x_cols, y_col],
@@ -403,18 +401,6 @@ def _cumulative_site_capacity(data: _Data, form: Formulation) -> RowBlock | None
 
 
 # -- (d) a city's cap through its site --------------------------------------------------
-def _city_caps(data: _Data, resource: int, period: int) -> np.ndarray | None:
-    """The caps of ``resource`` per city by the end of ``period`` (the capacity rows'), or None without any."""
-    inst = data.instance
-    res = inst.resources[resource]
-    if period == data.n_periods - 1:
-        return inst.city_caps[res.id].to_numpy(dtype=float)
-    pid = data.period_ids[period]
-    if pid in inst.city_caps_by_period:
-        return inst.city_caps_by_period[pid][res.id].to_numpy(dtype=float)
-    return None
-
-
 def _site_city_caps(data: _Data, form: Formulation) -> RowBlock | None:
     """site_city_cap[k, d, r(, p)]: uses of r moved by type k into d (by the end of p) <= M Y_kd(p).
 
@@ -444,16 +430,16 @@ def _site_city_caps(data: _Data, form: Formulation) -> RowBlock | None:
     n_rows = 0
     site_type = np.asarray(d.site_type, dtype=object)
     site_city = np.asarray(d.site_d, dtype=np.int64)
+    dest = data.mv_d[moves]
     for j, resource in enumerate(data.instance.resources):
         every_use = d.use[data.mv_arc, j]
         negative = np.zeros(len(data.city_ids), dtype=bool)
         negative[data.mv_d[every_use < 0]] = True
         use = every_use[moves]
         for p in range(data.n_periods):
-            cap = _city_caps(data, j, p)
+            cap = data.city_caps(j, p)
             if cap is None:
                 continue
-            dest = data.mv_d[moves]
             on = (data.mv_p[moves] <= p) & (use > 0) & np.isfinite(cap[dest]) & ~negative[dest]
             if not on.any():
                 continue
