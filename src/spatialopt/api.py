@@ -21,13 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .blocks import BlockPass, block_pass, column_sources, partition, wants_block_pass, with_block_rows
+from .blocks import proved_run as block_proved_run
 from .derive import Derived, derive
 from .heuristic import construct_start
 from .instance import Instance
 from .matrix import matrices_from
 from .profiles import load_profile, require_allowed_options
 from .results import Result, extract_plan
-from .root_pass import RootPass, improving_only, proved_run, root_pass, stopped_run, wants_root_pass
+from .root_pass import RootPass, cheaper, improving_only, proved_run, root_pass, stopped_run, wants_root_pass
 from .session import highs_version, pinned_options
 from .solve import Progress, run_highs, run_highs_matrix
 from .status import SolverRun, SolveStatus
@@ -135,6 +137,13 @@ def solve(
     one LP, starts guided by it, reduced-cost fixing against the best start),
     here or, for a model large enough for a child process, in that child
     (not in a race); its seconds are taken from the time limit.
+
+    Before it, a model that falls apart into blocks of sources sharing no site
+    (``strengthen.block_bounds``, default on; not for a child process's model)
+    gets the block pass (:mod:`spatialopt.blocks`): each block solved alone,
+    their bounds summed; the blocks' plans together, when they keep every row,
+    are the start, and the solve ends there when the sum proves them within the
+    gap. Its seconds are taken from the time limit too (``timings["blocks"]``).
     """
     # The Pyomo builder and the counting checks load Pyomo: imported when solving.
     from .diagnose import presolve_findings
@@ -169,9 +178,28 @@ def solve(
         return _finish(instance, derived, run, [], timings)
     # The starting plan is timed on its own ("start"), before the solver's time (and its limit) begins.
     plan = _starting_plan(instance, derived, model, progress, timings) if start and builder != "pyomo" else None
-    clock = time.perf_counter()  # the time limit counts from here: root pass, search and diagnosis
+    clock = time.perf_counter()  # the time limit counts from here: block pass, root pass, search and diagnosis
     root: RootPass | None = None
     run_options, handed, root_in_child = chosen, plan, False
+    blocks: BlockPass | None = None
+    if builder == "matrix" and strengthen.block_bounds and not wants_child(model):
+        block = partition(model, column_sources(form, instance, model.n_cols))
+        if wants_block_pass(block):
+            # Each block (sources sharing no site) alone: a bound, and often the optimum (spatialopt.blocks).
+            blocks = block_pass(model, block, chosen, progress=progress, start=plan)
+            timings["blocks"] = blocks.seconds
+            if blocks.plan is not None and (plan is None or cheaper(blocks.plan[1], plan[1])):
+                plan = handed = blocks.plan
+            if blocks.interrupted:
+                run = stopped_run(model, plan, RootPass(seconds=blocks.seconds, interrupted=True),
+                                  pinned_options(chosen), highs_version())
+                return _finish(instance, derived, run, [], timings)
+            if plan is not None and blocks.proves(plan, chosen):  # the blocks' bound proves the plan: no search
+                run = block_proved_run(model, plan, blocks, pinned_options(chosen), highs_version())
+                return _finish(instance, derived, run, [], timings)
+            if blocks.plan is not None:  # rows only beside the blocks' plan: without it they slowed the search
+                model = with_block_rows(model, blocks)
+            run_options = _less_time(chosen, blocks.seconds)
     if start and builder != "pyomo" and upper_bound is None and strengthen.reduced_cost_fixing \
             and wants_root_pass(model, strengthen.fixing_min_integers):
         # The LP relaxation once, for guided starts and reduced-cost fixing (spatialopt.root_pass), where the
@@ -180,7 +208,7 @@ def solve(
         if wants_child(model):
             root_in_child = race == 1
         else:
-            model, plan, root = root_pass(model, plan, chosen, guide=True, fix=True, progress=progress)
+            model, plan, root = root_pass(model, plan, run_options, guide=True, fix=True, progress=progress)
             timings["root"] = root.seconds
             if root.interrupted:
                 run = stopped_run(model, plan, root, pinned_options(chosen), highs_version())
@@ -188,7 +216,7 @@ def solve(
             if plan is not None and root.proves(plan, chosen):  # the LP bound proves the best start: no search
                 run = proved_run(model, plan, root, pinned_options(chosen), highs_version())
                 return _finish(instance, derived, run, [], timings)
-            run_options, handed = root.search_options(chosen), root.search_start(plan)
+            run_options, handed = root.search_options(run_options), root.search_start(plan)
     # The terminal has shown the (best) start: after it, only cheaper plans (HiGHS's first is often the start
     # itself, and after the root pass's fixing it searches without it).
     progress = improving_only(progress, plan)
@@ -200,6 +228,8 @@ def solve(
                                root=root_in_child)
         if root is not None:
             run = root.settled(run, model, plan, chosen)
+        if blocks is not None:
+            run = blocks.settled(run, chosen)
         if run.root_seconds is not None:
             timings["root"] = run.root_seconds
     timings["handoff"] = run.handoff_seconds
@@ -216,6 +246,14 @@ def solve(
     result = _finish(instance, derived, run, reasons, timings)
     result.diagnosis = diagnosis
     return result
+
+
+def _less_time(options: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """``options`` with ``seconds`` taken from a finite time limit (one second at least left)."""
+    limit = options.get("time_limit")
+    if limit is None or not math.isfinite(float(limit)):
+        return options
+    return {**options, "time_limit": max(1.0, float(limit) - seconds)}
 
 
 def _starting_plan(instance: Instance, derived: Derived, model: Any, progress: Progress | None,

@@ -64,7 +64,9 @@ class Strengthening:
     links and dominated arcs off (they changed nothing, or next to nothing, on
     the measured instances); a city's cap through its site off (a slightly
     higher bound after 300 s on china-2035-phased, but chengyu-2035-phased
-    proved 1.0-1.75x slower; ``docs/extensions.md``).
+    proved 1.0-1.75x slower; ``docs/extensions.md``); block bounds on (the
+    solve path's block pass, :mod:`spatialopt.blocks`: china-2035-phased solved
+    to optimality in under a minute).
     """
 
     capacity_links: bool = False
@@ -76,6 +78,7 @@ class Strengthening:
     moved_units_with_periods: bool = False  # moved_units acts on a model with plan periods only with this too
     shares_over_moves: bool = True
     site_city_caps: bool = False
+    block_bounds: bool = True  # the solve path's block pass (spatialopt.blocks), not a row of the formulation
     fixing_min_integers: int = 5_000
 
     @classmethod
@@ -97,9 +100,10 @@ class Strengthening:
 
 
 NAMES = ("capacity_links", "cover_rows", "dominated_arcs", "reduced_cost_fixing", "cumulative_rows", "moved_units",
-         "shares_over_moves", "site_city_caps")
-#: The strengthenings that change the formulation (reduced-cost fixing needs an LP solve: spatialopt.strengthen).
-ROW_NAMES = tuple(n for n in NAMES if n != "reduced_cost_fixing")
+         "shares_over_moves", "site_city_caps", "block_bounds")
+#: The strengthenings that change the formulation (reduced-cost fixing needs an LP solve: spatialopt.strengthen;
+#: block bounds solve the model's blocks: spatialopt.blocks, on the solve path).
+ROW_NAMES = tuple(n for n in NAMES if n not in ("reduced_cost_fixing", "block_bounds"))
 DEFAULT = Strengthening()
 
 
