@@ -210,38 +210,76 @@ class _Activity:
         return own.tocsr()[touched[keep]], lower[keep], upper[keep]
 
 
+class Blocks:
+    """The model's blocks, each solvable alone (its rows relaxed to its columns), under changed bounds too."""
+
+    def __init__(self, matrices: Any, block: np.ndarray) -> None:
+        self.matrices, self.block = matrices, block
+        self.count = int(block.max()) + 1 if block.size else 0
+        self.columns = [np.flatnonzero(block == b) for b in range(self.count)]
+        self.activity = _Activity(matrices)
+        cost = np.asarray(matrices.cost, float)
+        rest = block < 0
+        c = cost[rest]
+        with np.errstate(invalid="ignore"):  # 0 * inf: a free column that costs nothing
+            least = np.where(c > 0, c * self.activity.lower[rest], np.where(c < 0, c * self.activity.upper[rest], 0.0))
+        #: the least the columns no block owns can cost (each within its bounds); -inf if unbounded
+        self.rest_least = float(least.sum()) if np.all(np.isfinite(least)) else -math.inf
+
+    def solve(self, b: int, options: Mapping[str, Any], *, upper: np.ndarray | None = None,
+              row_lower: np.ndarray | None = None, at_least: tuple[np.ndarray, np.ndarray, float] | None = None
+              ) -> SolverRun:
+        """Block ``b`` alone: the model's rows relaxed to its columns (module doc); its run (``values["x"]``:
+        the block's columns). ``upper`` (per model column) and ``row_lower`` (per model row) narrow the
+        block's own columns and rows; ``at_least`` (columns, coefficients, lower) adds one row over its columns."""
+        from .matrix import MatrixModel
+
+        m, cols = self.matrices, self.columns[b]
+        lower_rows = m.row_lower if row_lower is None else row_lower
+        a, lower, upper_rows = self.activity.relaxed_rows(lower_rows, m.row_upper, cols)
+        if at_least is not None:
+            where = np.searchsorted(cols, at_least[0])
+            extra = sp.csr_matrix((at_least[1], (np.zeros(where.size, dtype=np.int64), where)), shape=(1, cols.size))
+            a = sp.vstack([a, extra]).tocsr()
+            lower, upper_rows = np.append(lower, at_least[2]), np.append(upper_rows, np.inf)
+        col_upper = (self.activity.upper if upper is None else upper)[cols]
+        sub = MatrixModel(cost=np.asarray(m.cost, float)[cols], col_lower=self.activity.lower[cols],
+                          col_upper=col_upper, integer=np.asarray(m.integer, bool)[cols], row_lower=lower,
+                          row_upper=upper_rows, a_start=a.indptr.astype(np.int64), a_index=a.indices.astype(np.int64),
+                          a_value=a.data, x=slice(0, cols.size), y=slice(0, 0), u=slice(0, 0))
+        with HighsSession(sub, options) as session:
+            run = session.run()
+            if session.interrupted:
+                run = dataclasses.replace(run, termination="interrupted")
+        return run
+
+
+def block_options(options: Mapping[str, Any], seconds: float) -> dict[str, Any]:
+    """A block's HiGHS options: the solve's threads, seed and tolerances, a tenth of its gap, ``seconds``."""
+    gap = BLOCK_GAP_SHARE * float(options.get("mip_rel_gap", 1e-4))
+    return {**{k: options[k] for k in PASSED_OPTIONS if k in options}, "mip_rel_gap": gap, "time_limit": seconds}
+
+
 def block_pass(matrices: Any, block: np.ndarray, options: Mapping[str, Any], *,
                progress: Progress | None = None, start: StartPlan | None = None) -> BlockPass:
     """Each block solved alone (smallest first), the summed bound and the combined plan (module doc)."""
-    from .matrix import MatrixModel
-
     started = time.perf_counter()
-    report = BlockPass(blocks=int(block.max()) + 1 if block.size else 0)
+    blocks = Blocks(matrices, block)
+    report = BlockPass(blocks=blocks.count)
     limit = options.get("time_limit")
     budget = BLOCK_SECONDS if limit is None else min(BLOCK_SECONDS, BLOCK_SHARE * float(limit))
-    gap = BLOCK_GAP_SHARE * float(options.get("mip_rel_gap", 1e-4))
-    passed = {k: options[k] for k in PASSED_OPTIONS if k in options}
-    activity = _Activity(matrices)
-    cost = np.asarray(matrices.cost, float)
     values = np.zeros(matrices.n_cols)
     whole = True  # every block has a plan
     bound = 0.0
-    sizes = np.bincount(block[block >= 0], minlength=report.blocks)
+    sizes = np.array([c.size for c in blocks.columns])
     left_size = int(sizes.sum())
     for b in np.argsort(sizes, kind="stable"):
-        cols = np.flatnonzero(block == b)
-        spent = time.perf_counter() - started
-        seconds = max(1.0, (budget - spent) * len(cols) / max(1, left_size))
-        left_size -= len(cols)
-        a, lower, upper = activity.relaxed_rows(matrices.row_lower, matrices.row_upper, cols)
-        sub = MatrixModel(cost=cost[cols], col_lower=activity.lower[cols], col_upper=activity.upper[cols],
-                          integer=np.asarray(matrices.integer, bool)[cols], row_lower=lower, row_upper=upper,
-                          a_start=a.indptr.astype(np.int64), a_index=a.indices.astype(np.int64), a_value=a.data,
-                          x=slice(0, len(cols)), y=slice(0, 0), u=slice(0, 0))
-        with HighsSession(sub, {**passed, "mip_rel_gap": gap, "time_limit": seconds}) as session:
-            run = session.run()
-            report.interrupted = session.interrupted
-        if report.interrupted:
+        cols = blocks.columns[b]
+        seconds = max(1.0, (budget - (time.perf_counter() - started)) * cols.size / max(1, left_size))
+        left_size -= cols.size
+        run = blocks.solve(int(b), block_options(options, seconds))
+        if run.termination == "interrupted":
+            report.interrupted = True
             break
         if run.bound is None or not math.isfinite(run.bound):
             bound = math.nan
@@ -253,15 +291,11 @@ def block_pass(matrices: Any, block: np.ndarray, options: Mapping[str, Any], *,
             values[cols] = run.values["x"]
         else:
             whole = False
-    rest = block < 0
-    c = cost[rest]
-    with np.errstate(invalid="ignore"):  # 0 * inf: a free column that costs nothing
-        least = np.where(c > 0, c * activity.lower[rest], np.where(c < 0, c * activity.upper[rest], 0.0))
-    if not report.interrupted and math.isfinite(bound) and np.all(np.isfinite(least)) \
+    if not report.interrupted and math.isfinite(bound) and math.isfinite(blocks.rest_least) \
             and len(report.rows) == report.blocks:
-        report.bound = bound + float(least.sum())
+        report.bound = bound + blocks.rest_least
     if not report.interrupted and whole:
-        report.plan = _combined(matrices, values, rest, report)
+        report.plan = _combined(matrices, values, block < 0, report)
         if report.plan is not None and progress is not None and (start is None or report.plan[1] < start[1]):
             progress({"objective": report.plan[1], "bound": report.bound if report.bound is not None else math.nan,
                       "gap": math.nan, "seconds": time.perf_counter() - started})
@@ -278,6 +312,15 @@ def _combined(matrices: Any, values: np.ndarray, rest: np.ndarray, report: Block
     low, up = np.asarray(matrices.col_lower, float), np.asarray(matrices.col_upper, float)
     v[rest] = np.where(cost[rest] >= 0, low[rest], up[rest])
     v[rest] = np.where(np.isfinite(v[rest]), v[rest], 0.0)
+    define_rest(matrices, v, rest)
+    report.broken = start_problems(matrices, v)
+    if report.broken:
+        return None
+    return v, float(cost @ v)
+
+
+def define_rest(matrices: Any, v: np.ndarray, rest: np.ndarray) -> None:
+    """Set in ``v`` each definition column among ``rest`` (``moved_jobs``: Σ terms − column = 0) from its row."""
     starts = np.asarray(matrices.a_start, dtype=np.int64)
     for family, column in AUX.items():  # a definition row: Σ terms − column = 0, the column from the moves
         rows, cols = matrices.family_rows.get(family), matrices.column_groups.get(column)
@@ -292,10 +335,6 @@ def _combined(matrices: Any, values: np.ndarray, rest: np.ndarray, report: Block
             if mine.sum() == 1 and rest[index[mine]].all():
                 j, c = int(index[mine][0]), float(coef[mine][0])
                 v[j] = -float(coef[~mine] @ v[index[~mine]]) / c
-    report.broken = start_problems(matrices, v)
-    if report.broken:
-        return None
-    return v, float(cost @ v)
 
 
 def with_block_rows(matrices: Any, report: BlockPass) -> Any:

@@ -39,7 +39,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -330,8 +330,8 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
                   "workers": None if scheduler else (1 if len(questions) <= 1 else
                                                      (workers or default_workers())),
                   "scheduler": scheduler, "counterfactuals": len(questions),
-                  "proved_by_plan_bound": sum(p.screened for a in answers.values() for p in (a.first, a.forced)
-                                              if p is not None)},
+                  "proved_by_plan_bound": _screened(answers, "the plan's bound"),
+                  "proved_by_block_bounds": _screened(answers, "the block bounds")},
         lp_objective=lp_objective,
     )
     if result.gap is not None and result.gap > chosen["mip_rel_gap"]:
@@ -339,7 +339,8 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
             f"the plan itself was found with a gap of {result.gap:.2e}: a re-optimised alternative can cost "
             "less than the plan by up to that gap (a negative extra cost), and every extra cost carries it")
     elif result.gap is not None and result.gap > TIGHT_PLAN_SHARE * chosen["mip_rel_gap"] \
-            and len(questions) >= TIGHT_PLAN_QUESTIONS:
+            and len(questions) >= TIGHT_PLAN_QUESTIONS and not explanation.settings["proved_by_block_bounds"]:
+        # (answers proved by the block bounds did not need the plan's)
         tighter = TIGHT_PLAN_SHARE * chosen["mip_rel_gap"]
         explanation.notes.append(
             f"the plan's bound lies {result.gap:.1e} below it, close to the re-solves' gap of "
@@ -353,10 +354,16 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
                 explanation.notes.append(f"{c} receives facilities in this plan: its moves are in the moved table "
                                          "(ask with --facility), not among the cities that received nothing")
     proved = explanation.settings["proved_by_plan_bound"]
+    by_blocks = explanation.settings["proved_by_block_bounds"]
+    runs = sum(p is not None for a in answers.values() for p in (a.first, a.forced))
     if proved:
-        runs = sum(p is not None for a in answers.values() for p in (a.first, a.forced))
         explanation.notes.append(f"{proved} of {runs} re-solves needed no full MIP run: the plan, completed under "
                                  "the question, came within the gap of a bound no answer can beat (the plan's own)")
+    if by_blocks:
+        explanation.notes.append(
+            f"{by_blocks} of {runs} re-solves needed no full MIP run: the plan, completed under the question (its "
+            "own block solved again), came within the gap of the model's blocks' bounds with the subject's block "
+            "solved under the question (docs/explain.md, 'Block bounds')")
     stopped = sum(any(p is not None and "interrupted" in p.termination for p in (a.first, a.forced))
                   for a in answers.values())
     explanation.settings["interrupted"] = len(answers) < len(questions) or stopped > 0
@@ -368,6 +375,12 @@ def explain(result: Result, *, facilities: Sequence[str] | None = None, cities: 
                                  "interrupt: their answers are the best found by then, with their gap")
     explanation.seconds = time.perf_counter() - started
     return explanation
+
+
+def _screened(answers: Mapping[Any, Any], by: str) -> int:
+    """How many re-solves ended without a full run, proved by ``by`` (``Plan.termination``)."""
+    return sum(p.screened and p.termination == f"proved by {by}" for a in answers.values()
+               for p in (a.first, a.forced) if p is not None)
 
 
 def _plan_floor(result: Result) -> float | None:

@@ -26,7 +26,14 @@ plan's proven bound (``floor``) bounds every answer from below: a completion
 within the gap of that floor is optimal as it stands (a tie, mostly), and the
 full re-solve is skipped (:attr:`Plan.screened`); so is the second run of an
 ``avoid`` question, a restriction of the first, within the gap of the first
-run's bound. A question about one facility whose completion is not proved
+run's bound. Where the model falls apart into blocks of sources sharing no
+site (:mod:`spatialopt.blocks`: the national instances), each block is solved
+alone once when the model is built, and a question gets its own floor: the
+other blocks' bounds plus its subject's block solved again under the question
+(for a city made to receive a type, the least over the blocks that could
+send it, when the type's units are whole or one block alone can send it); the completion with that block's own answer in place of its
+part, when it keeps every row, is then often within the gap of that floor
+(proved by "the block bounds"). A question about one facility whose completion is not proved
 gets a second, wider one (every facility of its origin freed); the better of
 the two is the full run's start. :mod:`spatialopt.explain` hands one question
 per task to a worker process (or Dask worker), which keeps its
@@ -50,6 +57,7 @@ from typing import Any
 
 import numpy as np
 
+from .blocks import Blocks, block_options, column_sources, partition, wants_block_pass
 from .derive import Derived, derive
 from .formulation import Formulation, RowBlock, build, move_layout
 from .instance import Instance
@@ -177,6 +185,29 @@ class Counterfactuals:
         self.arc_moves = [order[bounds[a]:bounds[a + 1]] for a in range(len(self.derived.arc_f))]
         self.arc_type = instance.facilities["type"].to_numpy(dtype=object)[self.derived.arc_f]
         self.arc_origin = instance.facilities["origin"].to_numpy(dtype=object)[self.derived.arc_f]
+        self.blocks: Blocks | None = None
+        self.block_bound: list[float] = []
+        self._floor_by = "the plan's bound"
+        self._block_answer: tuple[int, Any] | None = None  # the subject's block solved under the question
+        self._floor_seconds = 0.0
+        if strengthen.block_bounds:
+            self._block_bounds(form)
+
+    def _block_bounds(self, form: Formulation) -> None:
+        """Each block of the model (spatialopt.blocks) solved alone once: its bound, for the question floors."""
+        m = self.matrices
+        block = partition(m, column_sources(form, self.instance, m.n_cols))
+        if not wants_block_pass(block):
+            return
+        blocks = Blocks(m, block)
+        bounds = []
+        for b in range(blocks.count):
+            run = blocks.solve(b, block_options(self.session.options, self.time_limit))
+            if run.bound is None or not math.isfinite(run.bound) or run.termination == "interrupted":
+                return
+            bounds.append(float(run.bound))
+        if math.isfinite(blocks.rest_least):
+            self.blocks, self.block_bound = blocks, bounds
 
     def answer(self, question: Question) -> Answer:
         if question.kind == "avoid":
@@ -191,17 +222,20 @@ class Counterfactuals:
     def _avoid(self, q: Question) -> Answer:
         arc = self.arc_of[(q.facility, q.city)]
         others = [a for a in self.fac_arcs.get(q.facility, []) if a != arc]
+        closed = self.x0 + self.arc_moves[arc]
         with self._column_closed(arc):
-            first = self._run(self.fac_arcs[q.facility], widen=True)
+            first = self._run(self.fac_arcs[q.facility], self._block_floor(closed=closed), widen=True)
             answer = Answer(q, first)
             if not first.has_plan or not others or self._moves_elsewhere(first, q.facility):
                 if not others:
                     answer.note = "no other eligible destination"
                 return answer
             units = float(self.units[self._moves_of(self.fac_arcs[q.facility])].sum())
-            with self._row_lower(self.assign_row[q.facility], units):
+            row = self.assign_row[q.facility]
+            with self._row_lower(row, units):
                 # a restriction of the first run's problem: its bound holds here too
-                answer.forced = self._run(self.fac_arcs[q.facility], first.bound, widen=True)
+                floors = [first.bound, self._block_floor(closed=closed, row=(row, units))]
+                answer.forced = self._run(self.fac_arcs[q.facility], _highest(floors), widen=True)
         return answer
 
     def _move(self, q: Question) -> Answer:
@@ -212,15 +246,110 @@ class Counterfactuals:
         count = float(self.col_upper[self.x0 + self.arc_moves[arcs[0]][0]])
         if moved >= count:
             return Answer(q, note="every unit moves already")
-        with self._row_lower(self.assign_row[q.facility], min(count, moved + 1.0)):
-            return Answer(q, self._run(arcs, widen=True))
+        row, lower = self.assign_row[q.facility], min(count, moved + 1.0)
+        with self._row_lower(row, lower):
+            return Answer(q, self._run(arcs, self._block_floor(row=(row, lower)), widen=True))
 
     def _receive(self, q: Question) -> Answer:
         row = self.receive_row.get((q.type, q.city))
         if row is None:
             return Answer(q, note="no eligible arc")
         with self._row_lower(row, 1.0):
-            return Answer(q, self._run(np.flatnonzero(self.arc_type == q.type).tolist()))
+            return Answer(q, self._run(np.flatnonzero(self.arc_type == q.type).tolist(), self._block_floor(receive=row)))
+
+    # -- lower bounds from the blocks -----------------------------------------------------
+    def _block_floor(self, *, closed: np.ndarray | None = None, row: tuple[int, float] | None = None,
+                     receive: int | None = None) -> float | None:
+        """A proven lower bound of the question's problem from the model's blocks (spatialopt.blocks), or None.
+
+        Every plan's objective is at least the sum of the blocks' bounds (and the least the columns no
+        block owns can cost). A question about one facility changes its block only (``closed`` move
+        columns, its ``assign`` ``row`` with a new lower bound): that block solved again under the change
+        replaces its bound. A city made to receive a type (the ``receive`` row, which several blocks may
+        feed) gets a whole unit from at least one block (for a splittable type only when one block alone can
+        send it: fractions could come from several): the least, over those blocks, of the sum with that
+        block solved again made to send one.
+        """
+        if self.blocks is None:
+            return None
+        started = time.perf_counter()
+        try:
+            return self._block_floor_of(closed, row, receive)
+        finally:
+            self._floor_seconds += time.perf_counter() - started
+
+    def _block_floor_of(self, closed: np.ndarray | None, row: tuple[int, float] | None,
+                        receive: int | None) -> float | None:
+        assert self.blocks is not None
+        blocks, m = self.blocks, self.matrices
+        total = sum(self.block_bound) + blocks.rest_least
+        options = block_options(self.session.options, self.time_limit)
+        if receive is not None:
+            start, stop = int(m.a_start[receive]), int(m.a_start[receive + 1])
+            cols, coefs = np.asarray(m.a_index[start:stop]), np.asarray(m.a_value[start:stop], float)
+            feeding = blocks.block[cols]
+            if np.unique(feeding).size > 1 and not np.asarray(m.integer, bool)[cols].all():
+                return None  # fractions of a splittable type could come from several blocks, none sending one unit
+            floors: list[tuple[float | None, int, Any]] = []
+            for b in np.unique(feeding[feeding >= 0]):
+                mine = feeding == b
+                run = blocks.solve(int(b), options, at_least=(cols[mine], coefs[mine], 1.0))
+                floors.append((self._replaced(total, int(b), run), int(b), run))
+            if not floors or any(f is None for f, _, _ in floors):
+                return None
+            lowest = min(floors, key=lambda t: float(t[0]))  # type: ignore[arg-type]
+            self._block_answer = (lowest[1], lowest[2])
+            return lowest[0]
+        subject = closed[0] if closed is not None and closed.size else None
+        if subject is None and row is not None:
+            start = int(m.a_start[row[0]])
+            subject = int(m.a_index[start])
+        if subject is None or blocks.block[subject] < 0:
+            return None
+        upper = None
+        if closed is not None:
+            upper = blocks.activity.upper.copy()
+            upper[closed] = 0.0
+        row_lower = None
+        if row is not None:
+            row_lower = np.array(m.row_lower, dtype=float)
+            row_lower[row[0]] = row[1]
+        b = int(blocks.block[subject])
+        run = blocks.solve(b, options, upper=upper, row_lower=row_lower)
+        self._block_answer = (b, run)
+        return self._replaced(total, b, run)
+
+    def _with_block_answer(self, completion: Plan, values: np.ndarray | None) -> tuple[Plan, np.ndarray | None]:
+        """The completion with the subject's block replaced by that block's own answer, when that keeps
+        every row and costs less (the plan's other blocks as the completion has them); else as it was."""
+        from .blocks import define_rest
+        from .heuristic import start_problems
+        from .status import SolverRun, SolveStatus
+
+        if self.blocks is None or self._block_answer is None or values is None:
+            return completion, values
+        b, run = self._block_answer
+        if not run.status.has_solution or "x" not in run.values:
+            return completion, values
+        m = self.matrices
+        candidate = values.copy()
+        candidate[self.blocks.columns[b]] = run.values["x"]
+        integer = np.asarray(m.integer, bool)
+        candidate[integer] = np.round(candidate[integer])
+        define_rest(m, candidate, self.blocks.block < 0)
+        cost = float(np.asarray(m.cost, float) @ candidate)
+        if start_problems(m, candidate) or (completion.objective is not None and cost >= completion.objective):
+            return completion, values
+        plan = self._plan(SolverRun(status=SolveStatus.FEASIBLE, objective=cost, bound=None,
+                                    values={"x": candidate[m.x], "y": candidate[m.y], "u": candidate[m.u]}))
+        plan.seconds = completion.seconds
+        return plan, candidate
+
+    def _replaced(self, total: float, b: int, run: Any) -> float | None:
+        """``total`` with block ``b``'s bound replaced by ``run``'s (None if the run proved nothing)."""
+        if run.termination == "interrupted" or run.bound is None or not math.isfinite(run.bound):
+            return None
+        return total - self.block_bound[b] + float(run.bound)
 
     # -- bounds, runs ---------------------------------------------------------------------
     def _moves_elsewhere(self, plan: Plan, facility: str) -> bool:
@@ -261,7 +390,11 @@ class Counterfactuals:
         subject's origin (they share its target); the better of the two starts the full run.
         """
         known = [b for b in (self.floor, floor) if b is not None and math.isfinite(b)]
-        completion, values = self._complete(free)
+        self._floor_by = "the block bounds" if floor is not None and (self.floor is None or floor > self.floor) \
+            else "the plan's bound"
+        completion, values = self._with_block_answer(*self._complete(free))
+        completion.seconds += self._floor_seconds  # the subject's block solved under the question
+        self._block_answer, self._floor_seconds = None, 0.0
         spent = completion.seconds
         if completion.has_plan and known and self._proved(completion, max(known)):
             return completion
@@ -285,7 +418,7 @@ class Counterfactuals:
             # stopped at a limit: the floor may prove it after all, or at least narrow the range
             stopped = plan.termination
             if self._proved(plan, max(known)):
-                plan.screened, plan.termination = False, f"{stopped}; proved by the plan's bound"
+                plan.screened, plan.termination = False, f"{stopped}; proved by {self._floor_by}"
             elif plan.bound is None or plan.bound < max(known):
                 plan.bound = min(max(known), plan.objective)
                 plan.gap = (plan.objective - plan.bound) / max(abs(plan.objective), GAP_DENOMINATOR_FLOOR)
@@ -360,7 +493,7 @@ class Counterfactuals:
         if gap > self.gap:
             return False
         plan.status, plan.bound, plan.gap, plan.screened = "optimal", min(floor, plan.objective), gap, True
-        plan.termination = "proved by the plan's bound"
+        plan.termination = f"proved by {self._floor_by}"
         return True
 
     def _time_limit(self, seconds: float) -> _Restore:
@@ -387,6 +520,11 @@ class Counterfactuals:
             if result.site_period is not None:
                 plan.opened_periods = np.asarray(result.site_period)[plan.opened].tolist()
         return plan
+
+
+def _highest(bounds: Sequence[float | None]) -> float | None:
+    known = [b for b in bounds if b is not None and math.isfinite(b)]
+    return max(known) if known else None
 
 
 def _option(h: Any, name: str) -> Any:

@@ -65,7 +65,7 @@ PHASED = [
     pytest.param("jingjinji-2035-phased", "matrix", id="jingjinji-2035-phased-matrix"),
     pytest.param("jingjinji-2035-phased", "pyomo", id="jingjinji-2035-phased-pyomo"),
 ] + [pytest.param(f"{n}-phased", "matrix", id=f"{n}-phased", marks=pytest.mark.slow)
-      for n in [*CLUSTERS[1:], "china"]]  # china-2035-phased: proved by the block bounds in about a minute
+      for n in [*CLUSTERS[1:], "china-2035"]]  # china-2035-phased: proved by the block bounds in about a minute
 
 
 @pytest.mark.parametrize(("name", "builder"), PHASED)
