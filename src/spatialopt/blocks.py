@@ -90,7 +90,6 @@ class BlockPass:
 
         return self.bound is not None and RootPass(lp_bound=self.bound).proves(start, options)
 
-
     def settled(self, run: SolverRun, options: Mapping[str, Any]) -> SolverRun:
         """The search's outcome with the limit asked for and the blocks' bound where it is the higher.
 
@@ -126,43 +125,43 @@ def column_sources(form: Formulation, instance: Instance, n_cols: int) -> np.nda
 
 
 def partition(matrices: Any, sources: np.ndarray) -> np.ndarray:
-    """Per column, its block (0, 1, ...) or -1: sources joined by every row that holds a site's opening."""
+    """Per column, its block (0, 1, ...) or -1: sources joined by every row that holds a site's opening.
+
+    A graph of rows, site columns and sources: each row holding both a site and a column some source
+    owns links to them; its connected components are the blocks (numbered in the sources' sorted order).
+    """
+    from scipy.sparse.csgraph import connected_components
+
     names = sorted({s for s in sources if s is not None})
     number = {s: i for i, s in enumerate(names)}
-    parent = list(range(len(names)))
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
     source_of = np.array([number[s] if s is not None else -1 for s in sources], dtype=np.int64)
-    is_site = np.zeros(matrices.n_cols, dtype=bool)
+    n_rows, n_cols = matrices.n_rows, matrices.n_cols
+    is_site = np.zeros(n_cols, dtype=bool)
     is_site[matrices.y] = True
-    starts = np.asarray(matrices.a_start, dtype=np.int64)
-    site_source: dict[int, int] = {}
-    for r in range(matrices.n_rows):
-        cols = matrices.a_index[starts[r]:starts[r + 1]]
-        sites = cols[is_site[cols]]
-        if not sites.size:
-            continue
-        owned = np.unique(source_of[cols][source_of[cols] >= 0])
-        if not owned.size:
-            continue
-        root = find(int(owned[0]))
-        for o in owned[1:]:
-            parent[find(int(o))] = root
-        for j in sites:
-            if int(j) in site_source:
-                parent[find(site_source[int(j)])] = find(root)
-            site_source[int(j)] = find(root)
-    roots = sorted({find(i) for i in range(len(names))})
-    block_of_root = {r: b for b, r in enumerate(roots)}
-    block = np.where(source_of >= 0, [block_of_root[find(int(s))] if s >= 0 else -1 for s in source_of], -1)
-    for j, s in site_source.items():
-        block[j] = block_of_root[find(s)]
-    return np.asarray(block, dtype=np.int64)
+    cols = np.asarray(matrices.a_index, dtype=np.int64)
+    counts: np.ndarray = np.diff(np.asarray(matrices.a_start, dtype=np.int64))
+    rows = np.repeat(np.arange(n_rows), counts)
+    owned = source_of[cols] >= 0
+    joining = (np.bincount(rows[is_site[cols]], minlength=n_rows) > 0) & (np.bincount(rows[owned], minlength=n_rows) > 0)
+    to_site = joining[rows] & is_site[cols]
+    to_source = joining[rows] & owned
+    u = np.concatenate([rows[to_site], rows[to_source]])
+    v = np.concatenate([n_rows + cols[to_site], n_rows + n_cols + source_of[cols[to_source]]])
+    size = n_rows + n_cols + len(names)
+    graph = sp.coo_matrix((np.ones(u.size, dtype=np.int8), (u, v)), shape=(size, size))
+    _, label = connected_components(graph, directed=False)
+    source_label = label[n_rows + n_cols + np.arange(len(names))]
+    first: dict[int, int] = {}
+    for lab in source_label.tolist():  # blocks numbered in the order of their first source
+        first.setdefault(lab, len(first))
+    block_of_label = np.full(int(label.max()) + 1 if label.size else 0, -1, dtype=np.int64)
+    for lab, b in first.items():
+        block_of_label[lab] = b
+    block = np.full(n_cols, -1, dtype=np.int64)
+    block[source_of >= 0] = block_of_label[source_label[source_of[source_of >= 0]]]
+    sites = np.flatnonzero(is_site)
+    block[sites] = block_of_label[label[n_rows + sites]]  # a site no row ties to a source stays -1
+    return block
 
 
 def wants_block_pass(block: np.ndarray) -> bool:
