@@ -22,8 +22,8 @@ the final status. A plan is seen through the progress callback (``default``:
 ``spatialopt.solve(progress=...)``; ``plain``: HiGHS's improving-solution
 callback); the bound is also sampled at each of HiGHS's MIP interrupt checks
 (many per second; ``default``: where the session polls for Ctrl-C, but not
-while the root pass's guided-start sub-MIPs run: their bounds are those of a
-restricted model), so a gap closed by the bound alone is seen when it happens. Where that sampling is
+while the root pass's guided-start sub-MIPs or the block pass's blocks run: their
+bounds are those of a restricted or partial model), so a gap closed by the bound alone is seen when it happens. Where that sampling is
 not available the gap is seen only with a new plan or at the end; such
 times are marked ``*`` (upper bounds). Ratios are default / plain: below 1
 the default path is faster. A side that did not get there within its run
@@ -51,6 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -145,23 +146,27 @@ def listen_to_session(trace: Trace) -> None:
         poll(self, event)
 
     interrupt.poll = sampling_poll
-    # The root pass's guided starts are sub-MIPs of a restricted model: their bounds are not the model's
-    # (a sub-MIP proved optimal would read as the whole model proved), so sampling pauses while they run.
-    from spatialopt import root_pass
+    # The root pass's guided starts are sub-MIPs of a restricted model, the block pass's blocks relaxations of
+    # part of it: their bounds are not the model's (a sub-MIP proved optimal would read as the whole model
+    # proved), so sampling pauses while they run.
+    from spatialopt import blocks, root_pass
 
-    guide = getattr(root_pass, "_Guide", None)
-    better = getattr(guide, "better", None)
-    if guide is None or better is None:
-        return
+    for owner, name in ((getattr(root_pass, "_Guide", None), "better"), (getattr(blocks, "Blocks", None), "solve")):
+        if owner is not None and getattr(owner, name, None) is not None:
+            setattr(owner, name, _unsampled(trace, getattr(owner, name)))
 
-    def unsampled(self: Any, *args: Any, **kwargs: Any) -> Any:
+
+def _unsampled(trace: Trace, method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` with the trace's sampling paused while it runs."""
+
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
         trace.paused = True
         try:
-            return better(self, *args, **kwargs)
+            return method(self, *args, **kwargs)
         finally:
             trace.paused = False
 
-    guide.better = unsampled
+    return run
 
 
 WARM_UP = [HERE.parent / "instances" / "hand" / name for name in ("site-choice.toml", "phased-schedule.toml")]
