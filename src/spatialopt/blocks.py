@@ -36,7 +36,10 @@ The pass runs before the root pass, in the solving process, on models that
 are not large enough for a child process and that split into at least two
 blocks of which none holds more than :data:`MAX_BLOCK_SHARE` of the columns;
 its seconds count against the time limit (at most :data:`BLOCK_SHARE` of it
-and :data:`BLOCK_SECONDS`). ``Strengthening(block_bounds=False)`` turns it off.
+and :data:`BLOCK_SECONDS`). The explanations' question model uses
+:class:`Blocks` for a lower bound per question
+(:mod:`spatialopt.explain_counterfactuals`). ``Strengthening(block_bounds=False)``
+turns both off.
 """
 
 from __future__ import annotations
