@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .blocks import BlockPass, block_pass, column_sources, partition, wants_block_pass, with_block_rows
+from .blocks import BlockPass, block_pass, split, with_block_rows
 from .blocks import proved_run as block_proved_run
 from .derive import Derived, derive
 from .heuristic import construct_start
@@ -29,7 +29,16 @@ from .instance import Instance
 from .matrix import matrices_from
 from .profiles import load_profile, require_allowed_options
 from .results import Result, extract_plan
-from .root_pass import RootPass, cheaper, improving_only, proved_run, root_pass, stopped_run, wants_root_pass
+from .root_pass import (
+    RootPass,
+    cheaper,
+    improving_only,
+    less_time,
+    proved_run,
+    root_pass,
+    stopped_run,
+    wants_root_pass,
+)
 from .session import highs_version, pinned_options
 from .solve import Progress, run_highs, run_highs_matrix
 from .status import SolverRun, SolveStatus
@@ -183,8 +192,8 @@ def solve(
     run_options, handed, root_in_child = chosen, plan, False
     blocks: BlockPass | None = None
     if builder == "matrix" and strengthen.block_bounds and not wants_child(model):
-        block = partition(model, column_sources(form, instance, model.n_cols))
-        if wants_block_pass(block):
+        block = split(form, instance, model)
+        if block is not None:
             # Each block (sources sharing no site) alone: a bound, and often the optimum (spatialopt.blocks).
             blocks = block_pass(model, block, chosen, progress=progress, start=plan)
             timings["blocks"] = blocks.seconds
@@ -199,7 +208,7 @@ def solve(
                 return _finish(instance, derived, run, [], timings)
             if blocks.plan is not None:  # rows only beside the blocks' plan: without it they slowed the search
                 model = with_block_rows(model, blocks)
-            run_options = _less_time(chosen, blocks.seconds)
+            run_options = less_time(chosen, blocks.seconds)
     if start and builder != "pyomo" and upper_bound is None and strengthen.reduced_cost_fixing \
             and wants_root_pass(model, strengthen.fixing_min_integers):
         # The LP relaxation once, for guided starts and reduced-cost fixing (spatialopt.root_pass), where the
@@ -246,14 +255,6 @@ def solve(
     result = _finish(instance, derived, run, reasons, timings)
     result.diagnosis = diagnosis
     return result
-
-
-def _less_time(options: dict[str, Any], seconds: float) -> dict[str, Any]:
-    """``options`` with ``seconds`` taken from a finite time limit (one second at least left)."""
-    limit = options.get("time_limit")
-    if limit is None or not math.isfinite(float(limit)):
-        return options
-    return {**options, "time_limit": max(1.0, float(limit) - seconds)}
 
 
 def _starting_plan(instance: Instance, derived: Derived, model: Any, progress: Progress | None,

@@ -167,6 +167,15 @@ def partition(matrices: Any, sources: np.ndarray) -> np.ndarray:
     return block
 
 
+def split(form: Formulation, instance: Instance, matrices: Any) -> np.ndarray | None:
+    """The model's blocks (:func:`partition`) when the pass pays (:func:`wants_block_pass`), else None;
+    a model of one source (the OR-Library conversions) is one block, known without building the partition."""
+    if len(instance.sources) < 2:
+        return None
+    block = partition(matrices, column_sources(form, instance, matrices.n_cols))
+    return block if wants_block_pass(block) else None
+
+
 def wants_block_pass(block: np.ndarray) -> bool:
     """At least two blocks, none holding more than :data:`MAX_BLOCK_SHARE` of the owned columns."""
     sizes = np.bincount(block[block >= 0]) if (block >= 0).any() else np.zeros(0, dtype=np.int64)
@@ -308,17 +317,21 @@ def block_pass(matrices: Any, block: np.ndarray, options: Mapping[str, Any], *,
 def _combined(matrices: Any, values: np.ndarray, rest: np.ndarray, report: BlockPass) -> StartPlan | None:
     """The blocks' plans as one plan of the model, or None (why, in ``report.broken``)."""
     v = values.copy()
-    integer = np.asarray(matrices.integer, bool)
-    v[integer] = np.round(v[integer])
     cost = np.asarray(matrices.cost, float)
     low, up = np.asarray(matrices.col_lower, float), np.asarray(matrices.col_upper, float)
     v[rest] = np.where(cost[rest] >= 0, low[rest], up[rest])
     v[rest] = np.where(np.isfinite(v[rest]), v[rest], 0.0)
+    report.broken, objective = as_plan(matrices, v, rest)
+    return None if report.broken else (v, objective)
+
+
+def as_plan(matrices: Any, v: np.ndarray, rest: np.ndarray) -> tuple[list[str], float]:
+    """``v`` made a plan in place (integer columns rounded, the definition columns among ``rest`` from their
+    rows); why it is not a plan of the model (empty when it is), and its cost."""
+    integer = np.asarray(matrices.integer, bool)
+    v[integer] = np.round(v[integer])
     define_rest(matrices, v, rest)
-    report.broken = start_problems(matrices, v)
-    if report.broken:
-        return None
-    return v, float(cost @ v)
+    return start_problems(matrices, v), float(np.asarray(matrices.cost, float) @ v)
 
 
 def define_rest(matrices: Any, v: np.ndarray, rest: np.ndarray) -> None:

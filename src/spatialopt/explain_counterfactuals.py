@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from .blocks import Blocks, block_options, column_sources, partition, wants_block_pass
+from .blocks import Blocks, as_plan, block_options, split
 from .derive import Derived, derive
 from .formulation import Formulation, RowBlock, build, move_layout
 from .instance import Instance
@@ -196,8 +196,8 @@ class Counterfactuals:
     def _block_bounds(self, form: Formulation) -> None:
         """Each block of the model (spatialopt.blocks) solved alone once: its bound, for the question floors."""
         m = self.matrices
-        block = partition(m, column_sources(form, self.instance, m.n_cols))
-        if not wants_block_pass(block):
+        block = split(form, self.instance, m)
+        if block is None:
             return
         blocks = Blocks(m, block)
         bounds = []
@@ -234,8 +234,11 @@ class Counterfactuals:
             row = self.assign_row[q.facility]
             with self._row_lower(row, units):
                 # a restriction of the first run's problem: its bound holds here too
-                floors = [first.bound, self._block_floor(closed=closed, row=(row, units))]
-                answer.forced = self._run(self.fac_arcs[q.facility], _highest(floors), widen=True)
+                block = self._block_floor(closed=closed, row=(row, units))
+                by = "the block bounds" if block is not None and (first.bound is None or block >= first.bound) \
+                    else "the plan's bound"  # the first run's bound, as the plan's, carries over
+                answer.forced = self._run(self.fac_arcs[q.facility], _highest([first.bound, block]), widen=True,
+                                          floor_by=by)
         return answer
 
     def _move(self, q: Question) -> Answer:
@@ -322,8 +325,6 @@ class Counterfactuals:
     def _with_block_answer(self, completion: Plan, values: np.ndarray | None) -> tuple[Plan, np.ndarray | None]:
         """The completion with the subject's block replaced by that block's own answer, when that keeps
         every row and costs less (the plan's other blocks as the completion has them); else as it was."""
-        from .blocks import define_rest
-        from .heuristic import start_problems
         from .status import SolverRun, SolveStatus
 
         if self.blocks is None or self._block_answer is None or values is None:
@@ -334,11 +335,8 @@ class Counterfactuals:
         m = self.matrices
         candidate = values.copy()
         candidate[self.blocks.columns[b]] = run.values["x"]
-        integer = np.asarray(m.integer, bool)
-        candidate[integer] = np.round(candidate[integer])
-        define_rest(m, candidate, self.blocks.block < 0)
-        cost = float(np.asarray(m.cost, float) @ candidate)
-        if start_problems(m, candidate) or (completion.objective is not None and cost >= completion.objective):
+        problems, cost = as_plan(m, candidate, self.blocks.block < 0)
+        if problems or (completion.objective is not None and cost >= completion.objective):
             return completion, values
         plan = self._plan(SolverRun(status=SolveStatus.FEASIBLE, objective=cost, bound=None,
                                     values={"x": candidate[m.x], "y": candidate[m.y], "u": candidate[m.u]}))
@@ -382,15 +380,17 @@ class Counterfactuals:
         return _Restore(lambda: self.session.set_row_bounds([row], lower, original[1]),
                         lambda: self.session.set_row_bounds([row], *original))
 
-    def _run(self, free: Sequence[int], floor: float | None = None, widen: bool = False) -> Plan:
+    def _run(self, free: Sequence[int], floor: float | None = None, widen: bool = False,
+             floor_by: str = "the block bounds") -> Plan:
         """Re-solve: the plan's completion (see the module docstring), then, unless it is proved, a full run from it.
 
-        ``floor`` is a proven lower bound of this run's problem besides the plan's (the higher one counts).
+        ``floor`` is a proven lower bound of this run's problem besides the plan's (the higher one counts),
+        ``floor_by`` what it comes from (the block bounds unless said otherwise: the termination names it).
         ``widen``: when that completion is not proved, a second one also frees every facility of the
         subject's origin (they share its target); the better of the two starts the full run.
         """
         known = [b for b in (self.floor, floor) if b is not None and math.isfinite(b)]
-        self._floor_by = "the block bounds" if floor is not None and (self.floor is None or floor > self.floor) \
+        self._floor_by = floor_by if floor is not None and (self.floor is None or floor > self.floor) \
             else "the plan's bound"
         completion, values = self._with_block_answer(*self._complete(free))
         completion.seconds += self._floor_seconds  # the subject's block solved under the question

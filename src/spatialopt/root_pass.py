@@ -95,10 +95,7 @@ class RootPass:
 
     def search_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
         """The search's HiGHS options: the time limit less the pass's seconds."""
-        limit = options.get("time_limit")
-        if limit is None or not math.isfinite(float(limit)):
-            return dict(options)
-        return {**options, "time_limit": max(1.0, float(limit) - self.seconds)}
+        return less_time(options, self.seconds)
 
     def search_start(self, start: StartPlan | None) -> StartPlan | None:
         """The start HiGHS gets: none once columns were fixed.
@@ -302,6 +299,14 @@ def _done(matrices: Any, start: StartPlan | None, report: RootPass, started: flo
           ) -> tuple[Any, StartPlan | None, RootPass]:
     report.seconds = time.perf_counter() - started
     return matrices, start, report
+
+
+def less_time(options: Mapping[str, Any], seconds: float) -> dict[str, Any]:
+    """``options`` with ``seconds`` taken from a finite time limit (one second at least left)."""
+    limit = options.get("time_limit")
+    if limit is None or not math.isfinite(float(limit)):
+        return dict(options)
+    return {**options, "time_limit": max(1.0, float(limit) - seconds)}
 
 
 def cheaper(objective: float, than: float) -> bool:
