@@ -32,14 +32,14 @@ def distance_matrix(instance: Instance, from_ids: list[str], to_ids: list[str] |
     """
     cities = instance.cities
     to_ids = list(cities.index) if to_ids is None else to_ids
-    src = cities.loc[from_ids]
-    dst = cities.loc[to_ids]
-    km = haversine_km(
-        src["lon"].to_numpy()[:, None], src["lat"].to_numpy()[:, None],
-        dst["lon"].to_numpy()[None, :], dst["lat"].to_numpy()[None, :],
-    )
-    same = np.asarray(from_ids, dtype=object)[:, None] == np.asarray(to_ids, dtype=object)[None, :]
-    km[same] = 0.0
+    # positions, not .loc: label lookups were most of a small instance's time here (city ids are unique)
+    src, dst = cities.index.get_indexer(from_ids), cities.index.get_indexer(to_ids)
+    if (src < 0).any() or (dst < 0).any():
+        unknown = [c for c, at in (*zip(from_ids, src), *zip(to_ids, dst)) if at < 0]
+        raise KeyError(f"not in the cities table: {', '.join(map(str, unknown[:5]))}")
+    lon, lat = cities["lon"].to_numpy(dtype=float), cities["lat"].to_numpy(dtype=float)
+    km = haversine_km(lon[src][:, None], lat[src][:, None], lon[dst][None, :], lat[dst][None, :])
+    km[src[:, None] == dst[None, :]] = 0.0
     _overlay(instance, "km", from_ids, to_ids, km)
     return km
 
