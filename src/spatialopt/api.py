@@ -30,14 +30,17 @@ from .matrix import matrices_from
 from .profiles import load_profile, require_allowed_options
 from .results import Result, extract_plan
 from .root_pass import (
+    Relaxation,
     RootPass,
     cheaper,
     improving_only,
     less_time,
     proved_run,
     root_pass,
+    solve_relaxation,
     stopped_run,
     wants_root_pass,
+    whole_plan,
 )
 from .session import highs_version, pinned_options
 from .solve import Progress, run_highs, run_highs_matrix
@@ -53,6 +56,8 @@ if TYPE_CHECKING:
 BUILDERS = ("matrix", "pyomo")
 # Seconds a diagnosis gets even when the search used up the time limit: "within a second or two" of it.
 MIN_DIAGNOSIS_SECONDS = 1.0
+#: How a solve the LP first answers ends (``Result.termination``).
+LP_PROOF = "proved by the LP relaxation (its optimum is a plan)"
 
 # Command-line / keyword names -> HiGHS option names.
 OPTION_NAMES = {
@@ -153,6 +158,12 @@ def solve(
     their bounds summed; the blocks' plans together, when they keep every row,
     are the start, and the solve ends there when the sum proves them within the
     gap. Its seconds are taken from the time limit too (``timings["blocks"]``).
+
+    First of all, with a start (``strengthen.lp_first``, default on; one run in
+    this process), the LP relaxation (:func:`spatialopt.root_pass.solve_relaxation`,
+    ``timings["lp"]``, taken from the time limit): when its optimum is whole it
+    is the answer, proved by the LP bound, and nothing else runs (termination
+    :data:`LP_PROOF`); otherwise the root pass reuses it.
     """
     # The Pyomo builder and the counting checks load Pyomo: imported when solving.
     from .diagnose import presolve_findings
@@ -185,11 +196,32 @@ def solve(
                         values={"x": np.zeros(0), "y": np.zeros(0), "u": np.zeros(0)},
                         version=highs_version(), options=chosen, termination="empty model")
         return _finish(instance, derived, run, [], timings)
-    # The starting plan is timed on its own ("start"), before the solver's time (and its limit) begins.
+    clock = time.perf_counter()  # the time limit counts from here: LP, block pass, root pass, search, diagnosis
+    relaxation: Relaxation | None = None
+    if start and builder == "matrix" and strengthen.lp_first and race == 1 and not wants_child(model):
+        # The LP relaxation first (spatialopt.root_pass): when its own point is a plan, the LP bound proves it and
+        # nothing else runs (OR-Library cap131-134, pmed1, the generated instances); otherwise the root pass
+        # reuses it.
+        relaxation = solve_relaxation(model, chosen)
+        timings["lp"] = relaxation.seconds
+        lp_report = RootPass(lp_bound=relaxation.bound, seconds=relaxation.seconds,
+                             interrupted=relaxation.interrupted)
+        if relaxation.interrupted:
+            run = stopped_run(model, None, lp_report, pinned_options(chosen), highs_version())
+            return _finish(instance, derived, run, [], timings)
+        whole = whole_plan(model, relaxation)
+        if whole is not None and relaxation.bound is not None and lp_report.proves(whole, chosen):
+            if progress is not None:
+                progress({"objective": whole[1], "bound": relaxation.bound, "gap": 0.0, "seconds": relaxation.seconds})
+            run = proved_run(model, whole, lp_report, pinned_options(chosen), highs_version(),
+                             termination=LP_PROOF)
+            return _finish(instance, derived, run, [], timings)
+    # The starting plan is timed on its own ("start"), outside the solver's time limit.
     plan = _starting_plan(instance, derived, model, progress, timings) if start and builder != "pyomo" else None
-    clock = time.perf_counter()  # the time limit counts from here: block pass, root pass, search and diagnosis
     root: RootPass | None = None
     run_options, handed, root_in_child = chosen, plan, False
+    if relaxation is not None:
+        run_options = less_time(chosen, relaxation.seconds)
     blocks: BlockPass | None = None
     if builder == "matrix" and strengthen.block_bounds and not wants_child(model):
         block = split(form, instance, model)
@@ -208,7 +240,8 @@ def solve(
                 return _finish(instance, derived, run, [], timings)
             if blocks.plan is not None:  # rows only beside the blocks' plan: without it they slowed the search
                 model = with_block_rows(model, blocks)
-            run_options = less_time(chosen, blocks.seconds)
+                relaxation = None  # a new model: the root pass solves its LP
+            run_options = less_time(run_options, blocks.seconds)
     if start and builder != "pyomo" and upper_bound is None and strengthen.reduced_cost_fixing \
             and wants_root_pass(model, strengthen.fixing_min_integers):
         # The LP relaxation once, for guided starts and reduced-cost fixing (spatialopt.root_pass), where the
@@ -217,7 +250,8 @@ def solve(
         if wants_child(model):
             root_in_child = race == 1
         else:
-            model, plan, root = root_pass(model, plan, run_options, guide=True, fix=True, progress=progress)
+            model, plan, root = root_pass(model, plan, run_options, guide=True, fix=True, progress=progress,
+                                          relaxation=relaxation)
             timings["root"] = root.seconds
             if root.interrupted:
                 run = stopped_run(model, plan, root, pinned_options(chosen), highs_version())
@@ -260,8 +294,9 @@ def solve(
 def _starting_plan(instance: Instance, derived: Derived, model: Any, progress: Progress | None,
                    timings: dict[str, float]) -> tuple[np.ndarray, float] | None:
     """The heuristic's plan for HiGHS to start from (column values, objective), reported as the first plan; or None."""
+    started = time.perf_counter()
     found = construct_start(instance, derived, model)
-    timings["start"] = found.seconds if found is not None else 0.0
+    timings["start"] = time.perf_counter() - started  # a search that finds no plan takes time too
     if found is None:
         return None
     if progress is not None:

@@ -95,9 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--builder", choices=["matrix", "pyomo"], default="matrix",
                    help="how the model reaches HiGHS: numpy arrays (default) or the Pyomo reference model")
     p.add_argument("--no-start", dest="start", action="store_false",
-                   help="give HiGHS no starting plan from the construction heuristic, and skip the root "
-                        "pass (its LP-guided start and reduced-cost fixing) (default: give one; matrix "
-                        "builder only)")
+                   help="give HiGHS no starting plan from the construction heuristic, and skip the LP "
+                        "first and the root pass (its LP-guided start and reduced-cost fixing): HiGHS alone "
+                        "(default: give one; matrix builder only)")
 
     p = sub.add_parser("export", help="write the model as MPS and/or LP for any other solver")
     p.add_argument("instance")

@@ -68,6 +68,9 @@ GUIDE_SECONDS = 30.0
 GUIDE_SHARE = 0.1
 #: The LP may take at most this share of the solve's time limit.
 LP_SHARE = 0.2
+#: An integer column's LP value this close to a whole number counts as whole (HiGHS's own
+#: ``mip_feasibility_tolerance``); the rounded point must still keep every row (:func:`whole_plan`).
+WHOLE = 1e-6
 #: Relative difference below which the search's plan and the start cost the same (HiGHS's sums differ in the last bits).
 TIE = 1e-9
 
@@ -128,9 +131,68 @@ class RootPass:
                                    values=_group_values(matrices, start[0]))
 
 
+@dataclass
+class Relaxation:
+    """The model's LP relaxation as solved once (:func:`solve_relaxation`); ``bound`` None unless optimal."""
+
+    bound: float | None = None
+    value: np.ndarray | None = None
+    reduced: np.ndarray | None = None
+    seconds: float = 0.0
+    interrupted: bool = False
+
+
+def solve_relaxation(matrices: Any, options: Mapping[str, Any], *,
+                     on_session: SessionHook | None = None) -> Relaxation:
+    """The LP relaxation of ``matrices`` (HiGHS simplex, in a session a Ctrl-C stops), within :data:`LP_SHARE`
+    of the time limit.
+
+    HiGHS's presolve is off: on every model measured the LP was faster without it (cap131 3 ms against 8 ms,
+    china-2035 27 ms against 51 ms, gen-100k 92 ms against 366 ms; ``docs/extensions.md``, *The LP first*).
+    """
+    started = time.perf_counter()
+    limit = float(options.get("time_limit") or math.inf)
+    lp_options = {**options, "solve_relaxation": True, "presolve": "off",
+                  "time_limit": min(limit, max(1.0, LP_SHARE * limit))}
+    out = Relaxation()
+    with HighsSession(matrices, lp_options) as session:
+        if on_session is not None:
+            on_session(session)
+        lp = session.run()
+        out.interrupted = session.interrupted
+        if lp.status == SolveStatus.OPTIMAL and lp.objective is not None and not out.interrupted:
+            solution = session.solution()
+            out.bound = float(lp.objective)
+            out.value = np.asarray(solution.col_value, dtype=float)
+            out.reduced = np.asarray(solution.col_dual, dtype=float)
+    out.seconds = time.perf_counter() - started
+    return out
+
+
+def whole_plan(matrices: Any, relaxation: Relaxation) -> StartPlan | None:
+    """The LP's own point as a plan, when every integer column is whole in it (within :data:`WHOLE`) and, those
+    rounded, it keeps every row (:func:`spatialopt.heuristic.start_problems`); None otherwise.
+
+    Such a plan costs the LP bound (give or take the rounding), so the bound proves it optimal: OR-Library
+    cap131-134, pmed1, gen-10k and gen-100k end here.
+    """
+    if relaxation.value is None:
+        return None
+    integer = np.asarray(matrices.integer, bool)
+    values = relaxation.value.copy()
+    whole = np.round(values[integer])
+    if np.any(np.abs(values[integer] - whole) > WHOLE):
+        return None
+    values[integer] = whole
+    if start_problems(matrices, values):
+        return None
+    return values, float(np.asarray(matrices.cost, float) @ values)
+
+
 def root_pass(matrices: Any, start: StartPlan | None, options: Mapping[str, Any], *, guide: bool, fix: bool,
               progress: Progress | None = None, on_plan: PlanHook | None = None,
-              on_session: SessionHook | None = None) -> tuple[Any, StartPlan | None, RootPass]:
+              on_session: SessionHook | None = None,
+              relaxation: Relaxation | None = None) -> tuple[Any, StartPlan | None, RootPass]:
     """The model with reduced-cost bounds, the best start and what was done (see the module docstring).
 
     ``options`` are the solve's HiGHS options (threads, seed, gap, time
@@ -139,27 +201,32 @@ def root_pass(matrices: Any, start: StartPlan | None, options: Mapping[str, Any]
     values too); ``on_session`` sees each HiGHS session before it runs (a
     child process stops it on its parent's word). A Ctrl-C stops the pass
     where it is (``interrupted``): the model and start are then returned as
-    they were, the start possibly improved.
+    they were, the start possibly improved. ``relaxation``: the model's LP already solved
+    (:func:`solve_relaxation`), not solved again; the pass's seconds are then its own work after it. When
+    the LP's own point is a plan (:func:`whole_plan`) cheaper than the start, it is the start, and when
+    the LP bound proves the start the pass ends there.
     """
     started = time.perf_counter()
     report = RootPass()
-    limit = float(options.get("time_limit") or math.inf)
-    lp_options = {**options, "solve_relaxation": True, "time_limit": max(1.0, LP_SHARE * limit)}
-    with HighsSession(matrices, lp_options) as session:
-        if on_session is not None:
-            on_session(session)
-        lp = session.run()
-        report.interrupted = session.interrupted
-        if lp.status != SolveStatus.OPTIMAL or report.interrupted:
-            return _done(matrices, start, report, started)
-        solution = session.solution()
-        value = np.asarray(solution.col_value, dtype=float)
-        reduced = np.asarray(solution.col_dual, dtype=float)
-    report.lp_bound = float(lp.objective) if lp.objective is not None else None
-    if report.lp_bound is None:
+    if relaxation is None:
+        relaxation = solve_relaxation(matrices, options, on_session=on_session)
+    report.interrupted = relaxation.interrupted
+    report.lp_bound = relaxation.bound
+    if relaxation.bound is None or relaxation.value is None or relaxation.reduced is None or report.interrupted:
         return _done(matrices, start, report, started)
+    value, reduced, lp_bound = relaxation.value, relaxation.reduced, relaxation.bound
+    whole = whole_plan(matrices, relaxation)
+    if whole is not None and (start is None or cheaper(whole[1], start[1])):
+        start = whole
+        stats = _stats(whole[1], lp_bound, started)
+        if progress is not None:
+            progress(dict(stats))
+        if on_plan is not None:
+            on_plan(whole[0], stats)
+    if report.proves(start, options):
+        return _done(matrices, start, report, started)  # the LP's own point is a plan: nothing left to do
     if guide:
-        budget = min(GUIDE_SECONDS, GUIDE_SHARE * limit)
+        budget = min(GUIDE_SECONDS, GUIDE_SHARE * float(options.get("time_limit") or math.inf))
         found = _Guide(matrices, options, budget, report, started, progress, on_plan, on_session)
         # Rounding first: where the LP leaves few columns fractional it is small and quick (china-2035-phased:
         # 173 free columns, its optimum in 15 s, where the sites sub-MIP found nothing in 30 s).
@@ -178,7 +245,7 @@ def root_pass(matrices: Any, start: StartPlan | None, options: Mapping[str, Any]
             return _done(matrices, start, report, started)
     if fix and start is not None:
         lower, upper = fixed_bounds(matrices.col_lower, matrices.col_upper, np.asarray(matrices.integer, bool),
-                                    value, reduced, report.lp_bound, start[1])
+                                    value, reduced, lp_bound, start[1])
         changed = (lower != matrices.col_lower) | (upper != matrices.col_upper)
         report.tightened = int(changed.sum())
         report.fixed = int((changed & (lower == upper)).sum())
@@ -284,15 +351,19 @@ class _Guide:
         objective = float(self.matrices.cost @ values)
         if start is not None and objective >= start[1]:
             return start
-        bound = self.report.lp_bound if self.report.lp_bound is not None else math.nan
-        stats = {"objective": objective, "bound": bound,
-                 "gap": (objective - bound) / max(abs(objective), GAP_DENOMINATOR_FLOOR),
-                 "seconds": time.perf_counter() - self.started}
+        stats = _stats(objective, self.report.lp_bound, self.started)
         if self.progress is not None:
             self.progress(dict(stats))
         if self.on_plan is not None:
             self.on_plan(values, stats)
         return values, objective
+
+
+def _stats(objective: float, bound: float | None, started: float) -> dict[str, float]:
+    """A better start's numbers as ``progress`` takes them (the LP bound, the gap to it, seconds since ``started``)."""
+    lp = bound if bound is not None else math.nan
+    return {"objective": objective, "bound": lp, "gap": (objective - lp) / max(abs(objective), GAP_DENOMINATOR_FLOOR),
+            "seconds": time.perf_counter() - started}
 
 
 def _done(matrices: Any, start: StartPlan | None, report: RootPass, started: float
@@ -302,11 +373,12 @@ def _done(matrices: Any, start: StartPlan | None, report: RootPass, started: flo
 
 
 def less_time(options: Mapping[str, Any], seconds: float) -> dict[str, Any]:
-    """``options`` with ``seconds`` taken from a finite time limit (one second at least left)."""
+    """``options`` with ``seconds`` taken from a finite time limit (one second at least left, or the whole limit
+    when it is shorter: a limit is never lengthened)."""
     limit = options.get("time_limit")
     if limit is None or not math.isfinite(float(limit)):
         return dict(options)
-    return {**options, "time_limit": max(1.0, float(limit) - seconds)}
+    return {**options, "time_limit": max(min(1.0, float(limit)), float(limit) - seconds)}
 
 
 def cheaper(objective: float, than: float) -> bool:
@@ -343,11 +415,13 @@ def wants_root_pass(matrices: Any, min_integers: int) -> bool:
 
 
 def proved_run(matrices: Any, start: StartPlan, report: RootPass, options: Mapping[str, Any],
-               version: str) -> SolverRun:
+               version: str, termination: str = "proved by the root pass's LP bound") -> SolverRun:
     """The solve's outcome when the LP bound proves the best start optimal within the gap (:meth:`RootPass.proves`)."""
-    return SolverRun(status=SolveStatus.OPTIMAL, objective=start[1], bound=report.lp_bound,
+    # the rounded plan may cost a last bit less than the LP said: the bound never above the plan
+    bound = min(report.lp_bound, start[1]) if report.lp_bound is not None else None
+    return SolverRun(status=SolveStatus.OPTIMAL, objective=start[1], bound=bound,
                      values=_group_values(matrices, start[0]), version=version, options=dict(options),
-                     termination="proved by the root pass's LP bound", seconds=report.seconds)
+                     termination=termination, seconds=report.seconds)
 
 
 def stopped_run(matrices: Any, start: StartPlan | None, report: RootPass, options: Mapping[str, Any],

@@ -26,6 +26,7 @@ from spatialopt.results import extract_plan
 from spatialopt.session import HighsSession
 from spatialopt.start import part_columns, refine_start, refinement_for
 from spatialopt.status import SolverRun, SolveStatus
+from spatialopt.strong_rows import Strengthening
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(p for p in (ROOT / "instances").glob("*/instance.toml"))
@@ -133,9 +134,11 @@ def test_highs_accepts_the_start_and_has_a_plan_before_any_node() -> None:
     run = session.run()
     assert "MIP start solution is feasible" in run.log
     assert run.status.has_solution and run.objective <= start.objective + 1e-9
-    without = spatialopt.solve(instance, threads=1, node_limit=0, start=False)
+    # without the LP first: the tutorial's LP optimum is whole, and would answer before HiGHS searches at all
+    no_lp = Strengthening(lp_first=False)
+    without = spatialopt.solve(instance, threads=1, node_limit=0, start=False, strengthen=no_lp)
     assert without.status == SolveStatus.LIMIT_NO_SOLUTION
-    with_start = spatialopt.solve(instance, threads=1, node_limit=0)
+    with_start = spatialopt.solve(instance, threads=1, node_limit=0, strengthen=no_lp)
     assert with_start.status.has_solution and with_start.objective <= start.objective + 1e-9
 
 
@@ -152,9 +155,10 @@ def test_highs_says_every_shipped_start_is_feasible(path: Path) -> None:
 
 
 def test_progress_shows_the_start_first() -> None:
+    """(Without the LP first: the tutorial's LP optimum is a plan, and would be the first and only line.)"""
     seen: list[dict[str, float]] = []
     instance = spatialopt.load(TUTORIAL)
-    result = spatialopt.solve(instance, threads=1, progress=seen.append)
+    result = spatialopt.solve(instance, threads=1, progress=seen.append, strengthen=Strengthening(lp_first=False))
     start = construct_start(instance, derive(instance), build_matrices(instance, derive(instance)))
     assert start is not None and seen
     assert seen[0]["objective"] == pytest.approx(start.objective) and np.isnan(seen[0]["bound"])

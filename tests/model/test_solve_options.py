@@ -63,7 +63,8 @@ def test_unknown_profile_and_bad_options_are_input_errors(tmp_path: Path) -> Non
 def test_node_limit_before_any_solution(tutorial: spatialopt.Instance) -> None:
     """A node limit of 0 stops HiGHS before its first incumbent on the tutorial
     (checked with HiGHS 1.16): limit_no_solution, no plan, never an error
-    (without a starting plan, which would be a plan before any node)."""
+    (without a starting plan, which would be a plan before any node; start=False skips the LP first too,
+    whose optimum is a plan on the tutorial)."""
     result = spatialopt.solve(tutorial, node_limit=0, start=False)
     assert result.status == SolveStatus.LIMIT_NO_SOLUTION
     record = result.to_solution_dict()
