@@ -39,7 +39,9 @@ def test_quick_run_on_cap41_proves_the_published_optimum_on_both_sides(tmp_path)
     assert cells["status default"] == cells["status plain"] == "optimal"
     assert cells["answer"] == "same, = published"
     for key in ("plan s default", "plan s plain", "1e-4 s default", "1e-4 s plain"):
-        assert float(cells[key]) >= 0.0  # reached, so a number (not "> s")
+        # reached, so a number (not "> s"); "*" when the gap was seen only with a plan (cap41's LP optimum is whole:
+        # the LP first answers, and HiGHS never searches, so its bound is never sampled)
+        assert float(cells[key].rstrip("*")) >= 0.0
     assert cells["1e-4 d/p"].endswith("x")
     assert "cap41 default" in run.stderr and "cap41 plain" in run.stderr  # progress lines
 
