@@ -103,10 +103,12 @@ def answer(published: float | None, base: dict[str, object], current: dict[str, 
 
 def render(rows: list[tuple[str, dict[str, object], dict[str, object], str]], args: argparse.Namespace,
            started: datetime, loads: list[float], total: int) -> str:
+    from bench_solve import commit  # this checkout's commit (the parent's; bench_solve is on sys.path then)
+
     partial = "" if len(rows) == total else f" (partial: {len(rows)} of {total} instances so far)"
     head = "| instance | baseline s | current s | current / baseline | status baseline | status current | answer |"
     lines = [f"# Time to a proven optimum: this checkout against {args.baseline_label}{partial}", "",
-             f"Run {started:%Y-%m-%d %H:%M} UTC{_commit()}, `python bench/bench_against.py {shlex.join(args.shown)}`: "
+             f"Run {started:%Y-%m-%d %H:%M} UTC{commit()}, `python bench/bench_against.py {shlex.join(args.shown)}`: "
              f"best of {args.repeat} solves per side in a fresh process, one thread, gap 1e-4, time limit "
              f"{args.time_limit:g} s; 1-minute load average {min(loads):.1f} to {max(loads):.1f} over the run.", "",
              "Seconds around `spatialopt.api.solve` (files already read). Below 1x this checkout is faster.", "",
@@ -125,29 +127,6 @@ def render(rows: list[tuple[str, dict[str, object], dict[str, object], str]], ar
         lines += ["", f"Geometric mean current / baseline: **{mean:.2f}x** ({len(ratios)} instances); "
                       f"slowest ratio {max(ratios):.2f}x."]
     return "\n".join(lines) + "\n"
-
-
-def _commit() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-    return f" at commit {head}" + (" + changes" if dirty else "")
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     import fnmatch
 
     sys.path.insert(0, str(HERE))
+    from bench_solve import write_atomically
     from solve_instances import registry
 
     names = [b.name for b in registry() if b.family in ("cap", "pmed")
