@@ -200,8 +200,8 @@ def solve(
     relaxation: Relaxation | None = None
     if start and builder == "matrix" and strengthen.lp_first and race == 1 and not wants_child(model):
         # The LP relaxation first (spatialopt.root_pass): when its own point is a plan, the LP bound proves it and
-        # nothing else runs (OR-Library cap131-134, pmed1, the generated instances); otherwise the root pass
-        # reuses it.
+        # nothing else runs (OR-Library cap131-134, pmed1, pmed4, pmed5, gen-10k, gen-100k); otherwise the root
+        # pass reuses it.
         relaxation = solve_relaxation(model, chosen)
         timings["lp"] = relaxation.seconds
         lp_report = RootPass(lp_bound=relaxation.bound, seconds=relaxation.seconds,

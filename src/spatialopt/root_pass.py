@@ -1,7 +1,11 @@
-r"""The root pass: one LP relaxation before the search, for a better start and reduced-cost fixing.
+r"""The LP relaxation before the search: a whole optimum is the answer; else a better start and reduced-cost fixing.
 
-Before HiGHS searches, :func:`root_pass` solves the model's LP relaxation
-once (HiGHS simplex, in a session that Ctrl-C stops) and uses it three ways:
+:func:`solve_relaxation` solves the model's LP relaxation once (HiGHS
+simplex, presolve off, in a session that Ctrl-C stops); the solve path does
+it first of all (the LP first, :mod:`spatialopt.api`), and when the LP's own
+point is a plan (:func:`whole_plan`) its bound proves it and nothing else
+runs. Otherwise, before HiGHS searches, :func:`root_pass` uses that LP (or
+solves it, in a child process) three ways:
 
 - **Guided starts.** Restricted copies of the model, each solved for
   what is left of :data:`GUIDE_SECONDS`; each only narrows column bounds, so
@@ -174,7 +178,7 @@ def whole_plan(matrices: Any, relaxation: Relaxation) -> StartPlan | None:
     rounded, it keeps every row (:func:`spatialopt.heuristic.start_problems`); None otherwise.
 
     Such a plan costs the LP bound (give or take the rounding), so the bound proves it optimal: OR-Library
-    cap131-134, pmed1, gen-10k and gen-100k end here.
+    cap131-134, pmed1, pmed4, pmed5, the tutorial, gen-10k and gen-100k end here.
     """
     if relaxation.value is None:
         return None
