@@ -57,6 +57,8 @@ import scipy.sparse as sp
 from .formulation import Formulation
 from .heuristic import AUX, start_problems
 from .instance import Instance
+from .root_pass import RootPass
+from .root_pass import proved_run as lp_proved_run
 from .session import HighsSession, Progress, StartPlan
 from .status import SolverRun, SolveStatus
 
@@ -89,8 +91,6 @@ class BlockPass:
 
     def proves(self, start: StartPlan | None, options: Mapping[str, Any]) -> bool:
         """True when the blocks' bound proves ``start`` optimal within the asked gap."""
-        from .root_pass import RootPass
-
         return self.bound is not None and RootPass(lp_bound=self.bound).proves(start, options)
 
     def settled(self, run: SolverRun, options: Mapping[str, Any]) -> SolverRun:
@@ -374,8 +374,7 @@ def with_block_rows(matrices: Any, report: BlockPass) -> Any:
 
 def proved_run(matrices: Any, plan: StartPlan, report: BlockPass, options: Mapping[str, Any],
                version: str) -> SolverRun:
-    """The solve's outcome when the blocks' bound proves the plan optimal within the gap: no search."""
-    return SolverRun(status=SolveStatus.OPTIMAL, objective=plan[1], bound=report.bound,
-                     values={"x": plan[0][matrices.x], "y": plan[0][matrices.y], "u": plan[0][matrices.u]},
-                     version=version, options=dict(options), termination="proved by the block bounds",
-                     seconds=report.seconds)
+    """The solve's outcome when the blocks' bound proves the plan optimal within the gap: no search (the root
+    pass's outcome for a proof, with the blocks' bound and their termination)."""
+    return lp_proved_run(matrices, plan, RootPass(lp_bound=report.bound, seconds=report.seconds), options, version,
+                         termination="proved by the block bounds")
