@@ -36,6 +36,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -59,15 +60,11 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps({"seconds": best, "objective": result.objective, "bound": result.bound, "status": status}))
 
 
-def write_instances(names: list[str], folder: Path) -> dict[str, float | None]:
+def write_instances(chosen: list[Any], warm_up: Any, folder: Path) -> dict[str, float | None]:
     """The OR-Library files as instance folders (this checkout's converter); their published optima."""
-    sys.path.insert(0, str(HERE))
-    from solve_instances import registry
-
-    chosen = {b.name: b for b in registry() if b.family in ("cap", "pmed")}
-    for name in [WARM_UP, *names]:
-        chosen[name].manifest(folder)
-    return {name: chosen[name].published for name in names}
+    for bench in [warm_up, *chosen]:
+        bench.manifest(folder)
+    return {bench.name: bench.published for bench in chosen}
 
 
 def run_side(python: str, folder: Path, name: str, args: argparse.Namespace) -> dict[str, object]:
@@ -156,15 +153,16 @@ def main(argv: list[str] | None = None) -> int:
     from bench_solve import write_atomically
     from solve_instances import registry
 
-    names = [b.name for b in registry() if b.family in ("cap", "pmed")
-             and any(fnmatch.fnmatchcase(b.name, p) for p in args.only)]
+    orlib = [b for b in registry() if b.family in ("cap", "pmed")]
+    chosen = [b for b in orlib if any(fnmatch.fnmatchcase(b.name, p) for p in args.only)]
+    names = [b.name for b in chosen]
     if not names:
         parser.error(f"--only {' '.join(args.only)}: no OR-Library cap or pmed instance matches")
     started, loads = datetime.now(UTC), []
     rows: list[tuple[str, dict[str, object], dict[str, object], str]] = []
     with tempfile.TemporaryDirectory(prefix="bench-against-") as scratch:
         folder = Path(scratch)
-        published = write_instances(names, folder)
+        published = write_instances(chosen, next(b for b in orlib if b.name == WARM_UP), folder)
         for name in names:
             loads.append(os.getloadavg()[0])
             base = run_side(args.baseline_python, folder, name, args)

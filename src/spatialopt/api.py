@@ -216,8 +216,9 @@ def solve(
             run = proved_run(model, whole, lp_report, pinned_options(chosen), highs_version(),
                              termination=LP_PROOF)
             return _finish(instance, derived, run, [], timings)
-    # The starting plan is timed on its own ("start"), outside the solver's time limit.
+    # The starting plan is timed on its own ("start"), outside the solver's time limit (and the diagnosis's).
     plan = _starting_plan(instance, derived, model, progress, timings) if start and builder != "pyomo" else None
+    clock += timings.get("start", 0.0)
     root: RootPass | None = None
     run_options, handed, root_in_child = chosen, plan, False
     if relaxation is not None:

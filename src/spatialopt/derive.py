@@ -99,8 +99,11 @@ class EligibilityRules:
         )
         self.source_ids = source_ids
         self._minutes_from_source: np.ndarray | None = None
-        self.site_cities_by_type = _site_cities_by_type(instance, self.city_pos)
-        self.listed = _listed_arcs(instance, self.city_pos)
+        self.site_cities_by_type = _site_cities_by_type(instance)
+        #: (facility, city) positions of the arcs table's rows, None without rows (the eligibility mask and
+        #: derive's cost overrides both read them)
+        self.arcs_table = _arcs_table_positions(instance) if instance.arcs is not None and len(instance.arcs) else None
+        self.listed = _listed_arcs(instance, self.arcs_table)
 
     def km(self, members: np.ndarray) -> np.ndarray:
         """(members x cities) km from each facility's origin."""
@@ -207,11 +210,11 @@ def derive(instance: Instance) -> Derived:
     operating, access = gather("p", float)[order], gather("a", float)[order]
     annual = gather("y", float)[order]
     use = instance.facility_use.to_numpy(dtype=float)[arc_f] if len(instance.resources) else np.zeros((arc_f.size, 0))
-    relocation, use = _apply_arc_overrides(instance, facility_ids, city_pos, arc_f, arc_d, relocation, use)
+    relocation, use = _apply_arc_overrides(instance, rules.arcs_table, arc_f, arc_d, relocation, use)
 
     w = instance.weights
     cost = w.relocation * relocation + w.operating * operating + w.access * access
-    site_type, site_d, site_cost, site_capacity = _site_candidates(instance, city_ids, city_pos, rules.is_destination)
+    site_type, site_d, site_cost, site_capacity = _site_candidates(instance, rules.is_destination)
     return Derived(
         city_ids=city_ids, facility_ids=facility_ids, arc_f=arc_f, arc_d=arc_d, arc_km=km,
         relocation=relocation, operating=operating, access=access, cost=cost, use=use,
@@ -220,7 +223,7 @@ def derive(instance: Instance) -> Derived:
     )
 
 
-def _site_cities_by_type(instance: Instance, city_pos: dict[str, int]) -> dict[str, np.ndarray]:
+def _site_cities_by_type(instance: Instance) -> dict[str, np.ndarray]:
     """City positions of the sites-table rows, per type that has rows."""
     if instance.sites is None or not len(instance.sites):
         return {}
@@ -232,14 +235,13 @@ def _site_cities_by_type(instance: Instance, city_pos: dict[str, int]) -> dict[s
     return out
 
 
-def _listed_arcs(instance: Instance, city_pos: dict[str, int]) -> np.ndarray | None:
-    """(facilities x cities) mask of the arcs table, None when there is no table."""
+def _listed_arcs(instance: Instance, positions: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray | None:
+    """(facilities x cities) mask of the arcs table (its rows' ``positions``), None when there is no table."""
     if instance.arcs is None:
         return None
-    mask = np.zeros((len(instance.facilities), len(city_pos)), dtype=bool)
-    if len(instance.arcs):
-        rows, cols = _arcs_table_positions(instance)
-        mask[rows, cols] = True
+    mask = np.zeros((len(instance.facilities), len(instance.cities)), dtype=bool)
+    if positions is not None:
+        mask[positions] = True
     return mask
 
 
@@ -255,17 +257,16 @@ def _arcs_table_positions(instance: Instance) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _apply_arc_overrides(
-    instance: Instance, facility_ids: list[str], city_pos: dict[str, int],
+    instance: Instance, positions: tuple[np.ndarray, np.ndarray] | None,
     arc_f: np.ndarray, arc_d: np.ndarray, relocation: np.ndarray, use: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The arcs table's ``cost`` replaces r_fd; ``use_<r>`` replaces the use in capacity rows."""
     table = instance.arcs
-    if table is None or not len(table) or arc_f.size == 0:
+    if table is None or positions is None or arc_f.size == 0:
         return relocation, use
-    n_cities = len(city_pos)
+    n_cities = len(instance.cities)
     arc_code = arc_f * n_cities + arc_d
-    table_rows, table_cols = _arcs_table_positions(instance)
-    table_code = table_rows * n_cities + table_cols
+    table_code = positions[0] * n_cities + positions[1]
     # Position of each table row among the (sorted) arcs, -1 when the row is not eligible.
     at = np.searchsorted(arc_code, table_code)
     at = np.where((at < arc_code.size) & (arc_code[np.minimum(at, arc_code.size - 1)] == table_code), at, -1)
@@ -285,7 +286,7 @@ def _apply_arc_overrides(
 
 
 def _site_candidates(
-    instance: Instance, city_ids: list[str], city_pos: dict[str, int], is_destination: np.ndarray
+    instance: Instance, is_destination: np.ndarray
 ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """Site candidates per type that requires a site: the sites-table rows, else every destination."""
     types: list[str] = []
