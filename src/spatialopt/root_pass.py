@@ -68,7 +68,7 @@ from .tolerances import DEFAULT_MIP_ABS_GAP, DEFAULT_MIP_REL_GAP, GAP_DENOMINATO
 PlanHook = Callable[[np.ndarray, dict[str, float]], None]
 SessionHook = Callable[[HighsSession], None]
 #: Seconds the guided starts' sub-MIPs may take together (and at most this share of the solve's time limit).
-GUIDE_SECONDS = 30.0
+GUIDE_SECONDS = 5.0
 GUIDE_SHARE = 0.1
 #: The LP may take at most this share of the solve's time limit.
 LP_SHARE = 0.2
