@@ -260,7 +260,7 @@ def solve(
             if plan is not None and root.proves(plan, chosen):  # the LP bound proves the best start: no search
                 run = proved_run(model, plan, root, pinned_options(chosen), highs_version())
                 return _finish(instance, derived, run, [], timings)
-            run_options, handed = root.search_options(run_options), root.search_start(plan)
+            run_options, handed = root.search_options(run_options, plan), root.search_start(plan)
     # The terminal has shown the (best) start: after it, only cheaper plans (HiGHS's first is often the start
     # itself, and after the root pass's fixing it searches without it).
     progress = improving_only(progress, plan)

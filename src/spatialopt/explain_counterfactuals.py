@@ -61,6 +61,7 @@ from .blocks import Blocks, as_plan, block_options, split
 from .derive import Derived, derive
 from .formulation import Formulation, RowBlock, build, move_layout
 from .instance import Instance
+from .root_pass import SUB_MIP_HEURISTICS
 from .strong_rows import DEFAULT, Strengthening, strengthened
 from .tolerances import GAP_DENOMINATOR_FLOOR
 
@@ -68,7 +69,7 @@ from .tolerances import GAP_DENOMINATOR_FLOOR
 #: mip_max_start_nodes): a completion is a start, not the answer, unless the plan's bound proves it.
 COMPLETION_NODES = 500
 #: HiGHS's sub-MIP heuristics, off in a full run that has a start (see Counterfactuals._full_run_options).
-STARTED_HEURISTICS_OFF = ("mip_heuristic_run_rins", "mip_heuristic_run_rens", "mip_heuristic_run_root_reduced_cost")
+STARTED_HEURISTICS_OFF = SUB_MIP_HEURISTICS
 RECEIVE_FAMILY = "explain_receive"  # one free row per (type, city) asked about: units of the type received there
 
 

@@ -35,6 +35,9 @@ solves it, in a child process) three ways:
   within reach. No plan cheaper than the start (and no plan costing the
   same) is cut off, so the optimum stays; with the optimum as the start,
   pmed11 keeps 8,380 of its 90,300 columns.
+- **A search without HiGHS's sub-MIPs** where they would re-find the start
+  (:meth:`RootPass.search_heuristics`): the start within :data:`NEAR_BOUND`
+  of the LP bound and at least :data:`MANY_FRACTIONAL` columns fractional.
 
 The pass runs where the search runs: in this process, or for a model large
 enough to solve in a child process (:func:`spatialopt.stoppable.wants_child`)
@@ -77,6 +80,13 @@ LP_SHARE = 0.2
 WHOLE = 1e-6
 #: Relative difference below which the search's plan and the start cost the same (HiGHS's sums differ in the last bits).
 TIE = 1e-9
+#: HiGHS's sub-MIP heuristics, off in the search after the pass when it would spend them re-finding the start
+#: (:meth:`RootPass.search_heuristics`).
+SUB_MIP_HEURISTICS = ("mip_heuristic_run_rins", "mip_heuristic_run_rens", "mip_heuristic_run_root_reduced_cost")
+#: The start is this close to the LP bound (relative, as the gap) ...
+NEAR_BOUND = 0.01
+#: ... and the LP leaves at least this many integer columns fractional: then the sub-MIPs are off.
+MANY_FRACTIONAL = 100
 
 
 @dataclass
@@ -84,6 +94,7 @@ class RootPass:
     """What the root pass did: the LP bound, the columns it fixed, its time."""
 
     lp_bound: float | None = None
+    fractional: int = 0  # integer columns the LP leaves fractional
     sites_kept: int = 0  # site columns the sites-of-the-LP sub-MIP could open
     tightened: int = 0
     fixed: int = 0
@@ -100,9 +111,27 @@ class RootPass:
         return relative <= float(options.get("mip_rel_gap", DEFAULT_MIP_REL_GAP)) \
             or excess <= float(options.get("mip_abs_gap", DEFAULT_MIP_ABS_GAP))
 
-    def search_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        """The search's HiGHS options: the time limit less the pass's seconds."""
-        return less_time(options, self.seconds)
+    def search_options(self, options: Mapping[str, Any], start: StartPlan | None) -> dict[str, Any]:
+        """The search's HiGHS options: the time limit less the pass's seconds, and :meth:`search_heuristics`."""
+        return less_time(self.search_heuristics(options, start), self.seconds)
+
+    def search_heuristics(self, options: Mapping[str, Any], start: StartPlan | None) -> dict[str, Any]:
+        """``options`` with HiGHS's RINS, RENS and root reduced-cost sub-MIPs (:data:`SUB_MIP_HEURISTICS`) off when
+        ``start`` is within :data:`NEAR_BOUND` of the LP bound and the LP left at least :data:`MANY_FRACTIONAL`
+        integer columns fractional; an option the caller set stays as set.
+
+        Once columns are fixed the search gets no start (:meth:`search_start`). Where the LP splits many
+        columns (OR-Library pmed16 and pmed17: about 800 of 160,400) the sub-MIPs are large and spend half the
+        search re-finding a plan the pass has, while the work left is the proof: without them pmed16 took 42 s
+        instead of 75 s. Where the LP splits a few (the generated 3,000 x 400 instance: 10 of 1.2M, the start
+        0.03% above the LP bound) they are small and find the plans the search still needs: without them it
+        took 270 s instead of 36 s (``docs/extensions.md``, *The root pass*).
+        """
+        if self.fractional < MANY_FRACTIONAL or start is None or self.lp_bound is None \
+                or not math.isfinite(self.lp_bound):
+            return dict(options)
+        gap = (float(start[1]) - self.lp_bound) / max(abs(float(start[1])), GAP_DENOMINATOR_FLOOR)
+        return {**dict.fromkeys(SUB_MIP_HEURISTICS, False), **options} if gap <= NEAR_BOUND else dict(options)
 
     def search_start(self, start: StartPlan | None) -> StartPlan | None:
         """The start HiGHS gets: none once columns were fixed.
@@ -219,6 +248,8 @@ def root_pass(matrices: Any, start: StartPlan | None, options: Mapping[str, Any]
     if relaxation.bound is None or relaxation.value is None or relaxation.reduced is None or report.interrupted:
         return _done(matrices, start, report, started)
     value, reduced, lp_bound = relaxation.value, relaxation.reduced, relaxation.bound
+    integer = np.asarray(matrices.integer, bool)
+    report.fractional = int((np.abs(value[integer] - np.round(value[integer])) > WHOLE).sum())
     whole = whole_plan(matrices, relaxation)
     if whole is not None and (start is None or cheaper(whole[1], start[1])):
         start = whole

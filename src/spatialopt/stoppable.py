@@ -172,6 +172,8 @@ def _child_main(matrices: Any, options: dict[str, Any], verbose: bool, slots: _P
                 conn.send(("done", replace(run, root_seconds=report.seconds)))
                 return
         handed = start if report is None else report.search_start(start)
+        if report is not None:
+            options = report.search_heuristics(options, start)
         session = HighsSession(matrices, options, verbose=verbose)
         if handed is not None:
             session.set_start(handed[0])

@@ -23,7 +23,14 @@ from spatialopt.convert.orlib import write_pmed_instance
 from spatialopt.derive import derive
 from spatialopt.heuristic import construct_start, start_problems
 from spatialopt.matrix import matrices_from
-from spatialopt.root_pass import RootPass, root_pass, stopped_run, wants_root_pass
+from spatialopt.root_pass import (
+    MANY_FRACTIONAL,
+    SUB_MIP_HEURISTICS,
+    RootPass,
+    root_pass,
+    stopped_run,
+    wants_root_pass,
+)
 from spatialopt.session import HighsSession
 from spatialopt.status import SolverRun
 from spatialopt.stoppable import GRACE_SECONDS, fork_available
@@ -60,6 +67,7 @@ def test_the_guided_start_is_a_checked_plan_no_worse_than_the_heuristic(model: t
     assert start[1] == pytest.approx(float(matrices.cost @ start[0]))
     assert report.lp_bound is not None and report.lp_bound <= PMED2_OPTIMUM + 1e-6
     assert report.lp_bound - 1e-6 <= start[1] <= greedy[1]
+    assert MANY_FRACTIONAL <= report.fractional < int(np.asarray(matrices.integer, bool).sum())
     # the sub-MIP may open only the sites the LP or the start opens: far fewer than the 100 candidates
     assert 0 < report.sites_kept < matrices.y.stop - matrices.y.start
     if start[1] < greedy[1]:  # a better plan is reported as the terminal's next plan line
@@ -140,7 +148,7 @@ def test_once_columns_are_fixed_the_start_is_the_fallback_not_handed_to_highs(mo
     _, matrices, greedy = model
     fixed = RootPass(lp_bound=5000.0, tightened=3)
     assert fixed.search_start(greedy) is None and RootPass(tightened=0).search_start(greedy) is greedy
-    assert fixed.search_options({"time_limit": 10.0})["time_limit"] == pytest.approx(10.0)
+    assert fixed.search_options({"time_limit": 10.0}, greedy)["time_limit"] == pytest.approx(10.0)
     nothing = SolverRun(status=SolveStatus.LIMIT_NO_SOLUTION, objective=None, bound=4000.0,
                         options={"time_limit": 9.5}, termination="maxTimeLimit")
     run = fixed.settled(nothing, matrices, greedy, {"time_limit": 10.0})
@@ -260,6 +268,42 @@ def test_the_lp_bound_proves_a_start_within_the_gap() -> None:
     assert not report.proves((values, 100.5), {})  # HiGHS's defaults: 1e-4 and 1e-6
     assert not report.proves(None, {"mip_rel_gap": 0.5})
     assert not RootPass(lp_bound=None).proves((values, 100.5), {"mip_rel_gap": 0.5})
+
+
+def test_highs_sub_mips_are_off_only_for_a_near_start_and_a_much_split_lp() -> None:
+    values = np.zeros(3)
+    off = dict.fromkeys(SUB_MIP_HEURISTICS, False)
+    split = RootPass(lp_bound=100.0, fractional=MANY_FRACTIONAL, seconds=2.0)
+    near = split.search_options({"time_limit": 10.0, "mip_rel_gap": 1e-4}, (values, 100.9))  # 0.89% above
+    assert {k: near[k] for k in SUB_MIP_HEURISTICS} == off
+    assert near["time_limit"] == pytest.approx(8.0) and near["mip_rel_gap"] == 1e-4
+    untouched = [
+        split.search_options({}, (values, 102.0)),  # 1.96% above the LP bound: the sub-MIPs may find better
+        split.search_options({}, None),
+        RootPass(lp_bound=100.0, fractional=MANY_FRACTIONAL - 1).search_options({}, (values, 100.9)),  # small sub-MIPs
+        RootPass(lp_bound=None, fractional=MANY_FRACTIONAL).search_options({}, (values, 100.0)),
+    ]
+    assert all(not set(SUB_MIP_HEURISTICS) & set(options) for options in untouched)
+    asked = split.search_heuristics({"mip_heuristic_run_rins": True}, (values, 100.0))  # the caller's word stands
+    assert asked["mip_heuristic_run_rins"] is True and asked["mip_heuristic_run_rens"] is False
+
+
+@pytest.mark.parametrize("in_child", [False, True], ids=["here", "child"])
+def test_the_search_after_a_near_start_runs_without_highs_sub_mips(pmed2: spatialopt.Instance, in_child: bool,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """pmed2's LP splits well over MANY_FRACTIONAL columns and the pass's start is within 1% of its bound (4,088.5
+    against the optimum 4,093): the search runs with RINS, RENS and root reduced cost off, as its recorded
+    options say, and still proves the published optimum."""
+    if in_child:
+        if not fork_available():
+            pytest.skip("the child-process solve needs fork")
+        every_model_to_a_child(monkeypatch)
+    result = spatialopt.solve(pmed2, gap=1e-6, threads=1, seed=0, time_limit=300)
+    assert result.status == SolveStatus.OPTIMAL and result.objective == pytest.approx(PMED2_OPTIMUM)
+    assert "solve" in result.timings and result.timings["solve"] > 0  # searched, not proved by the pass
+    options = result.to_solution_dict()["solver"]["options"]
+    assert {k: options.get(k) for k in SUB_MIP_HEURISTICS} == dict.fromkeys(SUB_MIP_HEURISTICS, False)
+    assert check_solution(pmed2, result.to_solution_dict()).ok
 
 
 @pytest.mark.parametrize("in_child", [False, True], ids=["here", "child"])
