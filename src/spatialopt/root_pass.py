@@ -122,10 +122,10 @@ class RootPass:
 
         Once columns are fixed the search gets no start (:meth:`search_start`). Where the LP splits many
         columns (OR-Library pmed16 and pmed17: about 800 of 160,400) the sub-MIPs are large and spend half the
-        search re-finding a plan the pass has, while the work left is the proof: without them pmed16 took 42 s
-        instead of 75 s. Where the LP splits a few (the generated 3,000 x 400 instance: 10 of 1.2M, the start
-        0.03% above the LP bound) they are small and find the plans the search still needs: without them it
-        took 270 s instead of 36 s (``docs/extensions.md``, *The root pass*).
+        search re-finding a plan the pass has, while the work left is the proof: without them pmed16 took
+        42.7 s instead of 70.8 s. Where the LP splits a few (the generated 3,000 x 400 instance: 10 of 1.2M,
+        the start 0.03% above the LP bound) they are small and find the plans the search still needs: without
+        them it took 270 s instead of 36 s (``docs/extensions.md``, *The root pass*).
         """
         if self.fractional < MANY_FRACTIONAL or start is None or self.lp_bound is None \
                 or not math.isfinite(self.lp_bound):
