@@ -68,8 +68,6 @@ from .tolerances import GAP_DENOMINATOR_FLOOR
 #: Branch-and-bound nodes a completion may use (HiGHS's own limit for completing a partial start,
 #: mip_max_start_nodes): a completion is a start, not the answer, unless the plan's bound proves it.
 COMPLETION_NODES = 500
-#: HiGHS's sub-MIP heuristics, off in a full run that has a start (see Counterfactuals._full_run_options).
-STARTED_HEURISTICS_OFF = SUB_MIP_HEURISTICS
 RECEIVE_FAMILY = "explain_receive"  # one free row per (type, city) asked about: units of the type received there
 
 
@@ -446,7 +444,7 @@ class Counterfactuals:
             # (objective - floor) / |objective| <= gap for every objective below this target
             chosen["objective_target"] = floor + self.gap / (1.0 + self.gap) * max(abs(floor), GAP_DENOMINATOR_FLOOR)
         if started:
-            chosen.update(dict.fromkeys(STARTED_HEURISTICS_OFF, False))
+            chosen.update(dict.fromkeys(SUB_MIP_HEURISTICS, False))
         chosen = {k: v for k, v in chosen.items() if k not in self.session.options}
         h = self.session.highs
         before = {k: _option(h, k) for k in chosen}

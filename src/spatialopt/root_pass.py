@@ -209,17 +209,19 @@ def whole_plan(matrices: Any, relaxation: Relaxation) -> StartPlan | None:
     Such a plan costs the LP bound (give or take the rounding), so the bound proves it optimal: OR-Library
     cap131-134, pmed1, pmed4, pmed5, the tutorial, gen-10k and gen-100k end here.
     """
-    if relaxation.value is None:
+    if relaxation.value is None or fractional(matrices, relaxation.value).any():
         return None
     integer = np.asarray(matrices.integer, bool)
     values = relaxation.value.copy()
-    whole = np.round(values[integer])
-    if np.any(np.abs(values[integer] - whole) > WHOLE):
-        return None
-    values[integer] = whole
+    values[integer] = np.round(values[integer])
     if start_problems(matrices, values):
         return None
     return values, float(np.asarray(matrices.cost, float) @ values)
+
+
+def fractional(matrices: Any, value: np.ndarray) -> np.ndarray:
+    """The integer columns more than :data:`WHOLE` from a whole number in ``value`` (a mask over every column)."""
+    return np.asarray(matrices.integer, bool) & (np.abs(value - np.round(value)) > WHOLE)
 
 
 def root_pass(matrices: Any, start: StartPlan | None, options: Mapping[str, Any], *, guide: bool, fix: bool,
@@ -248,8 +250,7 @@ def root_pass(matrices: Any, start: StartPlan | None, options: Mapping[str, Any]
     if relaxation.bound is None or relaxation.value is None or relaxation.reduced is None or report.interrupted:
         return _done(matrices, start, report, started)
     value, reduced, lp_bound = relaxation.value, relaxation.reduced, relaxation.bound
-    integer = np.asarray(matrices.integer, bool)
-    report.fractional = int((np.abs(value[integer] - np.round(value[integer])) > WHOLE).sum())
+    report.fractional = int(fractional(matrices, value).sum())
     whole = whole_plan(matrices, relaxation)
     if whole is not None and (start is None or cheaper(whole[1], start[1])):
         start = whole

@@ -25,6 +25,7 @@ from spatialopt.derive import derive
 from spatialopt.explain import explain
 from spatialopt.explain_counterfactuals import Question, answer_questions
 from spatialopt.instance import Instance
+from spatialopt.root_pass import SUB_MIP_HEURISTICS
 
 ROOT = Path(__file__).parents[2]
 INSTANCES = [ROOT / "instances" / "tutorial" / "instance.toml", ROOT / "instances" / "hand" / "site-choice.toml",
@@ -121,7 +122,7 @@ def test_the_re_solve_speed_ups_never_change_an_answer(path: Path, monkeypatch: 
                                                                             for f in staying]
     fast = answer_questions(instance, result.units, result.opened, [], questions, EXACT, floor=result.bound)
     plain_options = {**EXACT, "objective_target": -np.inf,
-                     **dict.fromkeys(counterfactuals.STARTED_HEURISTICS_OFF, True)}
+                     **dict.fromkeys(SUB_MIP_HEURISTICS, True)}
     monkeypatch.setattr(counterfactuals.Counterfactuals, "_with_origin_siblings", lambda self, free: list(free))
     plain = answer_questions(instance, result.units, result.opened, [], questions, plain_options,
                              floor=result.bound)

@@ -24,6 +24,7 @@ from spatialopt.derive import derive
 from spatialopt.heuristic import construct_start, start_problems
 from spatialopt.matrix import matrices_from
 from spatialopt.root_pass import (
+    GUIDE_SECONDS,
     MANY_FRACTIONAL,
     SUB_MIP_HEURISTICS,
     RootPass,
@@ -331,4 +332,4 @@ def test_a_start_the_lp_bound_proves_ends_the_solve_without_a_search(pmed2: spat
     assert (result.objective - result.bound) / result.objective <= 0.5
     assert check_solution(pmed2, result.to_solution_dict()).ok
     if not in_child:  # (a forked child's runs are not counted here) only the pass's guided sub-MIPs ran
-        assert all(o.get("time_limit", 0) <= 30.0 for o in searches)
+        assert all(o.get("time_limit", 0) <= GUIDE_SECONDS for o in searches)
