@@ -100,12 +100,10 @@ def answer(published: float | None, base: dict[str, object], current: dict[str, 
 
 def render(rows: list[tuple[str, dict[str, object], dict[str, object], str]], args: argparse.Namespace,
            started: datetime, loads: list[float], total: int) -> str:
-    from bench_solve import commit  # this checkout's commit (the parent's; bench_solve is on sys.path then)
-
     partial = "" if len(rows) == total else f" (partial: {len(rows)} of {total} instances so far)"
     head = "| instance | baseline s | current s | current / baseline | status baseline | status current | answer |"
     lines = [f"# Time to a proven optimum: this checkout against {args.baseline_label}{partial}", "",
-             f"Run {started:%Y-%m-%d %H:%M} UTC{commit()}, `python bench/bench_against.py {shlex.join(args.shown)}`: "
+             f"Run {started:%Y-%m-%d %H:%M} UTC{args.commit}, `python bench/bench_against.py {shlex.join(args.shown)}`: "
              f"best of {args.repeat} solves per side in a fresh process, one thread, gap 1e-4, time limit "
              f"{args.time_limit:g} s; 1-minute load average {min(loads):.1f} to {max(loads):.1f} over the run.", "",
              "Seconds around `spatialopt.api.solve` (files already read). Below 1x this checkout is faster.", "",
@@ -150,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     import fnmatch
 
     sys.path.insert(0, str(HERE))
-    from bench_solve import write_atomically
+    from bench_solve import commit, write_atomically
     from solve_instances import registry
 
     orlib = [b for b in registry() if b.family in ("cap", "pmed")]
@@ -158,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     names = [b.name for b in chosen]
     if not names:
         parser.error(f"--only {' '.join(args.only)}: no OR-Library cap or pmed instance matches")
+    args.commit = commit()  # before the table (perhaps a tracked file) is first written
     started, loads = datetime.now(UTC), []
     rows: list[tuple[str, dict[str, object], dict[str, object], str]] = []
     with tempfile.TemporaryDirectory(prefix="bench-against-") as scratch:

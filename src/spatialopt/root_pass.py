@@ -127,11 +127,9 @@ class RootPass:
         the start 0.03% above the LP bound) they are small and find the plans the search still needs: without
         them it took 270 s instead of 36 s (``docs/extensions.md``, *The root pass*).
         """
-        if self.fractional < MANY_FRACTIONAL or start is None or self.lp_bound is None \
-                or not math.isfinite(self.lp_bound):
+        if self.fractional < MANY_FRACTIONAL or not self.proves(start, {"mip_rel_gap": NEAR_BOUND, "mip_abs_gap": 0.0}):
             return dict(options)
-        gap = (float(start[1]) - self.lp_bound) / max(abs(float(start[1])), GAP_DENOMINATOR_FLOOR)
-        return {**dict.fromkeys(SUB_MIP_HEURISTICS, False), **options} if gap <= NEAR_BOUND else dict(options)
+        return {**dict.fromkeys(SUB_MIP_HEURISTICS, False), **options}
 
     def search_start(self, start: StartPlan | None) -> StartPlan | None:
         """The start HiGHS gets: none once columns were fixed.
@@ -251,7 +249,7 @@ def root_pass(matrices: Any, start: StartPlan | None, options: Mapping[str, Any]
         return _done(matrices, start, report, started)
     value, reduced, lp_bound = relaxation.value, relaxation.reduced, relaxation.bound
     report.fractional = int(fractional(matrices, value).sum())
-    whole = whole_plan(matrices, relaxation)
+    whole = whole_plan(matrices, relaxation) if not report.fractional else None
     if whole is not None and (start is None or cheaper(whole[1], start[1])):
         start = whole
         stats = _stats(whole[1], lp_bound, started)
